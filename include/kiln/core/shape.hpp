@@ -1,0 +1,57 @@
+#pragma once
+// kiln::shape<Dims...>: the logical shape of one example, known to the compiler.
+// The batch dimension is never part of a shape: it is a runtime count.
+#include <array>
+#include <cstddef>
+#include <string>
+#include <utility>
+
+namespace kiln {
+
+template <std::size_t... Dims>
+struct shape {
+    static constexpr std::size_t rank = sizeof...(Dims);
+    static constexpr std::array<std::size_t, rank> dims{Dims...};
+    // Number of scalars in one example.
+    static constexpr std::size_t size = (std::size_t{1} * ... * Dims);
+    static constexpr bool has_zero_dim = ((Dims == 0) || ...);
+
+    // "28x28" style, for summaries and runtime messages.
+    static std::string to_string() {
+        std::string text = "(";
+        std::size_t i = 0;
+        ((text += (i++ ? ", " : "") + std::to_string(Dims)), ...);
+        return text + ")";
+    }
+};
+
+template <class Shape>
+inline constexpr std::size_t last_dim = Shape::dims[Shape::rank - 1];
+
+template <class T>
+inline constexpr bool is_shape = false;
+template <std::size_t... Dims>
+inline constexpr bool is_shape<shape<Dims...>> = true;
+
+// The shape with its last axis replaced by Last: what `linear<Last>` produces.
+template <class Shape, std::size_t Last>
+struct replace_last;
+template <std::size_t... Dims, std::size_t Last>
+struct replace_last<shape<Dims...>, Last> {
+  private:
+    static constexpr std::array<std::size_t, sizeof...(Dims)> in{Dims...};
+    template <std::size_t... I>
+    static auto make(std::index_sequence<I...>)
+        -> shape<(I + 1 == sizeof...(Dims) ? Last : in[I])...>;
+
+  public:
+    using type = decltype(make(std::make_index_sequence<sizeof...(Dims)>{}));
+};
+template <class Shape, std::size_t Last>
+using replace_last_t = typename replace_last<Shape, Last>::type;
+
+// Every feature axis folded into one: what `flatten` produces.
+template <class Shape>
+using flat_t = shape<Shape::size>;
+
+} // namespace kiln

@@ -1,0 +1,135 @@
+#pragma once
+// kiln::model<Net, T>: a network's parameters and gradients, each one aligned
+// buffer in which every layer's slice sits at a compile-time offset.
+#include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/init.hpp"
+#include "kiln/core/rng.hpp"
+#include "kiln/graph/sequential.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+
+namespace kiln {
+
+namespace error {
+template <class Given>
+struct model_needs_a_sequential_network {
+    static void report() {
+        static_assert(facts_of_the_error<Given>,
+                      "kiln: kiln::model<Net, T> needs a network declared as "
+                      "kiln::sequential<kiln::input<...>, layers...> (the type above is what it "
+                      "was given).");
+    }
+};
+template <class Given>
+struct scalar_must_be_float_or_double {
+    static void report() {
+        static_assert(facts_of_the_error<Given>,
+                      "kiln: the scalar type of a model must be float (for speed) or double (for "
+                      "gradient checks); the type above is neither.");
+    }
+};
+} // namespace error
+
+// Where each layer's parameters start in the flat buffer (the same for float and double).
+template <class Net>
+struct parameter_layout {
+    // offsets[I] is layer I's slice (I from 1); offsets[0] is 0 and belongs to the input.
+    static constexpr std::array<std::size_t, Net::layer_count + 1> offsets =
+        []<std::size_t... I>(std::index_sequence<I...>) {
+            std::array<std::size_t, Net::layer_count + 1> result{};
+            std::size_t offset = 0;
+            ((result[I + 1] = offset,
+              offset += std::tuple_element_t<I, typename Net::layers>::storage_size),
+             ...);
+            return result;
+        }(std::make_index_sequence<Net::layer_count>{});
+    static constexpr std::size_t storage_size = []<std::size_t... I>(std::index_sequence<I...>) {
+        return (std::size_t{0} + ... +
+                std::tuple_element_t<I, typename Net::layers>::storage_size);
+    }(std::make_index_sequence<Net::layer_count>{});
+};
+
+template <class Net, class T = float>
+class model {
+    static constexpr bool valid_net =
+        require<is_sequential<Net>, error::model_needs_a_sequential_network<Net>>;
+    static constexpr bool valid_scalar =
+        require<std::is_same_v<T, float> || std::is_same_v<T, double>,
+                error::scalar_must_be_float_or_double<T>>;
+
+  public:
+    using network = Net;
+    using scalar = T;
+    using layout = parameter_layout<Net>;
+    using input_shape = typename Net::input_shape;
+    using output_shape = typename Net::output_shape;
+    static constexpr std::size_t param_count = Net::param_count;
+
+    // Draws every parameter from the scheme with a generator seeded by `seed`.
+    template <class Scheme = init::normal>
+    explicit model(const Scheme& scheme = {}, std::uint64_t seed = 42)
+        : parameters_(layout::storage_size), gradients_(layout::storage_size) {
+        initialize(scheme, seed);
+    }
+
+    // The same parameters in another scalar type (e.g. double for a gradient check).
+    template <class U>
+    explicit model(const model<Net, U>& other)
+        : parameters_(layout::storage_size), gradients_(layout::storage_size) {
+        std::copy(other.parameters().begin(), other.parameters().end(), parameters_.data());
+    }
+
+    template <class Scheme>
+    void initialize(const Scheme& scheme, std::uint64_t seed) {
+        rng random(seed);
+        initialize(scheme, random);
+    }
+    // Layers draw in order, from the first to the last.
+    template <class Scheme>
+    void initialize(const Scheme& scheme, rng& random) {
+        parameters_.fill(T{0});
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (std::tuple_element_t<I, typename Net::layers>::initialize(
+                 parameters_.data() + layout::offsets[I + 1], random, scheme),
+             ...);
+        }(std::make_index_sequence<Net::layer_count>{});
+    }
+
+    // The whole flat buffers, padding included (padding is zero and stays zero).
+    std::span<T> parameters() noexcept { return parameters_.span(); }
+    std::span<const T> parameters() const noexcept { return parameters_.span(); }
+    std::span<T> gradients() noexcept { return gradients_.span(); }
+    std::span<const T> gradients() const noexcept { return gradients_.span(); }
+
+    // Where layer I's slice starts in the flat buffers (I from 1, as declared after the input).
+    template <std::size_t I>
+    static constexpr std::size_t offset_of = layout::offsets[I];
+
+    // Layer I's slice.
+    template <std::size_t I>
+    T* parameters_of() noexcept {
+        return parameters_.data() + layout::offsets[I];
+    }
+    template <std::size_t I>
+    const T* parameters_of() const noexcept {
+        return parameters_.data() + layout::offsets[I];
+    }
+    template <std::size_t I>
+    T* gradients_of() noexcept {
+        return gradients_.data() + layout::offsets[I];
+    }
+    template <std::size_t I>
+    const T* gradients_of() const noexcept {
+        return gradients_.data() + layout::offsets[I];
+    }
+
+  private:
+    aligned_buffer<T> parameters_;
+    aligned_buffer<T> gradients_;
+};
+
+} // namespace kiln

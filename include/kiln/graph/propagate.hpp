@@ -1,0 +1,84 @@
+#pragma once
+// forward and backward through a whole network, unrolled at compile time: a fold
+// over the layer list, each call specialised on its layer's sizes.
+#include "kiln/core/diagnostics.hpp"
+#include "kiln/core/tensor.hpp"
+#include "kiln/graph/model.hpp"
+#include "kiln/graph/workspace.hpp"
+
+#include <type_traits>
+
+namespace kiln {
+
+namespace error {
+template <class Layer, class Got, class Needs>
+struct input_shape_does_not_match_the_network {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got, Needs>,
+                      "kiln: the examples passed to the model have shape 'Got' but the network's "
+                      "kiln::input (layer 0) declares 'Needs'. Fix: declare the input as the data "
+                      "is (e.g. kiln::input<28, 28> followed by kiln::flatten), or view the data "
+                      "in the network's shape with batch.as<Needs>().");
+    }
+};
+} // namespace error
+
+// Runs the network on x; the result lives in the workspace until its next use.
+template <class Net, class T, class Shape, class U>
+batch_view<typename Net::output_shape, const T> forward(const model<Net, T>& net,
+                                                        workspace<Net, T>& space,
+                                                        batch_view<Shape, U> x) {
+    static_assert(std::is_same_v<std::remove_const_t<U>, T>,
+                  "kiln: the data's scalar type differs from the model's: use the same float or "
+                  "double for both.");
+    if constexpr (require<std::is_same_v<Shape, typename Net::input_shape>,
+                          error::input_shape_does_not_match_the_network<
+                              layer<0, typename Net::input_spec>, Shape,
+                              typename Net::input_shape>>) {
+        const std::size_t batch = x.batch();
+        space.bind_input(x.data(), batch);
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((std::tuple_element_t<I, typename Net::layers>::is_view
+                  ? void()
+                  : std::tuple_element_t<I, typename Net::layers>::forward(
+                        net.template parameters_of<I + 1>(), space.template activation<I>(),
+                        space.template activation<I + 1>(), batch)),
+             ...);
+        }(std::make_index_sequence<Net::layer_count>{});
+    }
+    return {space.template activation<Net::layer_count>(), x.batch()};
+}
+
+// Where the loss writes d loss / d output before calling backward.
+template <class Net, class T>
+batch_view<typename Net::output_shape, T> output_gradient(workspace<Net, T>& space) {
+    return {space.gradient_buffer(false), space.batch()};
+}
+
+// Back-propagates output_gradient(space) through the network of the last forward
+// pass, writing every parameter gradient into net.gradients(). When input_gradient
+// is not null, d loss / d input is written there too.
+template <class Net, class T>
+void backward(model<Net, T>& net, workspace<Net, T>& space, T* input_gradient = nullptr) {
+    const std::size_t batch = space.batch();
+    bool in_second = false; // which ping-pong buffer holds d loss / d (current output)
+    auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+        using layer_type = std::tuple_element_t<I - 1, typename Net::layers>;
+        if constexpr (!layer_type::is_view) {
+            T* const dy = space.gradient_buffer(in_second);
+            T* const dx = I == 1 ? input_gradient : space.gradient_buffer(!in_second);
+            layer_type::backward(net.template parameters_of<I>(), net.template gradients_of<I>(),
+                                 space.template activation<I - 1>(), space.template activation<I>(),
+                                 dy, dx, batch);
+            in_second = !in_second;
+        } else if (I == 1 && input_gradient != nullptr) {
+            const T* const dy = space.gradient_buffer(in_second);
+            std::copy_n(dy, batch * layer_type::in_shape::size, input_gradient);
+        }
+    };
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (step(std::integral_constant<std::size_t, Net::layer_count - I>{}), ...);
+    }(std::make_index_sequence<Net::layer_count>{});
+}
+
+} // namespace kiln

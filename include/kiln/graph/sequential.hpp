@@ -1,0 +1,145 @@
+#pragma once
+// kiln::input<Dims...> and kiln::sequential<input, layers...>: a network as a type.
+// Binding each layer spec to the shape the previous one produces is the whole
+// shape inference; it happens when the network type is used.
+#include "kiln/core/diagnostics.hpp"
+#include "kiln/core/shape.hpp"
+
+#include <cstddef>
+#include <cstdio>
+#include <string>
+#include <tuple>
+#include <utility>
+
+namespace kiln {
+
+namespace error {
+template <class Layer, class Got>
+struct input_has_a_zero_dimension {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got>,
+                      "kiln: kiln::input<...> has a dimension of size zero: an example must hold "
+                      "at least one value. Fix: give every dimension of kiln::input a size of at "
+                      "least 1.");
+    }
+};
+template <class First>
+struct sequential_must_start_with_input {
+    static void report() {
+        static_assert(facts_of_the_error<First>,
+                      "kiln: kiln::sequential<...> must start with kiln::input<...> naming the "
+                      "shape of one example (the type above is what it started with). Fix: write "
+                      "kiln::sequential<kiln::input<784>, ...>.");
+    }
+};
+} // namespace error
+
+// The shape of one example entering the network, e.g. input<784> or input<28, 28>.
+template <std::size_t... Dims>
+struct input {
+    using shape_type = shape<Dims...>;
+    static std::string name() {
+        std::string text = "input<";
+        std::size_t i = 0;
+        ((text += (i++ ? ", " : "") + std::to_string(Dims)), ...);
+        return text + ">";
+    }
+};
+
+template <class T>
+inline constexpr bool is_input = false;
+template <std::size_t... Dims>
+inline constexpr bool is_input<input<Dims...>> = true;
+
+namespace detail {
+// Binds Specs in order, each to the shape the one before produces.
+template <class In, std::size_t Position, class... Specs>
+struct bind_chain {
+    using layers = std::tuple<>;
+    using out_shape = In;
+};
+template <class In, std::size_t Position, class Spec, class... Rest>
+struct bind_chain<In, Position, Spec, Rest...> {
+    using bound = typename Spec::template bind<In, Position>;
+    static_assert(checked(bound::valid));
+    using rest = bind_chain<typename bound::out_shape, Position + 1, Rest...>;
+    using layers = decltype(std::tuple_cat(std::declval<std::tuple<bound>>(),
+                                           std::declval<typename rest::layers>()));
+    using out_shape = typename rest::out_shape;
+};
+
+template <class Input>
+struct input_shape {
+    using type = shape<1>; // placeholder after a reported error, to avoid follow-on ones
+};
+template <std::size_t... Dims>
+struct input_shape<input<Dims...>> {
+    using type = shape<Dims...>;
+};
+} // namespace detail
+
+template <class Input, class... Specs>
+struct sequential {
+    static constexpr bool valid_input =
+        require<is_input<Input>, error::sequential_must_start_with_input<Input>>;
+    using input_shape = typename detail::input_shape<Input>::type;
+    static constexpr bool valid_shape =
+        require<!input_shape::has_zero_dim,
+                error::input_has_a_zero_dimension<layer<0, Input>, input_shape>>;
+
+    static_assert(checked(valid_input && valid_shape));
+
+    using input_spec = Input;
+    using layers = typename detail::bind_chain<input_shape, 1, Specs...>::layers;
+    using output_shape = typename detail::bind_chain<input_shape, 1, Specs...>::out_shape;
+    static constexpr std::size_t layer_count = sizeof...(Specs);
+
+  private:
+    template <std::size_t I>
+    struct layer_out {
+        using type = typename std::tuple_element_t<I - 1, layers>::out_shape;
+    };
+
+  public:
+
+    // layer_t<I>: the bound layer at position I (1 = the first after the input).
+    template <std::size_t I>
+    using layer_t = std::tuple_element_t<I - 1, layers>;
+    // shape_after<I>: the shape of one example after layer I; shape_after<0> is the input's.
+    template <std::size_t I>
+    using shape_after = typename std::conditional_t<I == 0, std::type_identity<input_shape>,
+                                                    layer_out<I>>::type;
+
+    static constexpr std::size_t param_count = []<std::size_t... I>(std::index_sequence<I...>) {
+        return (std::size_t{0} + ... + std::tuple_element_t<I, layers>::param_count);
+    }(std::make_index_sequence<layer_count>{});
+
+    // A Keras-like table: position, layer, output shape, parameters.
+    static std::string summary() {
+        std::string text;
+        auto row = [&](std::string position, std::string name, std::string out, std::string params) {
+            char line[160];
+            std::snprintf(line, sizeof line, "%-5s %-22s %-18s %12s\n", position.c_str(),
+                          name.c_str(), out.c_str(), params.c_str());
+            text += line;
+        };
+        row("#", "layer", "output shape", "parameters");
+        row("0", Input::name(), input_shape::to_string(), "0");
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (row(std::to_string(I + 1), std::tuple_element_t<I, layers>::spec::name(),
+                 std::tuple_element_t<I, layers>::out_shape::to_string(),
+                 std::to_string(std::tuple_element_t<I, layers>::param_count)),
+             ...);
+        }(std::make_index_sequence<layer_count>{});
+        text += "total parameters: " + std::to_string(param_count) + "\n";
+        return text;
+    }
+
+};
+
+template <class T>
+inline constexpr bool is_sequential = false;
+template <class Input, class... Specs>
+inline constexpr bool is_sequential<sequential<Input, Specs...>> = true;
+
+} // namespace kiln

@@ -1,0 +1,98 @@
+#pragma once
+// kiln::workspace<Net, T>: the memory one forward and backward pass needs, for up
+// to `capacity` examples, allocated once. Each layer's output has a fixed place
+// in one arena (a view layer shares its input's place); backward ping-pongs the
+// gradient between two buffers sized for the widest layer.
+#include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/tensor.hpp"
+#include "kiln/graph/sequential.hpp"
+
+#include <array>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace kiln {
+
+template <class Net, class T = float>
+class workspace {
+    static constexpr std::size_t layer_count = Net::layer_count;
+
+    template <std::size_t I>
+    using layer_t = std::tuple_element_t<I, typename Net::layers>; // 0-based here
+
+    // For each position 0..L: the position whose buffer holds its output (0 = the input).
+    static constexpr std::array<std::size_t, layer_count + 1> owner =
+        []<std::size_t... I>(std::index_sequence<I...>) {
+            std::array<std::size_t, layer_count + 1> result{};
+            ((result[I + 1] = layer_t<I>::is_view ? result[I] : I + 1), ...);
+            return result;
+        }(std::make_index_sequence<layer_count>{});
+
+    // Scalars per example of each position's output, and the widest one.
+    static constexpr std::array<std::size_t, layer_count + 1> example_sizes =
+        []<std::size_t... I>(std::index_sequence<I...>) {
+            return std::array<std::size_t, layer_count + 1>{Net::input_shape::size,
+                                                            layer_t<I>::out_shape::size...};
+        }(std::make_index_sequence<layer_count>{});
+    static constexpr std::size_t widest = [] {
+        std::size_t w = 0;
+        for (std::size_t i = 1; i <= layer_count; ++i) w = example_sizes[i] > w ? example_sizes[i] : w;
+        return w;
+    }();
+
+  public:
+    explicit workspace(std::size_t capacity)
+        : capacity_(capacity), arena_(arena_size(capacity)),
+          gradient_a_(capacity * widest), gradient_b_(capacity * widest) {
+        if (capacity == 0) throw std::invalid_argument("kiln::workspace: capacity must be at least 1");
+        std::size_t offset = 0;
+        for (std::size_t i = 1; i <= layer_count; ++i) {
+            if (owner[i] != i) continue;
+            arena_slots_[i] = arena_.data() + offset;
+            offset += padded_count(example_sizes[i] * capacity);
+        }
+    }
+
+    std::size_t capacity() const noexcept { return capacity_; }
+
+    // Output of position I (0 = the input of the last forward pass).
+    template <std::size_t I>
+    T* activation() noexcept {
+        if constexpr (owner[I] == 0) return const_cast<T*>(input_);
+        else return arena_slots_[owner[I]];
+    }
+    const T* input() const noexcept { return input_; }
+    std::size_t batch() const noexcept { return batch_; }
+
+    // Called by forward: remembers the input (backward reads it) and its count.
+    void bind_input(const T* input, std::size_t batch) {
+        if (batch > capacity_)
+            throw std::length_error("kiln: a batch of " + std::to_string(batch) +
+                                    " examples does not fit a workspace made for " +
+                                    std::to_string(capacity_));
+        input_ = input;
+        batch_ = batch;
+    }
+
+    // Where the loss writes d loss / d output, and backward's scratch.
+    T* gradient_buffer(bool second) noexcept { return second ? gradient_b_.data() : gradient_a_.data(); }
+
+  private:
+    static std::size_t arena_size(std::size_t capacity) {
+        std::size_t total = 0;
+        for (std::size_t i = 1; i <= layer_count; ++i)
+            if (owner[i] == i) total += padded_count(example_sizes[i] * capacity);
+        return total;
+    }
+
+    std::size_t capacity_;
+    aligned_buffer<T> arena_;
+    aligned_buffer<T> gradient_a_;
+    aligned_buffer<T> gradient_b_;
+    std::array<T*, layer_count + 1> arena_slots_{};
+    const T* input_ = nullptr;
+    std::size_t batch_ = 0;
+};
+
+} // namespace kiln

@@ -1,0 +1,90 @@
+#pragma once
+// kiln::softmax_cross_entropy: -log softmax(logits)[label], mean over the batch.
+// Softmax and cross-entropy are one pass each way: the gradient with respect to
+// the logits is (softmax - onehot) / batch, computed without forming the onehot.
+#include "kiln/core/diagnostics.hpp"
+#include "kiln/core/shape.hpp"
+#include "kiln/core/tensor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+namespace kiln {
+
+namespace error {
+template <class Layer, class Got, class Needs>
+struct logits_must_be_one_vector_per_example {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got, Needs>,
+                      "kiln: softmax_cross_entropy needs one vector of logits per example, but "
+                      "the network's last layer produces shape 'Got' (more than one axis). Fix: "
+                      "put kiln::flatten before the last kiln::linear, so it sees one vector.");
+    }
+};
+template <class Layer, class Got, class Needs>
+struct labels_do_not_match_the_logits {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got, Needs>,
+                      "kiln: the labels name 'Got' classes but the network's last layer produces "
+                      "'Needs' logits per example. Fix: make the last kiln::linear as wide as the "
+                      "number of classes, or load labels with that many classes.");
+    }
+};
+} // namespace error
+
+// Class counts in diagnostics.
+template <std::size_t Count>
+struct classes {};
+template <std::size_t Count>
+struct logits {};
+
+struct softmax_cross_entropy {
+    static std::string name() { return "softmax_cross_entropy"; }
+
+    // Logits is the network's output shape; LastLayer names the layer that made it.
+    template <class Logits, class LastLayer>
+    struct bind {
+        static constexpr bool valid =
+            require<Logits::rank == 1, error::logits_must_be_one_vector_per_example<
+                                           LastLayer, Logits, shape<last_dim<Logits>>>>;
+        static constexpr std::size_t class_count = last_dim<Logits>;
+
+        template <std::size_t Classes>
+        static constexpr bool accepts_labels =
+            require<Classes == class_count,
+                    error::labels_do_not_match_the_logits<LastLayer, classes<Classes>,
+                                                          logits<class_count>>>;
+
+        // Mean loss; when gradient is not null, also d loss / d logits.
+        template <class T>
+        static T evaluate(const T* logits, const label_t* labels, std::size_t batch,
+                          T* gradient = nullptr) noexcept {
+            double total = 0;
+            const T inverse_batch = T{1} / static_cast<T>(batch);
+            for (std::size_t b = 0; b < batch; ++b) {
+                const T* const z = logits + b * class_count;
+                const T largest = *std::max_element(z, z + class_count);
+                T sum = 0;
+                for (std::size_t c = 0; c < class_count; ++c) sum += std::exp(z[c] - largest);
+                const T log_sum = std::log(sum);
+                total += static_cast<double>(log_sum + largest - z[labels[b]]);
+                if (gradient == nullptr) continue;
+                T* const g = gradient + b * class_count;
+                for (std::size_t c = 0; c < class_count; ++c)
+                    g[c] = std::exp(z[c] - largest - log_sum) * inverse_batch;
+                g[labels[b]] -= inverse_batch;
+            }
+            return static_cast<T>(total / static_cast<double>(batch));
+        }
+
+        // The predicted class of one example: the first largest logit.
+        template <class T>
+        static std::size_t predict(const T* logits) noexcept {
+            return static_cast<std::size_t>(std::max_element(logits, logits + class_count) - logits);
+        }
+    };
+};
+
+} // namespace kiln

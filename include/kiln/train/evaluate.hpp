@@ -1,0 +1,47 @@
+#pragma once
+// Accuracy and mean loss of a model over a whole data set, in chunks as large
+// as the workspace holds.
+#include "kiln/core/tensor.hpp"
+#include "kiln/graph/propagate.hpp"
+#include "kiln/losses/softmax_cross_entropy.hpp"
+#include "kiln/train/trainer.hpp"
+
+#include <algorithm>
+#include <cstddef>
+
+namespace kiln {
+
+struct evaluation {
+    double loss = 0;     // mean over the examples
+    double accuracy = 0; // fraction predicted right
+    std::size_t correct = 0;
+    std::size_t count = 0;
+};
+
+template <class Loss = softmax_cross_entropy, class Net, class T, class Shape, class U,
+          std::size_t Classes>
+evaluation evaluate(const model<Net, T>& net, workspace<Net, T>& space, batch_view<Shape, U> x,
+                    label_view<Classes> labels) {
+    using loss_type = bound_loss<Loss, Net>;
+    static_assert(checked(loss_type::template accepts_labels<Classes>));
+    evaluation result;
+    double loss_sum = 0;
+    for (std::size_t first = 0; first < x.batch(); first += space.capacity()) {
+        const std::size_t count = std::min(space.capacity(), x.batch() - first);
+        const auto out = forward(net, space, x.rows(first, count));
+        const auto chunk_labels = labels.rows(first, count);
+        loss_sum += static_cast<double>(loss_type::evaluate(out.data(), chunk_labels.data(), count)) *
+                    static_cast<double>(count);
+        for (std::size_t b = 0; b < count; ++b)
+            result.correct += loss_type::predict(out[b].data()) ==
+                              static_cast<std::size_t>(chunk_labels[b]);
+    }
+    result.count = x.batch();
+    if (result.count > 0) {
+        result.loss = loss_sum / static_cast<double>(result.count);
+        result.accuracy = static_cast<double>(result.correct) / static_cast<double>(result.count);
+    }
+    return result;
+}
+
+} // namespace kiln

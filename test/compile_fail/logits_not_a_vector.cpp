@@ -1,0 +1,13 @@
+// An image fed to linear without flatten: the logits are 28x10 per example.
+// expect: softmax_cross_entropy needs one vector of logits per example
+// expect: kiln::layer<1, kiln::linear<10>>
+// expect: kiln::shape<28, 10>
+#include <kiln/kiln.hpp>
+
+using broken = kiln::sequential<kiln::input<28, 28>, kiln::linear<10>>;
+
+int main() {
+    kiln::model<broken> net;
+    kiln::trainer<broken, kiln::softmax_cross_entropy> train(net, kiln::sgd{}, 5);
+    (void)train;
+}
