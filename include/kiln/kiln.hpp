@@ -15,6 +15,8 @@
 #include "kiln/layers/relu.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
 #include "kiln/optim/sgd.hpp"
+#include "kiln/train/early_stopping.hpp"
 #include "kiln/train/evaluate.hpp"
 #include "kiln/train/gradient_check.hpp"
+#include "kiln/train/progress_bar.hpp"
 #include "kiln/train/trainer.hpp"

@@ -2,6 +2,8 @@
 // expect: the examples passed to the model have shape 'Got'
 // expect: kiln::shape<28, 28>
 // expect: kiln::shape<784>
+// fix: Declare the input as the data is (`kiln::input<28, 28>, kiln::flatten, ...`), or view the
+// data in the network's shape: `images.as<kiln::shape<784>>()`.
 #include <kiln/kiln.hpp>
 
 using mlp = kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;

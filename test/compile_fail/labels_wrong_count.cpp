@@ -2,6 +2,8 @@
 // expect: the labels name 'Got' classes but the network's last layer produces
 // expect: kiln::classes<5>
 // expect: kiln::logits<10>
+// fix: Make the last `kiln::linear` as wide as the number of classes (`kiln::linear<5>`), or load
+// labels with as many classes as the network has logits (`kiln::label_view<10>`).
 #include <kiln/kiln.hpp>
 
 using mlp = kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;

@@ -2,6 +2,8 @@
 // expect: softmax_cross_entropy needs one vector of logits per example
 // expect: kiln::layer<1, kiln::linear<10>>
 // expect: kiln::shape<28, 10>
+// fix: Put `kiln::flatten` before the last `kiln::linear`, so that the loss sees one vector of
+// logits per example: `kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<10>>`.
 #include <kiln/kiln.hpp>
 
 using broken = kiln::sequential<kiln::input<28, 28>, kiln::linear<10>>;

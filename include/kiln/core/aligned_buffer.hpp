@@ -24,12 +24,12 @@ constexpr std::size_t padded_count(std::size_t count) {
 
 template <class T>
 class aligned_buffer {
-  public:
+public:
     aligned_buffer() = default;
     explicit aligned_buffer(std::size_t count) : size_(count) {
         if (count == 0) return;
-        data_ = static_cast<T*>(::operator new[](padded_count(count) * sizeof(T),
-                                                 std::align_val_t{cache_line_bytes}));
+        data_ = static_cast<T*>(
+            ::operator new[](padded_count(count) * sizeof(T), std::align_val_t{cache_line_bytes}));
         std::fill_n(data_, padded_count(count), T{});
     }
     aligned_buffer(const aligned_buffer& other) : aligned_buffer(other.size_) {
@@ -55,7 +55,7 @@ class aligned_buffer {
     std::span<const T> span() const noexcept { return {data_, size_}; }
     void fill(T value) noexcept { std::fill_n(data_, size_, value); }
 
-  private:
+private:
     T* data_ = nullptr;
     std::size_t size_ = 0;
 };

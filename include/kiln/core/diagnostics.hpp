@@ -46,6 +46,8 @@ inline constexpr bool require = detail::require<Ok, Diagnostic>::value;
 // `static_assert(kiln::checked(require<...>))` makes a class or function evaluate a
 // check (class members are otherwise instantiated lazily) without adding a
 // second error of its own when the check fails.
-constexpr bool checked(bool) { return true; }
+constexpr bool checked(bool) {
+    return true;
+}
 
 } // namespace kiln

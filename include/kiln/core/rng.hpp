@@ -13,7 +13,7 @@
 namespace kiln {
 
 class rng {
-  public:
+public:
     explicit rng(std::uint64_t seed = 0) {
         // splitmix64 spreads any seed, even 0, over the whole state.
         for (auto& word : state_) {
@@ -46,8 +46,8 @@ class rng {
     double normal(double mean = 0.0, double stddev = 1.0) noexcept {
         const double u1 = 1.0 - uniform(); // (0, 1]: log is finite
         const double u2 = uniform();
-        return mean + stddev * std::sqrt(-2.0 * std::log(u1)) *
-                          std::cos(2.0 * std::numbers::pi * u2);
+        return mean +
+               stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
     }
 
     // Uniform integer in [0, bound), without modulo bias (Lemire's method).
@@ -67,15 +67,18 @@ class rng {
     // Fisher-Yates, back to front.
     template <class T>
     void shuffle(std::span<T> items) noexcept {
-        for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[below(i)]);
+        for (std::size_t i = items.size(); i > 1; --i)
+            std::swap(items[i - 1], items[below(i)]);
     }
 
     // The whole state, for checkpoints.
     const std::array<std::uint64_t, 4>& state() const noexcept { return state_; }
     void set_state(const std::array<std::uint64_t, 4>& state) noexcept { state_ = state; }
 
-  private:
-    static std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
+private:
+    static std::uint64_t rotl(std::uint64_t x, int k) noexcept {
+        return (x << k) | (x >> (64 - k));
+    }
     std::array<std::uint64_t, 4> state_{};
 };
 

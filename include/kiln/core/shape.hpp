@@ -38,13 +38,13 @@ template <class Shape, std::size_t Last>
 struct replace_last;
 template <std::size_t... Dims, std::size_t Last>
 struct replace_last<shape<Dims...>, Last> {
-  private:
+private:
     static constexpr std::array<std::size_t, sizeof...(Dims)> in{Dims...};
     template <std::size_t... I>
     static auto make(std::index_sequence<I...>)
         -> shape<(I + 1 == sizeof...(Dims) ? Last : in[I])...>;
 
-  public:
+public:
     using type = decltype(make(std::make_index_sequence<sizeof...(Dims)>{}));
 };
 template <class Shape, std::size_t Last>

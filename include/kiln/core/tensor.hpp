@@ -15,7 +15,7 @@ template <class Shape, class T>
 class batch_view {
     static_assert(is_shape<Shape>, "kiln::batch_view<Shape, T>: Shape must be a kiln::shape<...>");
 
-  public:
+public:
     using shape_type = Shape;
     using value_type = std::remove_const_t<T>;
     static constexpr std::size_t example_size = Shape::size;
@@ -24,8 +24,8 @@ class batch_view {
     constexpr batch_view(T* data, std::size_t batch) noexcept : data_(data), batch_(batch) {}
     // A mutable view converts to a read-only one.
     template <class U>
-        requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-    constexpr batch_view(batch_view<Shape, U> other) noexcept
+    requires(std::is_same_v<const U, T> &&
+             !std::is_same_v<U, T>) constexpr batch_view(batch_view<Shape, U> other) noexcept
         : data_(other.data()), batch_(other.batch()) {}
 
     constexpr T* data() const noexcept { return data_; }
@@ -48,7 +48,7 @@ class batch_view {
         return {data_, batch_};
     }
 
-  private:
+private:
     T* data_ = nullptr;
     std::size_t batch_ = 0;
 };
@@ -59,7 +59,7 @@ using label_t = std::int32_t;
 // that a loss can check it against the width of the logits at compile time.
 template <std::size_t Classes>
 class label_view {
-  public:
+public:
     static constexpr std::size_t classes = Classes;
     constexpr label_view() = default;
     constexpr label_view(const label_t* data, std::size_t batch) noexcept
@@ -71,7 +71,7 @@ class label_view {
         return {data_ + first, count};
     }
 
-  private:
+private:
     const label_t* data_ = nullptr;
     std::size_t batch_ = 0;
 };

@@ -40,17 +40,18 @@ struct parameter_layout {
     // offsets[I] is layer I's slice (I from 1); offsets[0] is 0 and belongs to the input.
     static constexpr std::array<std::size_t, Net::layer_count + 1> offsets =
         []<std::size_t... I>(std::index_sequence<I...>) {
-            std::array<std::size_t, Net::layer_count + 1> result{};
-            std::size_t offset = 0;
-            ((result[I + 1] = offset,
-              offset += std::tuple_element_t<I, typename Net::layers>::storage_size),
-             ...);
-            return result;
-        }(std::make_index_sequence<Net::layer_count>{});
+        std::array<std::size_t, Net::layer_count + 1> result{};
+        std::size_t offset = 0;
+        ((result[I + 1] = offset,
+          offset += std::tuple_element_t<I, typename Net::layers>::storage_size),
+         ...);
+        return result;
+    }
+    (std::make_index_sequence<Net::layer_count>{});
     static constexpr std::size_t storage_size = []<std::size_t... I>(std::index_sequence<I...>) {
-        return (std::size_t{0} + ... +
-                std::tuple_element_t<I, typename Net::layers>::storage_size);
-    }(std::make_index_sequence<Net::layer_count>{});
+        return (std::size_t{0} + ... + std::tuple_element_t<I, typename Net::layers>::storage_size);
+    }
+    (std::make_index_sequence<Net::layer_count>{});
 };
 
 template <class Net, class T = float>
@@ -58,10 +59,11 @@ class model {
     static constexpr bool valid_net =
         require<is_sequential<Net>, error::model_needs_a_sequential_network<Net>>;
     static constexpr bool valid_scalar =
-        require<std::is_same_v<T, float> || std::is_same_v<T, double>,
-                error::scalar_must_be_float_or_double<T>>;
+                              require < std::is_same_v<T, float> || std::is_same_v<T, double>,
+                          error::scalar_must_be_float_or_double < T >>
+        ;
 
-  public:
+public:
     using network = Net;
     using scalar = T;
     using layout = parameter_layout<Net>;
@@ -74,6 +76,14 @@ class model {
     explicit model(const Scheme& scheme = {}, std::uint64_t seed = 42)
         : parameters_(layout::storage_size), gradients_(layout::storage_size) {
         initialize(scheme, seed);
+    }
+
+    // Draws every parameter from the scheme with the given generator, which goes on
+    // to serve the rest of a run (shuffling), so one seed fixes everything.
+    template <class Scheme>
+    model(const Scheme& scheme, rng& random)
+        : parameters_(layout::storage_size), gradients_(layout::storage_size) {
+        initialize(scheme, random);
     }
 
     // The same parameters in another scalar type (e.g. double for a gradient check).
@@ -96,7 +106,8 @@ class model {
             (std::tuple_element_t<I, typename Net::layers>::initialize(
                  parameters_.data() + layout::offsets[I + 1], random, scheme),
              ...);
-        }(std::make_index_sequence<Net::layer_count>{});
+        }
+        (std::make_index_sequence<Net::layer_count>{});
     }
 
     // The whole flat buffers, padding included (padding is zero and stays zero).
@@ -127,7 +138,7 @@ class model {
         return gradients_.data() + layout::offsets[I];
     }
 
-  private:
+private:
     aligned_buffer<T> parameters_;
     aligned_buffer<T> gradients_;
 };

@@ -25,16 +25,15 @@ struct input_shape_does_not_match_the_network {
 
 // Runs the network on x; the result lives in the workspace until its next use.
 template <class Net, class T, class Shape, class U>
-batch_view<typename Net::output_shape, const T> forward(const model<Net, T>& net,
-                                                        workspace<Net, T>& space,
-                                                        batch_view<Shape, U> x) {
+batch_view<typename Net::output_shape, const T>
+forward(const model<Net, T>& net, workspace<Net, T>& space, batch_view<Shape, U> x) {
     static_assert(std::is_same_v<std::remove_const_t<U>, T>,
                   "kiln: the data's scalar type differs from the model's: use the same float or "
                   "double for both.");
-    if constexpr (require<std::is_same_v<Shape, typename Net::input_shape>,
-                          error::input_shape_does_not_match_the_network<
-                              layer<0, typename Net::input_spec>, Shape,
-                              typename Net::input_shape>>) {
+    if constexpr (require<
+                      std::is_same_v<Shape, typename Net::input_shape>,
+                      error::input_shape_does_not_match_the_network<
+                          layer<0, typename Net::input_spec>, Shape, typename Net::input_shape>>) {
         const std::size_t batch = x.batch();
         space.bind_input(x.data(), batch);
         [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -44,7 +43,8 @@ batch_view<typename Net::output_shape, const T> forward(const model<Net, T>& net
                         net.template parameters_of<I + 1>(), space.template activation<I>(),
                         space.template activation<I + 1>(), batch)),
              ...);
-        }(std::make_index_sequence<Net::layer_count>{});
+        }
+        (std::make_index_sequence<Net::layer_count>{});
     }
     return {space.template activation<Net::layer_count>(), x.batch()};
 }
@@ -78,7 +78,8 @@ void backward(model<Net, T>& net, workspace<Net, T>& space, T* input_gradient = 
     };
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (step(std::integral_constant<std::size_t, Net::layer_count - I>{}), ...);
-    }(std::make_index_sequence<Net::layer_count>{});
+    }
+    (std::make_index_sequence<Net::layer_count>{});
 }
 
 } // namespace kiln

@@ -94,30 +94,31 @@ struct sequential {
     using output_shape = typename detail::bind_chain<input_shape, 1, Specs...>::out_shape;
     static constexpr std::size_t layer_count = sizeof...(Specs);
 
-  private:
+private:
     template <std::size_t I>
     struct layer_out {
         using type = typename std::tuple_element_t<I - 1, layers>::out_shape;
     };
 
-  public:
-
+public:
     // layer_t<I>: the bound layer at position I (1 = the first after the input).
     template <std::size_t I>
     using layer_t = std::tuple_element_t<I - 1, layers>;
     // shape_after<I>: the shape of one example after layer I; shape_after<0> is the input's.
     template <std::size_t I>
-    using shape_after = typename std::conditional_t<I == 0, std::type_identity<input_shape>,
-                                                    layer_out<I>>::type;
+    using shape_after =
+        typename std::conditional_t<I == 0, std::type_identity<input_shape>, layer_out<I>>::type;
 
     static constexpr std::size_t param_count = []<std::size_t... I>(std::index_sequence<I...>) {
         return (std::size_t{0} + ... + std::tuple_element_t<I, layers>::param_count);
-    }(std::make_index_sequence<layer_count>{});
+    }
+    (std::make_index_sequence<layer_count>{});
 
     // A Keras-like table: position, layer, output shape, parameters.
     static std::string summary() {
         std::string text;
-        auto row = [&](std::string position, std::string name, std::string out, std::string params) {
+        auto row = [&](std::string position, std::string name, std::string out,
+                       std::string params) {
             char line[160];
             std::snprintf(line, sizeof line, "%-5s %-22s %-18s %12s\n", position.c_str(),
                           name.c_str(), out.c_str(), params.c_str());
@@ -130,11 +131,11 @@ struct sequential {
                  std::tuple_element_t<I, layers>::out_shape::to_string(),
                  std::to_string(std::tuple_element_t<I, layers>::param_count)),
              ...);
-        }(std::make_index_sequence<layer_count>{});
+        }
+        (std::make_index_sequence<layer_count>{});
         text += "total parameters: " + std::to_string(param_count) + "\n";
         return text;
     }
-
 };
 
 template <class T>

@@ -24,28 +24,32 @@ class workspace {
     // For each position 0..L: the position whose buffer holds its output (0 = the input).
     static constexpr std::array<std::size_t, layer_count + 1> owner =
         []<std::size_t... I>(std::index_sequence<I...>) {
-            std::array<std::size_t, layer_count + 1> result{};
-            ((result[I + 1] = layer_t<I>::is_view ? result[I] : I + 1), ...);
-            return result;
-        }(std::make_index_sequence<layer_count>{});
+        std::array<std::size_t, layer_count + 1> result{};
+        ((result[I + 1] = layer_t<I>::is_view ? result[I] : I + 1), ...);
+        return result;
+    }
+    (std::make_index_sequence<layer_count>{});
 
     // Scalars per example of each position's output, and the widest one.
     static constexpr std::array<std::size_t, layer_count + 1> example_sizes =
         []<std::size_t... I>(std::index_sequence<I...>) {
-            return std::array<std::size_t, layer_count + 1>{Net::input_shape::size,
-                                                            layer_t<I>::out_shape::size...};
-        }(std::make_index_sequence<layer_count>{});
+        return std::array<std::size_t, layer_count + 1>{Net::input_shape::size,
+                                                        layer_t<I>::out_shape::size...};
+    }
+    (std::make_index_sequence<layer_count>{});
     static constexpr std::size_t widest = [] {
         std::size_t w = 0;
-        for (std::size_t i = 1; i <= layer_count; ++i) w = example_sizes[i] > w ? example_sizes[i] : w;
+        for (std::size_t i = 1; i <= layer_count; ++i)
+            w = example_sizes[i] > w ? example_sizes[i] : w;
         return w;
     }();
 
-  public:
+public:
     explicit workspace(std::size_t capacity)
-        : capacity_(capacity), arena_(arena_size(capacity)),
-          gradient_a_(capacity * widest), gradient_b_(capacity * widest) {
-        if (capacity == 0) throw std::invalid_argument("kiln::workspace: capacity must be at least 1");
+        : capacity_(capacity), arena_(arena_size(capacity)), gradient_a_(capacity * widest),
+          gradient_b_(capacity * widest) {
+        if (capacity == 0)
+            throw std::invalid_argument("kiln::workspace: capacity must be at least 1");
         std::size_t offset = 0;
         for (std::size_t i = 1; i <= layer_count; ++i) {
             if (owner[i] != i) continue;
@@ -59,8 +63,10 @@ class workspace {
     // Output of position I (0 = the input of the last forward pass).
     template <std::size_t I>
     T* activation() noexcept {
-        if constexpr (owner[I] == 0) return const_cast<T*>(input_);
-        else return arena_slots_[owner[I]];
+        if constexpr (owner[I] == 0)
+            return const_cast<T*>(input_);
+        else
+            return arena_slots_[owner[I]];
     }
     const T* input() const noexcept { return input_; }
     std::size_t batch() const noexcept { return batch_; }
@@ -76,9 +82,11 @@ class workspace {
     }
 
     // Where the loss writes d loss / d output, and backward's scratch.
-    T* gradient_buffer(bool second) noexcept { return second ? gradient_b_.data() : gradient_a_.data(); }
+    T* gradient_buffer(bool second) noexcept {
+        return second ? gradient_b_.data() : gradient_a_.data();
+    }
 
-  private:
+private:
     static std::size_t arena_size(std::size_t capacity) {
         std::size_t total = 0;
         for (std::size_t i = 1; i <= layer_count; ++i)

@@ -30,10 +30,12 @@ inline void axpy(std::size_t n, T a, const T* x, T* y) noexcept {
     const std::size_t vector_end = n - n % width<T>;
     std::size_t i = 0;
     for (; i < vector_end; i += width<T>) {
-        const auto vy = xsimd::fma(va, vec<T>::load_unaligned(x + i), vec<T>::load_unaligned(y + i));
+        const auto vy =
+            xsimd::fma(va, vec<T>::load_unaligned(x + i), vec<T>::load_unaligned(y + i));
         vy.store_unaligned(y + i);
     }
-    for (; i < n; ++i) y[i] += a * x[i];
+    for (; i < n; ++i)
+        y[i] += a * x[i];
 }
 
 // y[i] = a * x[i]
@@ -42,8 +44,10 @@ inline void scale_into(std::size_t n, T a, const T* x, T* y) noexcept {
     const vec<T> va(a);
     const std::size_t vector_end = n - n % width<T>;
     std::size_t i = 0;
-    for (; i < vector_end; i += width<T>) (va * vec<T>::load_unaligned(x + i)).store_unaligned(y + i);
-    for (; i < n; ++i) y[i] = a * x[i];
+    for (; i < vector_end; i += width<T>)
+        (va * vec<T>::load_unaligned(x + i)).store_unaligned(y + i);
+    for (; i < n; ++i)
+        y[i] = a * x[i];
 }
 
 // sum of x[i] * y[i]
@@ -55,7 +59,8 @@ inline T dot(std::size_t n, const T* x, const T* y) noexcept {
     for (; i < vector_end; i += width<T>)
         acc = xsimd::fma(vec<T>::load_unaligned(x + i), vec<T>::load_unaligned(y + i), acc);
     T sum = reduce_add(acc);
-    for (; i < n; ++i) sum += x[i] * y[i];
+    for (; i < n; ++i)
+        sum += x[i] * y[i];
     return sum;
 }
 
@@ -65,13 +70,13 @@ inline void relu(std::size_t n, const T* x, T* y) noexcept {
     const vec<T> zero(T{0});
     const std::size_t vector_end = n - n % width<T>;
     std::size_t i = 0;
-    for (; i < vector_end; i += width<T>)
-    {
+    for (; i < vector_end; i += width<T>) {
         // select, not xsimd::max: g++ 12's AVX-512 max intrinsic warns spuriously.
         const auto v = vec<T>::load_unaligned(x + i);
         xsimd::select(v > zero, v, zero).store_unaligned(y + i);
     }
-    for (; i < n; ++i) y[i] = x[i] > T{0} ? x[i] : T{0};
+    for (; i < n; ++i)
+        y[i] = x[i] > T{0} ? x[i] : T{0};
 }
 
 // dx[i] = y[i] > 0 ? dy[i] : 0, with y the relu's output
@@ -84,7 +89,8 @@ inline void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) noexcep
         const auto positive = vec<T>::load_unaligned(y + i) > zero;
         xsimd::select(positive, vec<T>::load_unaligned(dy + i), zero).store_unaligned(dx + i);
     }
-    for (; i < n; ++i) dx[i] = y[i] > T{0} ? dy[i] : T{0};
+    for (; i < n; ++i)
+        dx[i] = y[i] > T{0} ? dy[i] : T{0};
 }
 
 } // namespace kiln::simd

@@ -16,7 +16,8 @@ struct flatten {
         template <class T>
         static void forward(const T*, const T*, T*, std::size_t) noexcept {}
         template <class T>
-        static void backward(const T*, T*, const T*, const T*, const T*, T*, std::size_t) noexcept {}
+        static void backward(const T*, T*, const T*, const T*, const T*, T*, std::size_t) noexcept {
+        }
     };
 };
 

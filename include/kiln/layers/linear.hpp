@@ -37,7 +37,8 @@ struct affine_layer {
 
     template <class In, std::size_t Position>
     struct bind {
-        static constexpr bool valid = require<Out != 0, error::layer_size_is_zero<layer<Position, Spec>>>;
+        static constexpr bool valid =
+            require<Out != 0, error::layer_size_is_zero<layer<Position, Spec>>>;
 
         using spec = Spec;
         using in_shape = In;
@@ -84,7 +85,8 @@ struct affine_layer {
             for (std::size_t r = 0; r < batch * rows_per_example; ++r) {
                 const T* const x_row = x + r * in_features;
                 T* const y_row = y + r * Out;
-                for (std::size_t o = 0; o < Out; ++o) y_row[o] = has_bias ? bias_values[o] : T{0};
+                for (std::size_t o = 0; o < Out; ++o)
+                    y_row[o] = has_bias ? bias_values[o] : T{0};
                 for (std::size_t i = 0; i < in_features; ++i)
                     simd::axpy(Out, x_row[i], weight + i * Out, y_row);
             }
@@ -104,7 +106,8 @@ struct affine_layer {
             if constexpr (has_bias) {
                 T* const grad_bias = grads + bias_offset;
                 std::copy_n(dy, Out, grad_bias);
-                for (std::size_t r = 1; r < rows; ++r) simd::axpy(Out, T{1}, dy + r * Out, grad_bias);
+                for (std::size_t r = 1; r < rows; ++r)
+                    simd::axpy(Out, T{1}, dy + r * Out, grad_bias);
             }
             if (dx == nullptr) return;
             for (std::size_t r = 0; r < rows; ++r)

@@ -53,9 +53,8 @@ struct softmax_cross_entropy {
 
         template <std::size_t Classes>
         static constexpr bool accepts_labels =
-            require<Classes == class_count,
-                    error::labels_do_not_match_the_logits<LastLayer, classes<Classes>,
-                                                          logits<class_count>>>;
+            require<Classes == class_count, error::labels_do_not_match_the_logits<
+                                                LastLayer, classes<Classes>, logits<class_count>>>;
 
         // Mean loss; when gradient is not null, also d loss / d logits.
         template <class T>
@@ -67,7 +66,8 @@ struct softmax_cross_entropy {
                 const T* const z = logits + b * class_count;
                 const T largest = *std::max_element(z, z + class_count);
                 T sum = 0;
-                for (std::size_t c = 0; c < class_count; ++c) sum += std::exp(z[c] - largest);
+                for (std::size_t c = 0; c < class_count; ++c)
+                    sum += std::exp(z[c] - largest);
                 const T log_sum = std::log(sum);
                 total += static_cast<double>(log_sum + largest - z[labels[b]]);
                 if (gradient == nullptr) continue;
@@ -82,7 +82,8 @@ struct softmax_cross_entropy {
         // The predicted class of one example: the first largest logit.
         template <class T>
         static std::size_t predict(const T* logits) noexcept {
-            return static_cast<std::size_t>(std::max_element(logits, logits + class_count) - logits);
+            return static_cast<std::size_t>(std::max_element(logits, logits + class_count) -
+                                            logits);
         }
     };
 };

@@ -19,7 +19,7 @@ struct sgd {
 
     template <class T>
     class state {
-      public:
+    public:
         state(const sgd& settings, std::size_t parameter_count)
             : rate_(static_cast<T>(settings.learning_rate)),
               momentum_(static_cast<T>(settings.momentum)),
@@ -35,7 +35,8 @@ struct sgd {
             const T* const g = gradients.data();
             const std::size_t n = parameters.size();
             if (velocity_.size() == 0) {
-                for (std::size_t i = 0; i < n; ++i) w[i] -= rate_ * g[i];
+                for (std::size_t i = 0; i < n; ++i)
+                    w[i] -= rate_ * g[i];
                 return;
             }
             T* const v = velocity_.data();
@@ -47,7 +48,7 @@ struct sgd {
 
         std::span<const T> velocity() const noexcept { return velocity_.span(); }
 
-      private:
+    private:
         T rate_;
         T momentum_;
         aligned_buffer<T> velocity_;

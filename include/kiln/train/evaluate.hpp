@@ -30,11 +30,12 @@ evaluation evaluate(const model<Net, T>& net, workspace<Net, T>& space, batch_vi
         const std::size_t count = std::min(space.capacity(), x.batch() - first);
         const auto out = forward(net, space, x.rows(first, count));
         const auto chunk_labels = labels.rows(first, count);
-        loss_sum += static_cast<double>(loss_type::evaluate(out.data(), chunk_labels.data(), count)) *
-                    static_cast<double>(count);
+        loss_sum +=
+            static_cast<double>(loss_type::evaluate(out.data(), chunk_labels.data(), count)) *
+            static_cast<double>(count);
         for (std::size_t b = 0; b < count; ++b)
-            result.correct += loss_type::predict(out[b].data()) ==
-                              static_cast<std::size_t>(chunk_labels[b]);
+            result.correct +=
+                loss_type::predict(out[b].data()) == static_cast<std::size_t>(chunk_labels[b]);
     }
     result.count = x.batch();
     if (result.count > 0) {

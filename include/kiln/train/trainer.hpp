@@ -21,7 +21,7 @@ using bound_loss = typename Loss::template bind<
 
 template <class Net, class Loss = softmax_cross_entropy, class Optimizer = sgd, class T = float>
 class trainer {
-  public:
+public:
     using loss_type = bound_loss<Loss, Net>;
     static_assert(checked(loss_type::valid));
 
@@ -60,7 +60,7 @@ class trainer {
     workspace<Net, T>& space() noexcept { return space_; }
     typename Optimizer::template state<T>& optimizer() noexcept { return optimizer_; }
 
-  private:
+private:
     model<Net, T>& net_;
     workspace<Net, T> space_;
     typename Optimizer::template state<T> optimizer_;

@@ -1,0 +1,54 @@
+// A training step (forward, backward, SGD update) of the course's 784-128-10 MLP
+// at several batch sizes, and inference. The peers in bench/peers/ run the same work.
+#include <kiln/kiln.hpp>
+
+#include <benchmark/benchmark.h>
+
+namespace {
+
+using mlp = kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;
+
+struct fixture_data {
+    kiln::aligned_buffer<float> images;
+    std::vector<kiln::label_t> labels;
+    explicit fixture_data(std::size_t batch) : images(batch * 784), labels(batch) {
+        kiln::rng random(1);
+        for (std::size_t i = 0; i < images.size(); ++i)
+            images[i] = static_cast<float>(random.uniform());
+        for (auto& label : labels)
+            label = static_cast<kiln::label_t>(random.below(10));
+    }
+};
+
+void training_step(benchmark::State& state) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    fixture_data data(batch);
+    kiln::model<mlp> net(kiln::init::normal{0, 0.1}, 42);
+    kiln::trainer<mlp> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
+    const kiln::batch_view<kiln::shape<784>, const float> x(data.images.data(), batch);
+    const kiln::label_view<10> y(data.labels.data(), batch);
+    for (auto _ : state)
+        benchmark::DoNotOptimize(train.step(x, y));
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+    // forward 2*(784*128 + 128*10) FLOP per example, backward twice that.
+    state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(state.iterations() * batch) *
+                                                       6.0 * (784 * 128 + 128 * 10) / 1e9,
+                                                   benchmark::Counter::kIsRate);
+}
+BENCHMARK(training_step)->Arg(1)->Arg(5)->Arg(50)->Arg(500)->Arg(5000);
+
+void inference(benchmark::State& state) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    fixture_data data(batch);
+    kiln::model<mlp> net(kiln::init::normal{0, 0.1}, 42);
+    kiln::workspace<mlp, float> space(batch);
+    const kiln::batch_view<kiln::shape<784>, const float> x(data.images.data(), batch);
+    for (auto _ : state)
+        benchmark::DoNotOptimize(kiln::forward(net, space, x).data());
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+}
+BENCHMARK(inference)->Arg(1)->Arg(5000);
+
+} // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,63 @@
+#pragma once
+// The few JSON shapes the example programs write (numbers, lists of numbers,
+// strings), written atomically: a temporary file, then a rename, so a crash never
+// leaves half a results file.
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace kiln::examples {
+
+class json_object {
+public:
+    json_object& number(const std::string& key, double value) { return raw(key, format(value)); }
+    json_object& numbers(const std::string& key, const std::vector<double>& values) {
+        std::string text = "[";
+        for (std::size_t i = 0; i < values.size(); ++i)
+            text += (i ? ", " : "") + format(values[i]);
+        return raw(key, text + "]");
+    }
+    json_object& string(const std::string& key, const std::string& value) {
+        std::string text = "\"";
+        for (char c : value) {
+            if (c == '"' || c == '\\') text += '\\';
+            if (c == '\n') {
+                text += "\\n";
+                continue;
+            }
+            text += c;
+        }
+        return raw(key, text + "\"");
+    }
+
+    void write(const std::filesystem::path& path) const {
+        const std::filesystem::path temporary = path.string() + ".tmp";
+        {
+            std::ofstream out(temporary);
+            out << "{\n" << body_ << "\n}\n";
+            out.flush();
+            if (!out) throw std::runtime_error(path.string() + ": cannot write the results file");
+        }
+        std::filesystem::rename(temporary, path);
+    }
+
+private:
+    static std::string format(double value) {
+        if (!std::isfinite(value)) return "null";
+        char text[32];
+        std::snprintf(text, sizeof text, "%.10g", value);
+        return text;
+    }
+    json_object& raw(const std::string& key, const std::string& value) {
+        if (!body_.empty()) body_ += ",\n";
+        body_ += "  \"" + key + "\": " + value;
+        return *this;
+    }
+    std::string body_;
+};
+
+} // namespace kiln::examples

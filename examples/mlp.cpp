@@ -1,0 +1,234 @@
+// The course's Fashion-MNIST MLP (SEED.md C and D): 784 -> linear(128) -> relu ->
+// linear(10) -> softmax cross-entropy, SGD (optionally with momentum), mini-batches,
+// early stopping on validation accuracy; optional gradient and magnitude checks.
+#include "common/json_writer.hpp"
+
+#include <kiln/data/fashion_mnist.hpp>
+#include <kiln/kiln.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <vector>
+
+namespace {
+
+using mlp = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<128>, kiln::relu,
+                             kiln::linear<10>>;
+static_assert(mlp::param_count == 101'770, "the course's MLP has 101,770 parameters");
+
+using image = kiln::shape<28, 28>;
+using dataset = kiln::data::fashion_mnist<float>;
+
+struct options {
+    std::size_t minibatch_size = 1;
+    double learning_rate = 0.01;
+    double momentum = 0.0;
+    std::size_t num_epoch = 200;
+    std::size_t early_stopping_patience = 3;
+    std::uint64_t random_seed = 42;
+    bool check_gradient = false;
+    bool check_magnitude = false;
+    std::string data_dir{kiln::data::default_fashion_mnist_dir};
+    std::string out_dir = ".";
+};
+
+// The course's check: central differences with eps = 1e-3 on W[0][0] and b[0] of
+// both linear layers, on training example 0, next to backprop's values. In double.
+void check_gradient(const kiln::model<mlp>& trained_from, const dataset& data) {
+    kiln::model<mlp, double> net(trained_from);
+    kiln::trainer<mlp, kiln::softmax_cross_entropy, kiln::sgd, double> train(net, kiln::sgd{}, 1);
+    std::vector<double> x(data.train.inputs()[0].begin(), data.train.inputs()[0].end());
+    const kiln::batch_view<image, const double> input(x.data(), 1);
+    const auto label = data.train.labels().rows(0, 1);
+    train.compute_gradients(input, label);
+
+    using first = mlp::layer_t<2>;
+    using second = mlp::layer_t<4>;
+    struct entry {
+        const char* name;
+        std::size_t index;
+    };
+    const entry entries[] = {
+        {"linear 1 W[0][0]", net.offset_of<2> + first::weight_at(0, 0)},
+        {"linear 1 b[0]", net.offset_of<2> + first::bias_at(0)},
+        {"linear 2 W[0][0]", net.offset_of<4> + second::weight_at(0, 0)},
+        {"linear 2 b[0]", net.offset_of<4> + second::bias_at(0)},
+    };
+    const std::vector<double> backprop(net.gradients().begin(), net.gradients().end());
+    std::printf("gradient check (training example 0, central differences, eps = 1e-3)\n");
+    std::printf("  %-18s %16s %16s %12s\n", "parameter", "backprop", "numerical", "rel. error");
+    for (const auto& [name, index] : entries) {
+        const double numeric = kiln::numerical_gradient(train, input, label, index, 1e-3);
+        const double error = std::abs(backprop[index] - numeric) /
+                             std::max({std::abs(backprop[index]), std::abs(numeric), 1e-12});
+        std::printf("  %-18s %16.9g %16.9g %12.2e\n", name, backprop[index], numeric, error);
+    }
+}
+
+// The course's magnitude check: the first layer's weight gradient summed over its
+// entries, for the mean loss over the first 50 and the first 5000 training
+// examples, with the untrained model.
+void check_magnitude(const kiln::model<mlp>& untrained, const dataset& data) {
+    kiln::model<mlp, double> net(untrained);
+    std::printf("gradient magnitude check (untrained model)\n");
+    for (std::size_t count : {std::size_t{50}, std::size_t{5000}}) {
+        kiln::trainer<mlp, kiln::softmax_cross_entropy, kiln::sgd, double> train(net, kiln::sgd{},
+                                                                                 count);
+        const auto images = data.train.inputs().rows(0, count);
+        std::vector<double> x(images.data(), images.data() + images.size());
+        train.compute_gradients(kiln::batch_view<image, const double>(x.data(), count),
+                                data.train.labels().rows(0, count));
+        const double* gradient = net.gradients_of<2>();
+        const double sum = std::accumulate(gradient, gradient + mlp::layer_t<2>::weight_count, 0.0);
+        std::printf("  first %4zu examples: sum of d loss / d W1 = %.9g\n", count, sum);
+    }
+}
+
+std::string format_rate(double rate) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", rate);
+    return text;
+}
+
+int run(const options& opt) {
+    const dataset data = kiln::data::load_fashion_mnist<float>(opt.data_dir, opt.random_seed);
+    const std::size_t train_count = data.train.size();
+    if (opt.minibatch_size > train_count)
+        throw std::invalid_argument("--minibatch_size " + std::to_string(opt.minibatch_size) +
+                                    " is larger than the training set (" +
+                                    std::to_string(train_count) + " examples)");
+
+    std::printf("%s", mlp::summary().c_str());
+    std::printf("data: %zu train, %zu validation, %zu test from %s\n", train_count,
+                data.validation.size(), data.test.size(), opt.data_dir.c_str());
+
+    kiln::rng random(opt.random_seed);
+    kiln::model<mlp> net(kiln::init::normal{0.0, 0.1}, random);
+    if (opt.check_gradient) check_gradient(net, data);
+    if (opt.check_magnitude) check_magnitude(net, data);
+
+    const std::size_t batch = opt.minibatch_size;
+    kiln::trainer<mlp> train(net, kiln::sgd{opt.learning_rate, opt.momentum}, batch);
+    kiln::workspace<mlp, float> evaluation_space(1000);
+    kiln::early_stopping stopper(opt.early_stopping_patience);
+    kiln::aligned_buffer<float> best_parameters(net.parameters().size());
+
+    // Staging for one shuffled mini-batch, made once.
+    std::vector<std::size_t> order(train_count);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    kiln::aligned_buffer<float> batch_images(batch * image::size);
+    std::vector<kiln::label_t> batch_labels(batch);
+    const std::size_t steps = train_count / batch; // the remainder is dropped, as in the course
+
+    std::vector<double> train_accuracy, validation_accuracy, train_loss;
+    std::size_t updates_to_best = 0;
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    for (std::size_t epoch = 1; epoch <= opt.num_epoch; ++epoch) {
+        const auto epoch_start = clock::now();
+        random.shuffle(std::span<std::size_t>(order));
+        kiln::progress_bar bar(stdout, "epoch " + std::to_string(epoch), steps);
+        for (std::size_t step = 0; step < steps; ++step) {
+            data.train.gather(std::span<const std::size_t>(order).subspan(step * batch, batch),
+                              kiln::batch_view<image, float>(batch_images.data(), batch),
+                              batch_labels.data());
+            train.step(kiln::batch_view<image, const float>(batch_images.data(), batch),
+                       kiln::label_view<10>(batch_labels.data(), batch));
+            bar.update(step + 1);
+        }
+        bar.finish();
+        const auto on_train =
+            kiln::evaluate(net, evaluation_space, data.train.inputs(), data.train.labels());
+        const auto on_validation = kiln::evaluate(net, evaluation_space, data.validation.inputs(),
+                                                  data.validation.labels());
+        train_loss.push_back(on_train.loss);
+        train_accuracy.push_back(on_train.accuracy);
+        validation_accuracy.push_back(on_validation.accuracy);
+        const bool improved = stopper.record(on_validation.accuracy);
+        if (improved) {
+            std::copy(net.parameters().begin(), net.parameters().end(), best_parameters.data());
+            updates_to_best = epoch * steps;
+        }
+        std::printf("train loss %.4f  train acc %.4f  val acc %.4f%s  (%.2f s)\n", on_train.loss,
+                    on_train.accuracy, on_validation.accuracy, improved ? " *" : "",
+                    std::chrono::duration<double>(clock::now() - epoch_start).count());
+        std::fflush(stdout);
+        if (stopper.should_stop()) {
+            std::printf("early stopping: no better validation accuracy for %zu epochs\n",
+                        opt.early_stopping_patience);
+            break;
+        }
+    }
+    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+
+    std::copy(best_parameters.data(), best_parameters.data() + best_parameters.size(),
+              net.parameters().begin());
+    const auto on_test =
+        kiln::evaluate(net, evaluation_space, data.test.inputs(), data.test.labels());
+    std::printf("best epoch %zu (val acc %.4f, %zu updates)\n", stopper.best_epoch(),
+                stopper.best_score(), updates_to_best);
+    std::printf("test accuracy at the best epoch: %.4f\n", on_test.accuracy);
+    std::printf("training time: %.2f s (training loop, %zu epochs)\n", seconds, stopper.epochs());
+
+    const std::filesystem::path out =
+        std::filesystem::path(opt.out_dir) /
+        ("MLP_lr" + format_rate(opt.learning_rate) + "_b" + std::to_string(batch) + ".json");
+    kiln::examples::json_object()
+        .numbers("train", train_accuracy)
+        .numbers("val", validation_accuracy)
+        .number("test", on_test.accuracy)
+        .number("time", seconds)
+        .numbers("train_loss", train_loss)
+        .number("best_epoch", static_cast<double>(stopper.best_epoch()))
+        .number("updates_to_best", static_cast<double>(updates_to_best))
+        .write(out);
+    std::printf("wrote %s\n", out.string().c_str());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    options opt;
+    CLI::App app{"Trains the course's Fashion-MNIST MLP (784-128-10) with kiln and reports its "
+                 "test accuracy at the best validation epoch."};
+    app.add_option("--minibatch_size", opt.minibatch_size, "examples per SGD step")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--learning_rate", opt.learning_rate, "SGD learning rate")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--momentum", opt.momentum, "momentum alpha in [0, 1): v <- alpha v + g")
+        ->check(CLI::Range(0.0, 0.999999))
+        ->capture_default_str();
+    app.add_option("--num_epoch", opt.num_epoch, "maximum number of epochs")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    app.add_option("--early_stopping_patience", opt.early_stopping_patience,
+                   "epochs without a better validation accuracy before stopping (0: never stop)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    app.add_option("--random_seed", opt.random_seed,
+                   "seed of the split, initialization and shuffling")
+        ->capture_default_str();
+    app.add_flag("--check_gradient", opt.check_gradient,
+                 "compare backprop with central differences on a few parameters");
+    app.add_flag("--check_magnitude", opt.check_magnitude,
+                 "print the first layer's summed weight gradient on 50 and 5000 examples");
+    app.add_option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files")
+        ->capture_default_str();
+    app.add_option("--out_dir", opt.out_dir, "folder for MLP_lr{lr}_b{batch}.json")
+        ->check(CLI::ExistingDirectory)
+        ->capture_default_str();
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        return run(opt);
+    } catch (const std::exception& failure) {
+        std::fprintf(stderr, "mlp: error: %s\n", failure.what());
+        return 1;
+    }
+}
