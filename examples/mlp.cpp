@@ -1,6 +1,7 @@
 // The course's Fashion-MNIST MLP (SEED.md C and D): 784 -> linear(128) -> relu ->
 // linear(10) -> softmax cross-entropy, SGD (optionally with momentum), mini-batches,
 // early stopping on validation accuracy; optional gradient and magnitude checks.
+#include "common/cli_checks.hpp"
 #include "common/json_writer.hpp"
 
 #include <kiln/data/fashion_mnist.hpp>
@@ -196,20 +197,20 @@ int main(int argc, char** argv) {
     CLI::App app{"Trains the course's Fashion-MNIST MLP (784-128-10) with kiln and reports its "
                  "test accuracy at the best validation epoch."};
     app.add_option("--minibatch_size", opt.minibatch_size, "examples per SGD step")
-        ->check(CLI::PositiveNumber)
+        ->check(kiln::examples::at_least(1))
         ->capture_default_str();
     app.add_option("--learning_rate", opt.learning_rate, "SGD learning rate")
-        ->check(CLI::NonNegativeNumber)
+        ->check(kiln::examples::at_least(0))
         ->capture_default_str();
     app.add_option("--momentum", opt.momentum, "momentum alpha in [0, 1): v <- alpha v + g")
-        ->check(CLI::Range(0.0, 0.999999))
+        ->check(kiln::examples::number_in(0, 1, /*high_open=*/true))
         ->capture_default_str();
     app.add_option("--num_epoch", opt.num_epoch, "maximum number of epochs")
-        ->check(CLI::PositiveNumber)
+        ->check(kiln::examples::at_least(1))
         ->capture_default_str();
     app.add_option("--early_stopping_patience", opt.early_stopping_patience,
                    "epochs without a better validation accuracy before stopping (0: never stop)")
-        ->check(CLI::NonNegativeNumber)
+        ->check(kiln::examples::at_least(0))
         ->capture_default_str();
     app.add_option("--random_seed", opt.random_seed,
                    "seed of the split, initialization and shuffling")

@@ -253,9 +253,9 @@ TEST_SUITE("data") {
 
     TEST_CASE("a corrupt or cut gzip stream is refused") {
         temp_dir dir;
-        const auto good = write_idx(dir, "good", idx_bytes({40, 100}, noise(4000, 9)), true);
+        const auto good = write_idx(dir, "good", idx_bytes({600, 1000}, noise(600000, 9)), true);
         const bytes compressed = read_raw(good);
-        REQUIRE(compressed.size() > 1000);
+        REQUIRE(compressed.size() > 600000);
 
         // Bytes flipped in the middle of the deflate data: either the stream no longer
         // decodes or its CRC no longer matches; zlib catches both.
@@ -282,6 +282,17 @@ TEST_SUITE("data") {
         broken_block[13] ^= 0x5a;
         write_plain(dir / "broken_block.gz", broken_block);
         check_refused(dir / "broken_block.gz", "corrupt gzip stream");
+
+        // Incompressible data are stored verbatim, so a flip can hit the IDX magic
+        // while the stream still decodes: the CRC, checked at the end, reveals it.
+        bytes stored_magic = compressed;
+        const bytes header = idx_bytes({600, 1000}, {});
+        const auto at =
+            std::search(stored_magic.begin(), stored_magic.end(), header.begin(), header.end());
+        REQUIRE(at != stored_magic.end());
+        *at = 0x01;
+        write_plain(dir / "stored_magic.gz", stored_magic);
+        check_refused(dir / "stored_magic.gz", "corrupt gzip stream");
 
         const bytes cut(compressed.begin(), compressed.begin() + compressed.size() / 2);
         write_plain(dir / "cut.gz", cut);
