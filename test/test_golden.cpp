@@ -98,16 +98,22 @@ struct golden_case {
     }
 };
 
+template <class Case>
+void check_logits_and_loss(const Case& run,
+                           const std::map<std::string, std::vector<double>>& golden) {
+    REQUIRE(golden.at("logits").size() == run.logits.size());
+    for (std::size_t i = 0; i < run.logits.size(); ++i)
+        check_close(run.logits[i], golden.at("logits")[i], "logit " + std::to_string(i));
+    check_close(run.loss, golden.at("loss")[0], "loss");
+}
+
 } // namespace
 
 TEST_SUITE("golden") {
     TEST_CASE("12-8-5 MLP: logits, loss, every gradient and the input gradient match PyTorch") {
         const auto golden = read_golden("small.txt");
         golden_case<12, 8, 5, 3> run;
-        REQUIRE(golden.at("logits").size() == run.logits.size());
-        for (std::size_t i = 0; i < run.logits.size(); ++i)
-            check_close(run.logits[i], golden.at("logits")[i], "logit " + std::to_string(i));
-        check_close(run.loss, golden.at("loss")[0], "loss");
+        check_logits_and_loss(run, golden);
         for (int k = 0; k < 4; ++k) {
             const auto [values, count] = run.tensor(run.net.gradients(), k);
             const auto& expected = golden.at("grad" + std::to_string(k));
@@ -127,10 +133,7 @@ TEST_SUITE("golden") {
         "the course's 784-128-10 MLP: logits, loss and gradient sums and samples match PyTorch") {
         const auto golden = read_golden("mlp.txt");
         golden_case<784, 128, 10, 4> run;
-        REQUIRE(golden.at("logits").size() == run.logits.size());
-        for (std::size_t i = 0; i < run.logits.size(); ++i)
-            check_close(run.logits[i], golden.at("logits")[i], "logit " + std::to_string(i));
-        check_close(run.loss, golden.at("loss")[0], "loss");
+        check_logits_and_loss(run, golden);
         for (int k = 0; k < 4; ++k) {
             const std::string name = "grad" + std::to_string(k);
             const auto [values, count] = run.tensor(run.net.gradients(), k);

@@ -14,8 +14,7 @@ constexpr double eps = 1e-6;
 constexpr double tolerance = 1e-6;
 
 double relative_error(double backprop, double numeric) {
-    return std::abs(backprop - numeric) /
-           std::max({std::abs(backprop), std::abs(numeric), 0.01});
+    return std::abs(backprop - numeric) / std::max({std::abs(backprop), std::abs(numeric), 0.01});
 }
 
 // A network's objective: L = sum_k c_k y_k with fixed random c, so dL/dy = c and
@@ -30,16 +29,32 @@ struct probe {
 
     probe() {
         kiln::rng random(5);
-        for (auto& v : x) v = random.normal();
-        for (auto& v : c) v = random.normal();
+        for (auto& v : x)
+            v = random.normal();
+        for (auto& v : c)
+            v = random.normal();
     }
-    auto input() { return kiln::batch_view<typename Net::input_shape, const double>(x.data(), batch); }
+    auto input() {
+        return kiln::batch_view<typename Net::input_shape, const double>(x.data(), batch);
+    }
 
     double objective() {
         const auto y = kiln::forward(net, space, input());
         double total = 0;
-        for (std::size_t i = 0; i < y.size(); ++i) total += c[i] * y.data()[i];
+        for (std::size_t i = 0; i < y.size(); ++i)
+            total += c[i] * y.data()[i];
         return total;
+    }
+
+    // d objective / d value, with value a parameter or an input.
+    double central_difference(double& value) {
+        const double saved = value;
+        value = saved + eps;
+        const double plus = objective();
+        value = saved - eps;
+        const double minus = objective();
+        value = saved;
+        return (plus - minus) / (2 * eps);
     }
 
     void check() {
@@ -52,27 +67,15 @@ struct probe {
         auto params = net.parameters();
         std::size_t checked = 0;
         for (std::size_t i = 0; i < params.size(); ++i) {
-            const double saved = params[i];
-            params[i] = saved + eps;
-            const double plus = objective();
-            params[i] = saved - eps;
-            const double minus = objective();
-            params[i] = saved;
-            const double numeric = (plus - minus) / (2 * eps);
+            const double numeric = central_difference(params[i]);
             INFO("parameter ", i);
             REQUIRE(relative_error(gradient[i], numeric) < tolerance);
             checked += numeric != 0;
         }
         CHECK(checked > 0);
         for (std::size_t i = 0; i < x.size(); ++i) {
-            const double saved = x[i];
-            x[i] = saved + eps;
-            const double plus = objective();
-            x[i] = saved - eps;
-            const double minus = objective();
-            x[i] = saved;
             INFO("input ", i);
-            REQUIRE(relative_error(input_gradient[i], (plus - minus) / (2 * eps)) < tolerance);
+            REQUIRE(relative_error(input_gradient[i], central_difference(x[i])) < tolerance);
         }
     }
 };
@@ -80,14 +83,18 @@ struct probe {
 } // namespace
 
 TEST_SUITE("gradients") {
-    TEST_CASE("linear on vectors") { probe<kiln::sequential<kiln::input<7>, kiln::linear<5>>>{}.check(); }
+    TEST_CASE("linear on vectors") {
+        probe<kiln::sequential<kiln::input<7>, kiln::linear<5>>>{}.check();
+    }
     TEST_CASE("linear on a sequence acts on the last axis") {
         probe<kiln::sequential<kiln::input<3, 6>, kiln::linear<4>>>{}.check();
     }
     TEST_CASE("linear without bias") {
         probe<kiln::sequential<kiln::input<6>, kiln::linear_no_bias<5>>>{}.check();
     }
-    TEST_CASE("relu") { probe<kiln::sequential<kiln::input<4>, kiln::linear<9>, kiln::relu>>{}.check(); }
+    TEST_CASE("relu") {
+        probe<kiln::sequential<kiln::input<4>, kiln::linear<9>, kiln::relu>>{}.check();
+    }
     TEST_CASE("flatten passes the gradient through") {
         probe<kiln::sequential<kiln::input<3, 4>, kiln::flatten, kiln::linear<2>>>{}.check();
     }
@@ -98,11 +105,13 @@ TEST_SUITE("gradients") {
     }
 
     TEST_CASE("softmax_cross_entropy: value and gradient with respect to the logits") {
-        using loss = kiln::softmax_cross_entropy::bind<kiln::shape<6>, kiln::layer<1, kiln::linear<6>>>;
+        using loss =
+            kiln::softmax_cross_entropy::bind<kiln::shape<6>, kiln::layer<1, kiln::linear<6>>>;
         constexpr std::size_t batch = 4;
         kiln::rng random(9);
         std::vector<double> logits(batch * 6), gradient(batch * 6);
-        for (auto& z : logits) z = random.normal(0, 3);
+        for (auto& z : logits)
+            z = random.normal(0, 3);
         const kiln::label_t labels[batch] = {0, 5, 2, 2};
         const double value = loss::evaluate(logits.data(), labels, batch, gradient.data());
 
@@ -110,7 +119,8 @@ TEST_SUITE("gradients") {
         long double expected = 0;
         for (std::size_t b = 0; b < batch; ++b) {
             long double sum = 0;
-            for (std::size_t k = 0; k < 6; ++k) sum += std::exp((long double)logits[b * 6 + k]);
+            for (std::size_t k = 0; k < 6; ++k)
+                sum += std::exp((long double)logits[b * 6 + k]);
             expected += std::log(sum) - logits[b * 6 + labels[b]];
         }
         CHECK(value == doctest::Approx(double(expected / batch)).epsilon(1e-12));
@@ -127,7 +137,8 @@ TEST_SUITE("gradients") {
     }
 
     TEST_CASE("softmax_cross_entropy is stable for huge logits") {
-        using loss = kiln::softmax_cross_entropy::bind<kiln::shape<3>, kiln::layer<1, kiln::linear<3>>>;
+        using loss =
+            kiln::softmax_cross_entropy::bind<kiln::shape<3>, kiln::layer<1, kiln::linear<3>>>;
         const float logits[3] = {1000.f, -1000.f, 0.f};
         float gradient[3];
         const kiln::label_t label[1] = {0};
@@ -136,12 +147,15 @@ TEST_SUITE("gradients") {
     }
 
     TEST_CASE("a whole MLP with its loss, through the trainer") {
-        using net_type = kiln::sequential<kiln::input<20>, kiln::linear<16>, kiln::relu, kiln::linear<5>>;
+        using net_type =
+            kiln::sequential<kiln::input<20>, kiln::linear<16>, kiln::relu, kiln::linear<5>>;
         kiln::model<net_type, double> net(kiln::init::normal{0, 0.3}, 3);
-        kiln::trainer<net_type, kiln::softmax_cross_entropy, kiln::sgd, double> train(net, kiln::sgd{}, 4);
+        kiln::trainer<net_type, kiln::softmax_cross_entropy, kiln::sgd, double> train(
+            net, kiln::sgd{}, 4);
         kiln::rng random(2);
         std::vector<double> x(4 * 20);
-        for (auto& v : x) v = random.uniform();
+        for (auto& v : x)
+            v = random.uniform();
         const kiln::label_t labels[4] = {1, 4, 0, 1};
         const kiln::batch_view<kiln::shape<20>, const double> inputs(x.data(), 4);
         const kiln::label_view<5> targets(labels, 4);
@@ -149,18 +163,21 @@ TEST_SUITE("gradients") {
         const std::vector<double> gradient(net.gradients().begin(), net.gradients().end());
         for (std::size_t i = 0; i < gradient.size(); ++i) {
             INFO("parameter ", i);
-            REQUIRE(relative_error(gradient[i], kiln::numerical_gradient(train, inputs, targets, i, eps)) <
-                    tolerance);
+            REQUIRE(relative_error(gradient[i], kiln::numerical_gradient(train, inputs, targets, i,
+                                                                         eps)) < tolerance);
         }
     }
 
     TEST_CASE("the course's MLP, sampled entries of every layer") {
-        using mlp = kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;
+        using mlp =
+            kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;
         kiln::model<mlp, double> net(kiln::init::normal{0, 0.1}, 42);
-        kiln::trainer<mlp, kiln::softmax_cross_entropy, kiln::sgd, double> train(net, kiln::sgd{}, 5);
+        kiln::trainer<mlp, kiln::softmax_cross_entropy, kiln::sgd, double> train(net, kiln::sgd{},
+                                                                                 5);
         kiln::rng random(8);
         std::vector<double> x(5 * 784);
-        for (auto& v : x) v = random.uniform();
+        for (auto& v : x)
+            v = random.uniform();
         const kiln::label_t labels[5] = {3, 1, 4, 1, 5};
         const kiln::batch_view<kiln::shape<784>, const double> inputs(x.data(), 5);
         const kiln::label_view<10> targets(labels, 5);
@@ -169,8 +186,8 @@ TEST_SUITE("gradients") {
         for (std::size_t j = 0; j < 300; ++j) {
             const std::size_t i = (j * 7919) % gradient.size();
             INFO("parameter ", i);
-            REQUIRE(relative_error(gradient[i], kiln::numerical_gradient(train, inputs, targets, i, eps)) <
-                    tolerance);
+            REQUIRE(relative_error(gradient[i], kiln::numerical_gradient(train, inputs, targets, i,
+                                                                         eps)) < tolerance);
         }
     }
 }

@@ -32,9 +32,11 @@ TEST_SUITE("optim") {
     }
 
     TEST_CASE("bad settings are refused") {
-        CHECK_THROWS_AS(kiln::sgd::state<float>(kiln::sgd{.learning_rate = -0.1}, 1), std::invalid_argument);
-        CHECK_THROWS_AS(kiln::sgd::state<float>(kiln::sgd{.learning_rate = 0.1, .momentum = 1.0}, 1),
+        CHECK_THROWS_AS(kiln::sgd::state<float>(kiln::sgd{.learning_rate = -0.1}, 1),
                         std::invalid_argument);
+        CHECK_THROWS_AS(
+            kiln::sgd::state<float>(kiln::sgd{.learning_rate = 0.1, .momentum = 1.0}, 1),
+            std::invalid_argument);
         CHECK_THROWS_AS(kiln::sgd::state<float>(kiln::sgd{.learning_rate = std::nan("")}, 1),
                         std::invalid_argument);
     }

@@ -11,8 +11,8 @@ namespace {
 using mlp = kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;
 using image_mlp = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<128>,
                                    kiln::relu, kiln::linear<10>>;
-using sequence = kiln::sequential<kiln::input<32, 64>, kiln::linear<256>, kiln::relu,
-                                  kiln::linear_no_bias<65>>;
+using sequence =
+    kiln::sequential<kiln::input<32, 64>, kiln::linear<256>, kiln::relu, kiln::linear_no_bias<65>>;
 
 static_assert(mlp::param_count == 101'770);
 static_assert(std::is_same_v<mlp::input_shape, kiln::shape<784>>);
@@ -69,9 +69,11 @@ TEST_SUITE("shapes") {
         kiln::model<mlp> net(kiln::init::normal{0, 1}, 7);
         using first = mlp::layer_t<1>;
         const float* slice = net.parameters_of<1>();
-        for (std::size_t i = first::weight_count; i < first::bias_offset; ++i) CHECK(slice[i] == 0);
+        for (std::size_t i = first::weight_count; i < first::bias_offset; ++i)
+            CHECK(slice[i] == 0);
         std::size_t nonzero = 0;
-        for (float w : net.parameters()) nonzero += w != 0;
+        for (float w : net.parameters())
+            nonzero += w != 0;
         CHECK(nonzero == mlp::param_count);
     }
 
@@ -84,7 +86,8 @@ TEST_SUITE("shapes") {
 
         // N(0, 0.1): sample mean near 0, sample deviation near 0.1 over ~100k draws.
         double sum = 0, squares = 0;
-        for (float w : a.parameters()) sum += w, squares += double(w) * w;
+        for (float w : a.parameters())
+            sum += w, squares += double(w) * w;
         const double n = mlp::param_count;
         CHECK(std::abs(sum / n) < 0.002);
         CHECK(std::sqrt(squares / n) == doctest::Approx(0.1).epsilon(0.01));
@@ -94,8 +97,10 @@ TEST_SUITE("shapes") {
         const float* first = torch_like.parameters_of<1>();
         const float* last = torch_like.parameters_of<3>();
         float first_max = 0, last_max = 0;
-        for (std::size_t i = 0; i < 784 * 128; ++i) first_max = std::max(first_max, std::abs(first[i]));
-        for (std::size_t i = 0; i < 128 * 10; ++i) last_max = std::max(last_max, std::abs(last[i]));
+        for (std::size_t i = 0; i < 784 * 128; ++i)
+            first_max = std::max(first_max, std::abs(first[i]));
+        for (std::size_t i = 0; i < 128 * 10; ++i)
+            last_max = std::max(last_max, std::abs(last[i]));
         CHECK(first_max <= 1 / std::sqrt(784.0f));
         CHECK(first_max > 0.95f / std::sqrt(784.0f));
         CHECK(last_max <= 1 / std::sqrt(128.0f));
@@ -113,13 +118,16 @@ TEST_SUITE("shapes") {
         kiln::model<mlp> net;
         kiln::workspace<mlp, float> space(2);
         kiln::aligned_buffer<float> x(3 * 784);
-        CHECK_THROWS_AS(kiln::forward(net, space, kiln::batch_view<kiln::shape<784>, float>(x.data(), 3)),
-                        std::length_error);
+        CHECK_THROWS_AS(
+            kiln::forward(net, space, kiln::batch_view<kiln::shape<784>, float>(x.data(), 3)),
+            std::length_error);
     }
 
-    TEST_CASE("rng: a seed gives one stream; below() stays in range; normal has the right moments") {
+    TEST_CASE(
+        "rng: a seed gives one stream; below() stays in range; normal has the right moments") {
         kiln::rng a(1), b(1);
-        for (int i = 0; i < 100; ++i) REQUIRE(a.next() == b.next());
+        for (int i = 0; i < 100; ++i)
+            REQUIRE(a.next() == b.next());
         kiln::rng r(3);
         std::array<int, 7> counts{};
         for (int i = 0; i < 70'000; ++i) {
@@ -127,7 +135,8 @@ TEST_SUITE("shapes") {
             REQUIRE(v < 7);
             ++counts[v];
         }
-        for (int c : counts) CHECK(std::abs(c - 10'000) < 500);
+        for (int c : counts)
+            CHECK(std::abs(c - 10'000) < 500);
         double sum = 0, squares = 0;
         for (int i = 0; i < 100'000; ++i) {
             const double v = r.normal(1.0, 2.0);

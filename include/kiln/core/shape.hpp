@@ -16,13 +16,15 @@ struct shape {
     static constexpr std::size_t size = (std::size_t{1} * ... * Dims);
     static constexpr bool has_zero_dim = ((Dims == 0) || ...);
 
-    // "28x28" style, for summaries and runtime messages.
-    static std::string to_string() {
-        std::string text = "(";
+    // "28, 28": the dimensions as a list, for names and messages.
+    static std::string dims_string() {
+        std::string text;
         std::size_t i = 0;
         ((text += (i++ ? ", " : "") + std::to_string(Dims)), ...);
-        return text + ")";
+        return text;
     }
+    // "(28, 28)", as PyTorch prints a shape.
+    static std::string to_string() { return "(" + dims_string() + ")"; }
 };
 
 template <class Shape>

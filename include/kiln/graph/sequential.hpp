@@ -38,12 +38,7 @@ struct sequential_must_start_with_input {
 template <std::size_t... Dims>
 struct input {
     using shape_type = shape<Dims...>;
-    static std::string name() {
-        std::string text = "input<";
-        std::size_t i = 0;
-        ((text += (i++ ? ", " : "") + std::to_string(Dims)), ...);
-        return text + ">";
-    }
+    static std::string name() { return "input<" + shape_type::dims_string() + ">"; }
 };
 
 template <class T>
