@@ -5,6 +5,9 @@
 #include "kiln/core/tensor.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/workspace.hpp"
+#include "kiln/optim/gradient_sink.hpp"
+
+#include <algorithm>
 
 #include <type_traits>
 
@@ -36,13 +39,19 @@ forward(const model<Net, T>& net, workspace<Net, T>& space, batch_view<Shape, U>
                           layer<0, typename Net::input_spec>, Shape, typename Net::input_shape>>) {
         const std::size_t batch = x.batch();
         space.bind_input(x.data(), batch);
+        auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
+            using layer_type = std::tuple_element_t<I - 1, typename Net::layers>;
+            if constexpr (!layer_type::is_view) {
+                const T* const params = net.template parameters_of<I>();
+                const T* const x = space.template activation<I - 1>();
+                T* const y = space.template activation<I>();
+                space.pool().run(
+                    space.parts_for(layer_type::flops_per_example * batch),
+                    [&](work_share share) { layer_type::forward(params, x, y, batch, share); });
+            }
+        };
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((std::tuple_element_t<I, typename Net::layers>::is_view
-                  ? void()
-                  : std::tuple_element_t<I, typename Net::layers>::forward(
-                        net.template parameters_of<I + 1>(), space.template activation<I>(),
-                        space.template activation<I + 1>(), batch)),
-             ...);
+            (step(std::integral_constant<std::size_t, I + 1>{}), ...);
         }
         (std::make_index_sequence<Net::layer_count>{});
     }
@@ -56,20 +65,35 @@ batch_view<typename Net::output_shape, T> output_gradient(workspace<Net, T>& spa
 }
 
 // Back-propagates output_gradient(space) through the network of the last forward
-// pass, writing every parameter gradient into net.gradients(). When input_gradient
-// is not null, d loss / d input is written there too.
-template <class Net, class T>
-void backward(model<Net, T>& net, workspace<Net, T>& space, T* input_gradient = nullptr) {
+// pass. Each layer hands its parameter gradients to the sink that
+// sinks.slice(its offset) makes (optim/gradient_sink.hpp); when input_gradient is
+// not null, d loss / d input is written there too.
+template <class Net, class T, class Sinks>
+void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
+              T* input_gradient = nullptr) {
     const std::size_t batch = space.batch();
     bool in_second = false; // which ping-pong buffer holds d loss / d (current output)
     auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
         using layer_type = std::tuple_element_t<I - 1, typename Net::layers>;
-        if constexpr (!layer_type::is_view) {
-            T* const dy = space.gradient_buffer(in_second);
+        if constexpr (!layer_type::passes_gradient) {
+            const T* const dy = space.gradient_buffer(in_second);
             T* const dx = I == 1 ? input_gradient : space.gradient_buffer(!in_second);
-            layer_type::backward(net.template parameters_of<I>(), net.template gradients_of<I>(),
-                                 space.template activation<I - 1>(), space.template activation<I>(),
-                                 dy, dx, batch);
+            const T* const params = net.template parameters_of<I>();
+            const T* const x = space.template activation<I - 1>();
+            const T* const y = space.template activation<I>();
+            const std::size_t parts = space.parts_for(layer_type::flops_per_example * batch);
+            // The input gradient first: it reads the parameters the sink may update.
+            if (dx != nullptr)
+                space.pool().run(parts, [&](work_share share) {
+                    layer_type::backward_input(params, x, y, dy, dx, batch, share);
+                });
+            if constexpr (layer_type::param_count != 0) {
+                auto sink = sinks.slice(model<Net, T>::template offset_of<I>);
+                T* const scratch = net.template gradients_of<I>();
+                space.pool().run(parts, [&](work_share share) {
+                    layer_type::backward_params(params, scratch, x, y, dy, batch, sink, share);
+                });
+            }
             in_second = !in_second;
         } else if (I == 1 && input_gradient != nullptr) {
             const T* const dy = space.gradient_buffer(in_second);
@@ -80,6 +104,12 @@ void backward(model<Net, T>& net, workspace<Net, T>& space, T* input_gradient = 
         (step(std::integral_constant<std::size_t, Net::layer_count - I>{}), ...);
     }
     (std::make_index_sequence<Net::layer_count>{});
+}
+
+// Back-propagates and stores every parameter gradient in net.gradients().
+template <class Net, class T>
+void backward(model<Net, T>& net, workspace<Net, T>& space, T* input_gradient = nullptr) {
+    backward(net, space, store_gradients<T>{net.gradients().data()}, input_gradient);
 }
 
 } // namespace kiln

@@ -4,6 +4,7 @@
 // shape inference; it happens when the network type is used.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/shape.hpp"
+#include "kiln/graph/lowering.hpp"
 
 #include <cstddef>
 #include <cstdio>
@@ -47,17 +48,29 @@ template <std::size_t... Dims>
 inline constexpr bool is_input<input<Dims...>> = true;
 
 namespace detail {
-// Binds Specs in order, each to the shape the one before produces.
-template <class In, std::size_t Position, class... Specs>
+template <class... Specs>
+struct first_spec {
+    using type = no_layer;
+};
+template <class Spec, class... Rest>
+struct first_spec<Spec, Rest...> {
+    using type = Spec;
+};
+
+// Binds Specs in order, each to the shape the one before produces and, when
+// Fuse, to its neighbours (graph/lowering.hpp).
+template <bool Fuse, class In, std::size_t Position, class Previous, class... Specs>
 struct bind_chain {
     using layers = std::tuple<>;
     using out_shape = In;
 };
-template <class In, std::size_t Position, class Spec, class... Rest>
-struct bind_chain<In, Position, Spec, Rest...> {
-    using bound = typename Spec::template bind<In, Position>;
+template <bool Fuse, class In, std::size_t Position, class Previous, class Spec, class... Rest>
+struct bind_chain<Fuse, In, Position, Previous, Spec, Rest...> {
+    using bound = typename Spec::template bind<
+        In, Position, std::conditional_t<Fuse, Previous, no_layer>,
+        std::conditional_t<Fuse, typename first_spec<Rest...>::type, no_layer>>;
     static_assert(checked(bound::valid));
-    using rest = bind_chain<typename bound::out_shape, Position + 1, Rest...>;
+    using rest = bind_chain<Fuse, typename bound::out_shape, Position + 1, Spec, Rest...>;
     using layers = decltype(std::tuple_cat(std::declval<std::tuple<bound>>(),
                                            std::declval<typename rest::layers>()));
     using out_shape = typename rest::out_shape;
@@ -73,8 +86,8 @@ struct input_shape<input<Dims...>> {
 };
 } // namespace detail
 
-template <class Input, class... Specs>
-struct sequential {
+template <bool Fuse, class Input, class... Specs>
+struct basic_sequential {
     static constexpr bool valid_input =
         require<is_input<Input>, error::sequential_must_start_with_input<Input>>;
     using input_shape = typename detail::input_shape<Input>::type;
@@ -85,8 +98,9 @@ struct sequential {
     static_assert(checked(valid_input && valid_shape));
 
     using input_spec = Input;
-    using layers = typename detail::bind_chain<input_shape, 1, Specs...>::layers;
-    using output_shape = typename detail::bind_chain<input_shape, 1, Specs...>::out_shape;
+    using layers = typename detail::bind_chain<Fuse, input_shape, 1, no_layer, Specs...>::layers;
+    using output_shape =
+        typename detail::bind_chain<Fuse, input_shape, 1, no_layer, Specs...>::out_shape;
     static constexpr std::size_t layer_count = sizeof...(Specs);
 
 private:
@@ -133,9 +147,20 @@ public:
     }
 };
 
+// A network: its layers bound in order, with the fusion rules of graph/lowering.hpp.
+template <class Input, class... Specs>
+struct sequential : basic_sequential<true, Input, Specs...> {};
+
+// The same network with every fusion off: each layer does its own work. Tests
+// check the fused code against it.
+template <class Input, class... Specs>
+struct unfused_sequential : basic_sequential<false, Input, Specs...> {};
+
 template <class T>
 inline constexpr bool is_sequential = false;
 template <class Input, class... Specs>
 inline constexpr bool is_sequential<sequential<Input, Specs...>> = true;
+template <class Input, class... Specs>
+inline constexpr bool is_sequential<unfused_sequential<Input, Specs...>> = true;
 
 } // namespace kiln

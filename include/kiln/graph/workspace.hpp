@@ -5,10 +5,12 @@
 // gradient between two buffers sized for the widest layer.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/tensor.hpp"
+#include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/sequential.hpp"
 
 #include <array>
 #include <cstddef>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -45,8 +47,9 @@ class workspace {
     }();
 
 public:
-    explicit workspace(std::size_t capacity)
-        : capacity_(capacity), arena_(arena_size(capacity)), gradient_a_(capacity * widest),
+    explicit workspace(std::size_t capacity, thread_pool& pool = default_thread_pool())
+        : pool_(&pool), min_flops_per_split_(min_flops_per_split()), capacity_(capacity),
+          arena_(arena_size(capacity)), gradient_a_(capacity * widest),
           gradient_b_(capacity * widest) {
         if (capacity == 0)
             throw std::invalid_argument("kiln::workspace: capacity must be at least 1");
@@ -59,6 +62,25 @@ public:
     }
 
     std::size_t capacity() const noexcept { return capacity_; }
+    thread_pool& pool() const noexcept { return *pool_; }
+
+    // Parts to split a pass of `flops` into: one unless each core gets enough work
+    // to pay for the hand-over (measured in bench/mlp_step.cpp).
+    std::size_t parts_for(std::size_t flops) const noexcept {
+        return flops >= min_flops_per_split_ ? pool_->size() : 1;
+    }
+    // Below this much work a pass runs on one core (tests set 0 to force splits).
+    void set_min_flops_per_split(std::size_t flops) noexcept { min_flops_per_split_ = flops; }
+    // The default, or KILN_SPLIT_FLOPS for experiments.
+    static std::size_t min_flops_per_split() {
+        static const std::size_t value = [] {
+            const char* text = std::getenv("KILN_SPLIT_FLOPS");
+            return text ? static_cast<std::size_t>(std::strtoull(text, nullptr, 10))
+                        : default_min_flops_per_split;
+        }();
+        return value;
+    }
+    static constexpr std::size_t default_min_flops_per_split = 400'000;
 
     // Output of position I (0 = the input of the last forward pass).
     template <std::size_t I>
@@ -94,6 +116,8 @@ private:
         return total;
     }
 
+    thread_pool* pool_;
+    std::size_t min_flops_per_split_;
     std::size_t capacity_;
     aligned_buffer<T> arena_;
     aligned_buffer<T> gradient_a_;

@@ -3,7 +3,12 @@
 // newer xsimd (whose names differ from Debian 12's 8.1) needs changes here alone.
 #include <xsimd/xsimd.hpp>
 
+#include <algorithm>
 #include <cstddef>
+#include <type_traits>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace kiln::simd {
 
@@ -21,6 +26,69 @@ inline T reduce_add(const vec<T>& v) noexcept {
 #else
     return xsimd::hadd(v);
 #endif
+}
+
+template <class T>
+inline vec<T> load(const T* p) noexcept {
+    return vec<T>::load_unaligned(p);
+}
+template <class T>
+inline void store(T* p, const vec<T>& v) noexcept {
+    v.store_unaligned(p);
+}
+
+// The first n (< width) lanes from p, the rest zero; nothing past p + n is read.
+template <class T>
+inline vec<T> load_partial(const T* p, std::size_t n) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (vec<T>::size * sizeof(T) == 64) {
+        const auto mask = static_cast<__mmask16>((1u << n) - 1u);
+        if constexpr (std::is_same_v<T, float>)
+            return vec<T>(_mm512_maskz_loadu_ps(mask, p));
+        else
+            return vec<T>(_mm512_maskz_loadu_pd(static_cast<__mmask8>(mask), p));
+    }
+#endif
+    alignas(64) T lanes[width<T>] = {};
+    std::copy_n(p, n, lanes);
+    return vec<T>::load_aligned(lanes);
+}
+
+// Writes the first n (< width) lanes of v to p; nothing past p + n is written.
+template <class T>
+inline void store_partial(T* p, const vec<T>& v, std::size_t n) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (vec<T>::size * sizeof(T) == 64) {
+        const auto mask = static_cast<__mmask16>((1u << n) - 1u);
+        if constexpr (std::is_same_v<T, float>)
+            _mm512_mask_storeu_ps(p, mask, v);
+        else
+            _mm512_mask_storeu_pd(p, static_cast<__mmask8>(mask), v);
+        return;
+    }
+#endif
+    alignas(64) T lanes[width<T>];
+    v.store_aligned(lanes);
+    std::copy_n(lanes, n, p);
+}
+
+// sums[i] = the sum of rows[i]'s lanes, for width<T> registers. Not xsimd::haddp:
+// in xsimd 8.1 its AVX-512 float version returns the sums in a shuffled order.
+template <class T>
+inline void transpose_sum(const vec<T>* rows, T* sums) noexcept {
+    for (std::size_t i = 0; i < width<T>; ++i)
+        sums[i] = reduce_add(rows[i]);
+}
+
+template <class T>
+inline vec<T> relu(const vec<T>& v) noexcept {
+    return xsimd::select(v > vec<T>(T{0}), v, vec<T>(T{0}));
+}
+
+// v where mask_source > 0, else 0: relu's backward, given relu's output.
+template <class T>
+inline vec<T> where_positive(const vec<T>& mask_source, const vec<T>& v) noexcept {
+    return xsimd::select(mask_source > vec<T>(T{0}), v, vec<T>(T{0}));
 }
 
 // y[i] += a * x[i]

@@ -5,6 +5,9 @@
 // which all three products read contiguous rows. kiln::linear_no_bias<Out> drops b.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/thread_pool.hpp"
+#include "kiln/graph/lowering.hpp"
+#include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/layer.hpp"
 
@@ -35,7 +38,10 @@ struct affine_layer {
         return (has_bias ? "linear<" : "linear_no_bias<") + std::to_string(Out) + ">";
     }
 
-    template <class In, std::size_t Position>
+    // Marks the layer as a matrix product that can take relu into its epilogue.
+    static constexpr bool is_affine_layer = true;
+
+    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind {
         static constexpr bool valid =
             require<Out != 0, error::layer_size_is_zero<layer<Position, Spec>>>;
@@ -51,6 +57,11 @@ struct affine_layer {
         static constexpr std::size_t bias_count = has_bias ? Out : 0;
         static constexpr std::size_t param_count = weight_count + bias_count;
         static constexpr bool is_view = false;
+        static constexpr bool passes_gradient = false;
+        // Lowering (graph/lowering.hpp): relu after this layer is applied as it
+        // stores; relu before it is undone in the input gradient it computes.
+        static constexpr bool applies_relu = fuses_relu_forward<Spec, Next>;
+        static constexpr bool masks_input_gradient = fuses_relu_backward<Previous, Spec>;
 
         // Within the layer's slice: W[i][o] at weight_at(i, o); the bias starts on
         // its own cache line.
@@ -58,6 +69,10 @@ struct affine_layer {
         static constexpr std::size_t storage_size = bias_offset + padded_count(bias_count);
         static constexpr std::size_t weight_at(std::size_t i, std::size_t o) { return i * Out + o; }
         static constexpr std::size_t bias_at(std::size_t o) { return bias_offset + o; }
+
+        // The weight gradient sums over the batch in chunks of this many rows, so
+        // that a chunk of x and dy stays in cache while every tile of W is visited.
+        static constexpr std::size_t batch_chunk = 256;
 
         template <class T, class Scheme>
         static void initialize(T* params, rng& random, const Scheme& scheme) {
@@ -77,42 +92,110 @@ struct affine_layer {
             }
         }
 
-        // y[r] = b + sum_i x[r][i] W[i]
+        // How forward and backward_params split between cores: by column blocks of
+        // W when there are several, so that each core keeps updating the same part of
+        // W in its own cache from step to step; else by rows.
+        struct split_result {
+            work_share::range rows;
+            work_share::range blocks;
+        };
         template <class T>
-        static void forward(const T* params, const T* x, T* y, std::size_t batch) noexcept {
-            const T* const weight = params;
-            const T* const bias_values = params + bias_offset;
-            for (std::size_t r = 0; r < batch * rows_per_example; ++r) {
-                const T* const x_row = x + r * in_features;
-                T* const y_row = y + r * Out;
-                for (std::size_t o = 0; o < Out; ++o)
-                    y_row[o] = has_bias ? bias_values[o] : T{0};
-                for (std::size_t i = 0; i < in_features; ++i)
-                    simd::axpy(Out, x_row[i], weight + i * Out, y_row);
-            }
+        static constexpr split_result split(std::size_t rows, work_share share) noexcept {
+            constexpr std::size_t blocks = kernels::column_blocks<T, Out>;
+            if (blocks >= share.count) return {{0, rows}, share.rows(blocks)};
+            return {share.rows(rows, kernels::tile_rows), {0, blocks}};
         }
 
-        // dW[i] = sum_r x[r][i] dy[r];  db = sum_r dy[r];  dx[r][i] = W[i] . dy[r]
+        // Multiply-adds per example, for deciding whether a pass is worth splitting.
+        static constexpr std::size_t flops_per_example = 2 * rows_per_example * weight_count;
+
+        // y[r] = b + x[r] W, then relu when it is fused in; this share's batch rows.
         template <class T>
-        static void backward(const T* params, T* grads, const T* x, const T*, const T* dy, T* dx,
-                             std::size_t batch) noexcept {
+        static void forward(const T* params, const T* x, T* y, std::size_t batch,
+                            work_share share = {}) noexcept {
+            const T* const bias_values = params + bias_offset;
+            const auto [rows, blocks] = split<T>(batch * rows_per_example, share);
+            kernels::matmul<T, Out, in_features, 1>(
+                x, params, rows.begin, rows.end, in_features,
+                [&](std::size_t row, std::size_t column, auto& tile) {
+                    tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
+                        constexpr std::size_t n = decltype(lanes)::value;
+                        auto out = value;
+                        if constexpr (has_bias)
+                            out += kernels::load_lanes<n>(bias_values + column + c);
+                        if constexpr (applies_relu) out = simd::relu(out);
+                        kernels::store_lanes<n>(y + (row + r) * Out + column + c, out);
+                    });
+                },
+                blocks.begin, blocks.end);
+        }
+
+        // dx[r] = dy[r] W^T, masked by x > 0 when relu before is fused in; this
+        // share's batch rows. Runs before backward_params, which may update W.
+        template <class T>
+        static void backward_input(const T* params, const T* x, const T*, const T* dy, T* dx,
+                                   std::size_t batch, work_share share = {}) noexcept {
+            const auto rows = share.rows(batch * rows_per_example, 4);
+            kernels::matmul_nt<T, Out, in_features>(dy, params, rows.begin, rows.end,
+                                                    [&](std::size_t r, std::size_t i, T value) {
+                                                        const std::size_t at = r * in_features + i;
+                                                        if constexpr (masks_input_gradient)
+                                                            value = x[at] > T{0} ? value : T{0};
+                                                        dx[at] = value;
+                                                    });
+        }
+
+        // dW = x^T dy (this share's rows of W) and, in share 0, db = sum_r dy[r],
+        // handed to the sink register by register.
+        template <class T, class Sink>
+        static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
+                                    std::size_t batch, Sink& sink, work_share share = {}) noexcept {
             const std::size_t rows = batch * rows_per_example;
-            for (std::size_t i = 0; i < in_features; ++i) {
-                T* const grad_row = grads + i * Out;
-                simd::scale_into(Out, x[i], dy, grad_row);
-                for (std::size_t r = 1; r < rows; ++r)
-                    simd::axpy(Out, x[r * in_features + i], dy + r * Out, grad_row);
+            const auto [weight_rows, blocks] = split<T>(in_features, share);
+            // Chunks of the batch: all but the last leave partial sums in scratch
+            // (the layer's gradient slice); the last adds them and hands over the total.
+            for (std::size_t first = 0; first < rows; first += batch_chunk) {
+                const std::size_t count = rows - first < batch_chunk ? rows - first : batch_chunk;
+                const bool first_chunk = first == 0;
+                const bool last_chunk = first + count == rows;
+                kernels::matmul<T, Out, 1, in_features>(
+                    x + first * in_features, dy + first * Out, weight_rows.begin, weight_rows.end,
+                    count,
+                    [&](std::size_t row, std::size_t column, auto& tile) {
+                        tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
+                            constexpr std::size_t n = decltype(lanes)::value;
+                            const std::size_t at = (row + r) * Out + column + c;
+                            auto total = value;
+                            if (!first_chunk) total += kernels::load_lanes<n>(scratch + at);
+                            if (last_chunk)
+                                sink.template gradient<n>(at, total);
+                            else
+                                kernels::store_lanes<n>(scratch + at, total);
+                        });
+                    },
+                    blocks.begin, blocks.end);
             }
-            if constexpr (has_bias) {
-                T* const grad_bias = grads + bias_offset;
-                std::copy_n(dy, Out, grad_bias);
+            if constexpr (has_bias)
+                if (share.index == 0) reduce_bias(dy, rows, sink);
+        }
+
+    private:
+        template <class T, class Sink>
+        static void reduce_bias(const T* dy, std::size_t rows, Sink& sink) noexcept {
+            constexpr std::size_t W = simd::width<T>;
+            std::size_t o = 0;
+            for (; o + W <= Out; o += W) {
+                auto total = simd::load(dy + o);
                 for (std::size_t r = 1; r < rows; ++r)
-                    simd::axpy(Out, T{1}, dy + r * Out, grad_bias);
+                    total += simd::load(dy + r * Out + o);
+                sink.template gradient<W>(bias_offset + o, total);
             }
-            if (dx == nullptr) return;
-            for (std::size_t r = 0; r < rows; ++r)
-                for (std::size_t i = 0; i < in_features; ++i)
-                    dx[r * in_features + i] = simd::dot(Out, params + i * Out, dy + r * Out);
+            if constexpr (Out % W != 0) {
+                auto total = simd::load_partial(dy + o, Out % W);
+                for (std::size_t r = 1; r < rows; ++r)
+                    total += simd::load_partial(dy + r * Out + o, Out % W);
+                sink.template gradient<Out % W>(bias_offset + o, total);
+            }
         }
     };
 };

@@ -1,8 +1,10 @@
 #pragma once
 // kiln::sgd: stochastic gradient descent, optionally with momentum as the course
-// defines it (v <- momentum v + g; w <- w - rate v). One flat loop over the
-// parameter buffer: no per-layer work.
+// defines it (v <- momentum v + g; w <- w - rate v). The rule is written once, on
+// a register; it runs either inside the weight-gradient pass (fused, the
+// gradient is never stored) or as one flat loop over stored gradients.
 #include "kiln/core/aligned_buffer.hpp"
+#include "kiln/kernels/gemm.hpp"
 
 #include <cstddef>
 #include <span>
@@ -30,20 +32,52 @@ struct sgd {
                 throw std::invalid_argument("kiln::sgd: momentum must be in [0, 1)");
         }
 
+        // The update of Lanes parameters at w (and their velocity at v) by gradient g.
+        template <std::size_t Lanes>
+        void apply(T* w, T* v, simd::vec<T> g) const noexcept {
+            if (v != nullptr) {
+                g = xsimd::fma(simd::vec<T>(momentum_), kernels::load_lanes<Lanes>(v), g);
+                kernels::store_lanes<Lanes>(v, g);
+            }
+            const auto updated = xsimd::fnma(simd::vec<T>(rate_), g, kernels::load_lanes<Lanes>(w));
+            kernels::store_lanes<Lanes>(w, updated);
+        }
+
+        // One flat loop over stored gradients.
         void update(std::span<T> parameters, std::span<const T> gradients) noexcept {
-            T* const w = parameters.data();
-            const T* const g = gradients.data();
-            const std::size_t n = parameters.size();
-            if (velocity_.size() == 0) {
-                for (std::size_t i = 0; i < n; ++i)
-                    w[i] -= rate_ * g[i];
-                return;
+            auto sink = fused(parameters.data()).slice(0);
+            constexpr std::size_t W = simd::width<T>;
+            std::size_t i = 0;
+            for (; i + W <= parameters.size(); i += W)
+                sink.template gradient<W>(i, simd::load(gradients.data() + i));
+            for (; i < parameters.size(); ++i) {
+                alignas(64) T lane[W] = {gradients[i]};
+                sink.template gradient<1>(i, simd::vec<T>::load_aligned(lane));
             }
-            T* const v = velocity_.data();
-            for (std::size_t i = 0; i < n; ++i) {
-                v[i] = momentum_ * v[i] + g[i];
-                w[i] -= rate_ * v[i];
+        }
+
+        // A sink factory that updates the parameters as backward hands over gradients.
+        struct fused_sink {
+            const state* self;
+            T* parameters;
+            T* velocity;
+
+            struct slice_sink {
+                const state* self;
+                T* parameters;
+                T* velocity;
+                template <std::size_t Lanes>
+                void gradient(std::size_t index, const simd::vec<T>& g) const noexcept {
+                    self->template apply<Lanes>(parameters + index,
+                                                velocity ? velocity + index : nullptr, g);
+                }
+            };
+            slice_sink slice(std::size_t offset) const noexcept {
+                return {self, parameters + offset, velocity ? velocity + offset : nullptr};
             }
+        };
+        fused_sink fused(T* parameters) noexcept {
+            return {this, parameters, velocity_.size() ? velocity_.data() : nullptr};
         }
 
         std::span<const T> velocity() const noexcept { return velocity_.span(); }

@@ -1,7 +1,8 @@
 #pragma once
 // kiln::trainer: one model, one loss, one optimizer, and the workspace for a
-// mini-batch. A step is forward, loss, backward and update, with no allocation,
-// no virtual call and no runtime shape check: shapes were checked when the types met.
+// mini-batch. A step is forward, loss, and backward with the optimizer's update
+// folded into the weight-gradient pass, with no allocation, no virtual call and no
+// runtime shape check: shapes were checked when the types met.
 #include "kiln/core/tensor.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/propagate.hpp"
@@ -25,14 +26,16 @@ public:
     using loss_type = bound_loss<Loss, Net>;
     static_assert(checked(loss_type::valid));
 
-    trainer(model<Net, T>& net, const Optimizer& optimizer, std::size_t max_batch)
-        : net_(net), space_(max_batch), optimizer_(optimizer, net.parameters().size()) {}
+    trainer(model<Net, T>& net, const Optimizer& optimizer, std::size_t max_batch,
+            thread_pool& pool = default_thread_pool())
+        : net_(net), space_(max_batch, pool), optimizer_(optimizer, net.parameters().size()) {}
 
-    // Forward, backward and update on one mini-batch; returns its mean loss.
+    // Forward, backward and update on one mini-batch; returns its mean loss. The
+    // gradient is not kept (model().gradients() holds scratch afterwards).
     template <class Shape, class U, std::size_t Classes>
     T step(batch_view<Shape, U> x, label_view<Classes> labels) {
-        const T loss = compute_gradients(x, labels);
-        optimizer_.update(net_.parameters(), net_.gradients());
+        const T loss = forward_loss(x, labels);
+        backward(net_, space_, optimizer_.fused(net_.parameters().data()));
         return loss;
     }
 
@@ -40,10 +43,7 @@ public:
     template <class Shape, class U, std::size_t Classes>
     T compute_gradients(batch_view<Shape, U> x, label_view<Classes> labels,
                         T* input_gradient = nullptr) {
-        static_assert(checked(loss_type::template accepts_labels<Classes>));
-        const auto out = forward(net_, space_, x);
-        const T loss = loss_type::evaluate(out.data(), labels.data(), out.batch(),
-                                           output_gradient(space_).data());
+        const T loss = forward_loss(x, labels);
         backward(net_, space_, input_gradient);
         return loss;
     }
@@ -61,6 +61,15 @@ public:
     typename Optimizer::template state<T>& optimizer() noexcept { return optimizer_; }
 
 private:
+    // Forward and the loss, leaving d loss / d output in the workspace.
+    template <class Shape, class U, std::size_t Classes>
+    T forward_loss(batch_view<Shape, U> x, label_view<Classes> labels) {
+        static_assert(checked(loss_type::template accepts_labels<Classes>));
+        const auto out = forward(net_, space_, x);
+        return loss_type::evaluate(out.data(), labels.data(), out.batch(),
+                                   output_gradient(space_).data());
+    }
+
     model<Net, T>& net_;
     workspace<Net, T> space_;
     typename Optimizer::template state<T> optimizer_;

@@ -1,0 +1,134 @@
+#pragma once
+// kiln::thread_pool: persistent workers that split one pass of a layer (its
+// batch rows, or its weight rows) between the machine's cores. A pass hands the
+// workers a function pointer and a context pointer: nothing is allocated, and
+// workers spin briefly before sleeping, so a split costs well under a
+// microsecond when passes follow each other.
+#include <algorithm>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace kiln {
+
+// One worker's part of a pass: part `index` of `count`.
+struct work_share {
+    std::size_t index = 0;
+    std::size_t count = 1;
+
+    // This part's rows of [0, total), split in multiples of `grain` rows so that
+    // register tiles stay full.
+    struct range {
+        std::size_t begin;
+        std::size_t end;
+    };
+    constexpr range rows(std::size_t total, std::size_t grain = 1) const noexcept {
+        const std::size_t grains = (total + grain - 1) / grain;
+        const std::size_t per_part = (grains + count - 1) / count * grain;
+        const std::size_t begin = std::min(total, index * per_part);
+        return {begin, std::min(total, begin + per_part)};
+    }
+};
+
+class thread_pool {
+public:
+    // threads counts the calling thread: thread_pool(1) runs everything inline.
+    explicit thread_pool(std::size_t threads = default_threads())
+        : size_(std::max<std::size_t>(1, threads)) {
+        for (std::size_t i = 1; i < size_; ++i)
+            workers_.emplace_back([this, i] { work(i); });
+    }
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+    ~thread_pool() {
+        stopping_.store(true, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        for (auto& worker : workers_)
+            worker.join();
+    }
+
+    std::size_t size() const noexcept { return size_; }
+
+    // Calls f(work_share{part, parts}) for every part in [0, parts) and returns when
+    // all have finished; the caller runs part 0. parts is capped at size().
+    template <class F>
+    void run(std::size_t parts, F&& f) {
+        parts = std::min(parts, size_);
+        if (parts <= 1) {
+            f(work_share{0, 1});
+            return;
+        }
+        task_ = [](void* context, work_share share) {
+            (*static_cast<std::remove_reference_t<F>*>(context))(share);
+        };
+        context_ = &f;
+        parts_ = parts;
+        // Every worker checks in, taking part or not, so none can still be reading
+        // this pass's task when the next one is written.
+        pending_.store(size_ - 1, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        f(work_share{0, parts});
+        while (pending_.load(std::memory_order_acquire) != 0)
+            spin_pause();
+    }
+
+    // KILN_THREADS if set, else the machine's cores.
+    static std::size_t default_threads() {
+        if (const char* text = std::getenv("KILN_THREADS")) {
+            const long value = std::strtol(text, nullptr, 10);
+            if (value >= 1) return static_cast<std::size_t>(value);
+        }
+        return std::max(1u, std::thread::hardware_concurrency());
+    }
+
+private:
+    static void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+
+    void work(std::size_t index) {
+        std::uint64_t seen = 0;
+        for (;;) {
+            // Spin a while (the next pass usually follows within microseconds), then sleep.
+            std::uint64_t now = generation_.load(std::memory_order_acquire);
+            for (int spins = 0; now == seen && spins < 20000; ++spins) {
+                spin_pause();
+                now = generation_.load(std::memory_order_acquire);
+            }
+            if (now == seen) {
+                generation_.wait(seen, std::memory_order_acquire);
+                now = generation_.load(std::memory_order_acquire);
+            }
+            seen = now;
+            if (stopping_.load(std::memory_order_relaxed)) return;
+            if (index < parts_) task_(context_, work_share{index, parts_});
+            pending_.fetch_sub(1, std::memory_order_acq_rel);
+        }
+    }
+
+    std::size_t size_;
+    std::vector<std::thread> workers_;
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<std::size_t> pending_{0};
+    std::atomic<bool> stopping_{false};
+    void (*task_)(void*, work_share) = nullptr;
+    void* context_ = nullptr;
+    std::size_t parts_ = 0;
+};
+
+// The pool every workspace uses unless it is given another.
+inline thread_pool& default_thread_pool() {
+    static thread_pool pool;
+    return pool;
+}
+
+} // namespace kiln

@@ -1,0 +1,26 @@
+#pragma once
+// Where backward hands parameter gradients, one register at a time. A sink
+// factory gives each layer a sink for its slice of the flat buffers:
+// store_gradients keeps the gradient (gradient checks, tests); an optimizer's
+// fused sink updates the parameters on the spot instead (optim/sgd.hpp).
+#include "kiln/kernels/gemm.hpp"
+
+#include <cstddef>
+
+namespace kiln {
+
+template <class T>
+struct store_gradients {
+    T* gradients;
+
+    struct slice_sink {
+        T* gradients;
+        template <std::size_t Lanes>
+        void gradient(std::size_t index, const simd::vec<T>& value) noexcept {
+            kernels::store_lanes<Lanes>(gradients + index, value);
+        }
+    };
+    slice_sink slice(std::size_t offset) const noexcept { return {gradients + offset}; }
+};
+
+} // namespace kiln

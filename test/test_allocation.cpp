@@ -1,0 +1,84 @@
+// A training step allocates nothing: every operator new in this program is
+// counted, and the count must not move across steps (after the first, which may
+// touch lazily made things such as the thread pool).
+#include <kiln/kiln.hpp>
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+namespace {
+std::atomic<std::size_t> allocations{0};
+}
+
+void* operator new(std::size_t size) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(size ? size : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) {
+    return operator new(size);
+}
+void* operator new(std::size_t size, std::align_val_t alignment) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    const std::size_t a = static_cast<std::size_t>(alignment);
+    if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t size, std::align_val_t alignment) {
+    return operator new(size, alignment);
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+    std::free(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    std::free(p);
+}
+
+TEST_SUITE("allocation") {
+    TEST_CASE("training steps and evaluation allocate nothing, on one thread or two") {
+        using mlp =
+            kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;
+        for (std::size_t threads : {1, 2})
+            for (std::size_t batch : {1, 5, 500}) {
+                kiln::thread_pool pool(threads);
+                kiln::model<mlp> net;
+                kiln::trainer<mlp> train(net, kiln::sgd{.learning_rate = 0.01, .momentum = 0.9},
+                                         batch, pool);
+                train.space().set_min_flops_per_split(0);
+                std::vector<float> x(batch * 784, 0.5f);
+                std::vector<kiln::label_t> y(batch, 3);
+                const kiln::batch_view<kiln::shape<784>, const float> inputs(x.data(), batch);
+                const kiln::label_view<10> labels(y.data(), batch);
+                train.step(inputs, labels);
+                const std::size_t before = allocations.load();
+                for (int step = 0; step < 5; ++step)
+                    train.step(inputs, labels);
+                train.compute_gradients(inputs, labels);
+                (void)kiln::evaluate(net, train.space(), inputs, labels);
+                const std::size_t after = allocations.load(); // before doctest allocates
+                CHECK_MESSAGE(after == before, "threads ", threads, ", batch ", batch);
+            }
+    }
+}

@@ -1,0 +1,203 @@
+// The SIMD kernels and every fused or threaded path against plain references:
+// matmul and matmul_nt against naive loops at sizes that exercise every tail;
+// fused networks against kiln::unfused_sequential; the update folded into the
+// weight-gradient pass against a stored gradient and a flat update; two threads
+// against one. The fused and threaded paths must agree bit for bit.
+#include <kiln/kiln.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace {
+
+template <class T>
+std::vector<T> random_values(std::size_t count, std::uint64_t seed) {
+    kiln::rng random(seed);
+    std::vector<T> values(count);
+    for (auto& v : values)
+        v = static_cast<T>(random.normal());
+    return values;
+}
+
+// C = A B against naive loops, with A stored row-major (row stride 37) or
+// transposed (depth stride 64, as the weight gradient reads x), and the column
+// blocks split between `parts` as the thread pool splits them.
+template <class T, std::size_t N, bool Transposed>
+void check_matmul(std::size_t rows, std::size_t depth, std::size_t parts) {
+    constexpr std::size_t row_stride = Transposed ? 1 : 37;
+    constexpr std::size_t depth_stride = Transposed ? 64 : 1;
+    REQUIRE(rows <= 64);
+    REQUIRE(depth <= 37);
+    const auto a = random_values<T>(64 * 37, 1);
+    const auto b = random_values<T>(depth * N, 2);
+    std::vector<T> c(rows * N, T{-99});
+    auto epilogue = [&](std::size_t row, std::size_t column, auto& tile) {
+        tile.for_each([&](std::size_t r, std::size_t col, auto& value, auto lanes) {
+            kiln::kernels::store_lanes<decltype(lanes)::value>(&c[(row + r) * N + column + col],
+                                                               value);
+        });
+    };
+    constexpr std::size_t blocks = kiln::kernels::column_blocks<T, N>;
+    for (std::size_t part = 0; part < parts; ++part) {
+        const auto range = kiln::work_share{part, parts}.rows(blocks);
+        kiln::kernels::matmul<T, N, row_stride, depth_stride>(a.data(), b.data(), 0, rows, depth,
+                                                              epilogue, range.begin, range.end);
+    }
+    for (std::size_t m = 0; m < rows; ++m)
+        for (std::size_t n = 0; n < N; ++n) {
+            long double expected = 0;
+            for (std::size_t k = 0; k < depth; ++k)
+                expected += (long double)a[m * row_stride + k * depth_stride] * b[k * N + n];
+            INFO("m ", m, " n ", n);
+            REQUIRE(double(c[m * N + n]) == doctest::Approx(double(expected)).epsilon(1e-4));
+        }
+}
+
+template <class T, std::size_t Depth, std::size_t Columns>
+void check_matmul_nt(std::size_t rows) {
+    const auto a = random_values<T>(rows * Depth, 3);
+    const auto b = random_values<T>(Columns * Depth, 4);
+    std::vector<T> c(rows * Columns, T{-99});
+    kiln::kernels::matmul_nt<T, Depth, Columns>(
+        a.data(), b.data(), 0, rows,
+        [&](std::size_t m, std::size_t n, T v) { c[m * Columns + n] = v; });
+    for (std::size_t m = 0; m < rows; ++m)
+        for (std::size_t n = 0; n < Columns; ++n) {
+            long double expected = 0;
+            for (std::size_t k = 0; k < Depth; ++k)
+                expected += (long double)a[m * Depth + k] * b[n * Depth + k];
+            REQUIRE(double(c[m * Columns + n]) == doctest::Approx(double(expected)).epsilon(1e-4));
+        }
+}
+
+using fused_net = kiln::sequential<kiln::input<3, 10>, kiln::flatten, kiln::linear<70>, kiln::relu,
+                                   kiln::linear<33>, kiln::relu, kiln::linear<5>>;
+using unfused_net =
+    kiln::unfused_sequential<kiln::input<3, 10>, kiln::flatten, kiln::linear<70>, kiln::relu,
+                             kiln::linear<33>, kiln::relu, kiln::linear<5>>;
+static_assert(fused_net::layer_t<3>::is_view && fused_net::layer_t<3>::passes_gradient);
+static_assert(!unfused_net::layer_t<3>::is_view && !unfused_net::layer_t<3>::passes_gradient);
+static_assert(fused_net::layer_t<2>::applies_relu && fused_net::layer_t<4>::masks_input_gradient);
+
+template <class Net, class T>
+struct run_result {
+    std::vector<T> logits, gradients, input_gradient, parameters_after_steps;
+};
+
+// Forward, gradients, then three SGD steps (with momentum) on one batch.
+template <class Net, class T>
+run_result<Net, T> run(std::size_t batch, std::size_t threads, bool fused_update) {
+    kiln::thread_pool pool(threads);
+    kiln::model<Net, T> net(kiln::init::normal{0, 0.3}, 5);
+    kiln::trainer<Net, kiln::softmax_cross_entropy, kiln::sgd, T> train(
+        net, kiln::sgd{.learning_rate = 0.1, .momentum = 0.5}, batch, pool);
+    train.space().set_min_flops_per_split(0); // split whenever the pool has threads
+    kiln::workspace<Net, T> space(batch, pool);
+    space.set_min_flops_per_split(0);
+    const auto x = random_values<T>(batch * 30, 6);
+    std::vector<kiln::label_t> labels(batch);
+    for (std::size_t b = 0; b < batch; ++b)
+        labels[b] = kiln::label_t(b * 7 % 5);
+    const kiln::batch_view<kiln::shape<3, 10>, const T> inputs(x.data(), batch);
+    const kiln::label_view<5> targets(labels.data(), batch);
+
+    run_result<Net, T> result;
+    const auto out = kiln::forward(net, space, inputs);
+    result.logits.assign(out.data(), out.data() + out.size());
+    result.input_gradient.resize(batch * 30);
+    train.compute_gradients(inputs, targets, result.input_gradient.data());
+    result.gradients.assign(net.gradients().begin(), net.gradients().end());
+    for (int step = 0; step < 3; ++step) {
+        if (fused_update) {
+            train.step(inputs, targets);
+        } else {
+            train.compute_gradients(inputs, targets);
+            train.optimizer().update(net.parameters(), net.gradients());
+        }
+    }
+    result.parameters_after_steps.assign(net.parameters().begin(), net.parameters().end());
+    return result;
+}
+
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+} // namespace
+
+TEST_SUITE("kernels") {
+    TEST_CASE_TEMPLATE("matmul matches naive loops at every tail", T, float, double) {
+        for (std::size_t rows : {1, 2, 5, 6, 7, 13, 50, 64})
+            for (std::size_t depth : {1, 3, 37}) {
+                for (std::size_t parts : {1, 2, 3}) {
+                    check_matmul<T, 1, false>(rows, depth, parts);
+                    check_matmul<T, 10, false>(rows, depth, parts);
+                    check_matmul<T, 16, false>(rows, depth, parts);
+                    check_matmul<T, 17, false>(rows, depth, parts);
+                    check_matmul<T, 100, false>(rows, depth, parts);
+                    check_matmul<T, 130, false>(rows, depth, parts);
+                }
+                check_matmul<T, 70, true>(rows, depth, 1);
+                check_matmul<T, 128, true>(rows, depth, 2);
+            }
+    }
+
+    TEST_CASE_TEMPLATE("matmul_nt matches naive loops at every tail", T, float, double) {
+        for (std::size_t rows : {1, 3, 4, 5, 9}) {
+            check_matmul_nt<T, 1, 1>(rows);
+            check_matmul_nt<T, 10, 3>(rows);
+            check_matmul_nt<T, 10, 128>(rows);
+            check_matmul_nt<T, 16, 4>(rows);
+            check_matmul_nt<T, 37, 9>(rows);
+            check_matmul_nt<T, 128, 10>(rows);
+        }
+    }
+
+    TEST_CASE_TEMPLATE("fused layers give the unfused results bit for bit", T, float, double) {
+        for (std::size_t batch : {1, 5, 300}) {
+            const auto fused = run<fused_net, T>(batch, 1, true);
+            const auto unfused = run<unfused_net, T>(batch, 1, true);
+            CHECK(same_bits(fused.logits, unfused.logits));
+            CHECK(same_bits(fused.gradients, unfused.gradients));
+            CHECK(same_bits(fused.input_gradient, unfused.input_gradient));
+            CHECK(same_bits(fused.parameters_after_steps, unfused.parameters_after_steps));
+        }
+    }
+
+    TEST_CASE_TEMPLATE("the update folded into backward equals gradient then flat update", T, float,
+                       double) {
+        for (std::size_t batch : {1, 7, 300}) {
+            const auto folded = run<fused_net, T>(batch, 1, true);
+            const auto separate = run<fused_net, T>(batch, 1, false);
+            CHECK(same_bits(folded.parameters_after_steps, separate.parameters_after_steps));
+        }
+    }
+
+    TEST_CASE_TEMPLATE("two threads give one thread's results bit for bit", T, float, double) {
+        for (std::size_t batch : {1, 6, 13, 300}) {
+            const auto one = run<fused_net, T>(batch, 1, true);
+            const auto two = run<fused_net, T>(batch, 2, true);
+            CHECK(same_bits(one.logits, two.logits));
+            CHECK(same_bits(one.gradients, two.gradients));
+            CHECK(same_bits(one.input_gradient, two.input_gradient));
+            CHECK(same_bits(one.parameters_after_steps, two.parameters_after_steps));
+        }
+    }
+
+    TEST_CASE("work shares cover every row once") {
+        for (std::size_t total : {0, 1, 5, 6, 7, 100, 784})
+            for (std::size_t parts : {1, 2, 3}) {
+                std::size_t covered = 0, next = 0;
+                for (std::size_t p = 0; p < parts; ++p) {
+                    const auto range = kiln::work_share{p, parts}.rows(total, 6);
+                    CHECK(range.begin == next);
+                    covered += range.end - range.begin;
+                    next = range.end;
+                }
+                CHECK(covered == total);
+            }
+    }
+}
