@@ -7,6 +7,7 @@
 namespace {
 
 using mlp = kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;
+using wide_mlp = kiln::sequential<kiln::input<784>, kiln::linear<1000>, kiln::relu, kiln::linear<10>>;
 
 struct fixture_data {
     kiln::aligned_buffer<float> images;
@@ -20,11 +21,12 @@ struct fixture_data {
     }
 };
 
+template <class Net, std::size_t Hidden>
 void training_step(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     fixture_data data(batch);
-    kiln::model<mlp> net(kiln::init::normal{0, 0.1}, 42);
-    kiln::trainer<mlp> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
+    kiln::model<Net> net(kiln::init::normal{0, 0.1}, 42);
+    kiln::trainer<Net> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
     const kiln::batch_view<kiln::shape<784>, const float> x(data.images.data(), batch);
     const kiln::label_view<10> y(data.labels.data(), batch);
     for (auto _ : state)
@@ -32,22 +34,37 @@ void training_step(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
     // forward 2*(784*128 + 128*10) FLOP per example, backward twice that.
     state.counters["GFLOP/s"] = benchmark::Counter(static_cast<double>(state.iterations() * batch) *
-                                                       6.0 * (784 * 128 + 128 * 10) / 1e9,
+                                                       6.0 * (784 * Hidden + Hidden * 10) / 1e9,
                                                    benchmark::Counter::kIsRate);
 }
-BENCHMARK(training_step)->Arg(1)->Arg(5)->Arg(50)->Arg(500)->Arg(5000);
+BENCHMARK(training_step<mlp, 128>)
+    ->Name("training_step")
+    ->Arg(1)
+    ->Arg(5)
+    ->Arg(50)
+    ->Arg(500)
+    ->Arg(5000);
+BENCHMARK(training_step<wide_mlp, 1000>)
+    ->Name("training_step_wide")
+    ->Arg(1)
+    ->Arg(5)
+    ->Arg(50)
+    ->Arg(500)
+    ->Arg(5000);
 
+template <class Net>
 void inference(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     fixture_data data(batch);
-    kiln::model<mlp> net(kiln::init::normal{0, 0.1}, 42);
-    kiln::workspace<mlp, float> space(batch);
+    kiln::model<Net> net(kiln::init::normal{0, 0.1}, 42);
+    kiln::workspace<Net, float> space(batch);
     const kiln::batch_view<kiln::shape<784>, const float> x(data.images.data(), batch);
     for (auto _ : state)
         benchmark::DoNotOptimize(kiln::forward(net, space, x).data());
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
 }
-BENCHMARK(inference)->Arg(1)->Arg(5000);
+BENCHMARK(inference<mlp>)->Name("inference")->Arg(1)->Arg(5000);
+BENCHMARK(inference<wide_mlp>)->Name("inference_wide")->Arg(1)->Arg(5000);
 
 } // namespace
 

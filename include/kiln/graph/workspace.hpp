@@ -80,7 +80,10 @@ public:
         }();
         return value;
     }
-    static constexpr std::size_t default_min_flops_per_split = 400'000;
+    // Measured on the 2-core machine of docs/performance.md: splitting a pass of
+    // 8 MFLOP made it slower (the hand-over and moving W between the cores' caches
+    // cost more than half the work); from about 40 MFLOP the split wins.
+    static constexpr std::size_t default_min_flops_per_split = 40'000'000;
 
     // Output of position I (0 = the input of the last forward pass).
     template <std::size_t I>
