@@ -1,13 +1,18 @@
 // A training step (forward, backward, SGD update) of the course's 784-128-10 MLP
 // at several batch sizes, and inference. The peers in bench/peers/ run the same work.
+#include <kiln/data/fashion_mnist.hpp>
 #include <kiln/kiln.hpp>
 
 #include <benchmark/benchmark.h>
 
+#include <numeric>
+#include <vector>
+
 namespace {
 
 using mlp = kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;
-using wide_mlp = kiln::sequential<kiln::input<784>, kiln::linear<1000>, kiln::relu, kiln::linear<10>>;
+using wide_mlp =
+    kiln::sequential<kiln::input<784>, kiln::linear<1000>, kiln::relu, kiln::linear<10>>;
 
 struct fixture_data {
     kiln::aligned_buffer<float> images;
@@ -65,6 +70,47 @@ void inference(benchmark::State& state) {
 }
 BENCHMARK(inference<mlp>)->Name("inference")->Arg(1)->Arg(5000);
 BENCHMARK(inference<wide_mlp>)->Name("inference_wide")->Arg(1)->Arg(5000);
+
+// One epoch of the course's recipe (SEED.md C) at batch 5: 2000 shuffled
+// mini-batches of the Fashion-MNIST training split, then the evaluation of the
+// training and validation sets that each epoch ends with.
+void course_epoch(benchmark::State& state) {
+    using image_mlp = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<128>,
+                                       kiln::relu, kiln::linear<10>>;
+    using image = kiln::shape<28, 28>;
+    kiln::data::fashion_mnist<float> data;
+    try {
+        data = kiln::data::load_fashion_mnist<float>();
+    } catch (const std::exception& failure) {
+        state.SkipWithError(failure.what());
+        return;
+    }
+    constexpr std::size_t batch = 5;
+    kiln::rng random(42);
+    kiln::model<image_mlp> net(kiln::init::normal{0, 0.1}, random);
+    kiln::trainer<image_mlp> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
+    kiln::workspace<image_mlp, float> evaluation_space(1000);
+    std::vector<std::size_t> order(data.train.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    kiln::aligned_buffer<float> images(batch * image::size);
+    std::vector<kiln::label_t> labels(batch);
+    for (auto _ : state) {
+        random.shuffle(std::span<std::size_t>(order));
+        for (std::size_t first = 0; first + batch <= order.size(); first += batch) {
+            data.train.gather(std::span<const std::size_t>(order).subspan(first, batch),
+                              kiln::batch_view<image, float>(images.data(), batch), labels.data());
+            train.step(kiln::batch_view<image, const float>(images.data(), batch),
+                       kiln::label_view<10>(labels.data(), batch));
+        }
+        benchmark::DoNotOptimize(
+            kiln::evaluate(net, evaluation_space, data.train.inputs(), data.train.labels())
+                .accuracy);
+        benchmark::DoNotOptimize(kiln::evaluate(net, evaluation_space, data.validation.inputs(),
+                                                data.validation.labels())
+                                     .accuracy);
+    }
+}
+BENCHMARK(course_epoch)->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -64,6 +64,13 @@ batch_view<typename Net::output_shape, T> output_gradient(workspace<Net, T>& spa
     return {space.gradient_buffer(false), space.batch()};
 }
 
+// Whether any layer before position I has parameters.
+template <class Net, std::size_t I>
+inline constexpr bool has_parameters_before = []<std::size_t... J>(std::index_sequence<J...>) {
+    return ((std::tuple_element_t<J, typename Net::layers>::param_count != 0) || ... || false);
+}
+(std::make_index_sequence<I - 1>{});
+
 // Back-propagates output_gradient(space) through the network of the last forward
 // pass. Each layer hands its parameter gradients to the sink that
 // sinks.slice(its offset) makes (optim/gradient_sink.hpp); when input_gradient is
@@ -77,7 +84,12 @@ void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
         using layer_type = std::tuple_element_t<I - 1, typename Net::layers>;
         if constexpr (!layer_type::passes_gradient) {
             const T* const dy = space.gradient_buffer(in_second);
-            T* const dx = I == 1 ? input_gradient : space.gradient_buffer(!in_second);
+            // The input gradient is only worth computing when a layer before this
+            // one has parameters, or the caller asked for d loss / d input.
+            T* const dx = I == 1                          ? input_gradient
+                          : has_parameters_before<Net, I> ? space.gradient_buffer(!in_second)
+                          : input_gradient                ? space.gradient_buffer(!in_second)
+                                                          : nullptr;
             const T* const params = net.template parameters_of<I>();
             const T* const x = space.template activation<I - 1>();
             const T* const y = space.template activation<I>();
