@@ -22,17 +22,23 @@ struct tile {
     static constexpr std::size_t registers = Vecs + (Tail != 0 ? 1 : 0);
     simd::vec<T> acc[Rows][registers];
 
-    // f(row, column offset within the tile, register, lanes as a std::integral_constant)
+    // f(row, column offset within the tile, register, lanes as a std::integral_constant),
+    // unrolled at compile time so that the accumulators stay in registers.
     template <class F>
-    void for_each(F&& f) {
-        for (std::size_t r = 0; r < Rows; ++r) {
-            for (std::size_t v = 0; v < Vecs; ++v)
-                f(r, v * simd::width<T>, acc[r][v],
-                  std::integral_constant<std::size_t, simd::width<T>>{});
-            if constexpr (Tail != 0)
-                f(r, Vecs * simd::width<T>, acc[r][Vecs],
-                  std::integral_constant<std::size_t, Tail>{});
-        }
+    [[gnu::always_inline]] inline void for_each(F&& f) {
+        [&]<std::size_t... R>(std::index_sequence<R...>) { (for_row<R>(f), ...); }(
+            std::make_index_sequence<Rows>{});
+    }
+
+  private:
+    template <std::size_t R, class F>
+    [[gnu::always_inline]] inline void for_row(F& f) {
+        [&]<std::size_t... V>(std::index_sequence<V...>) {
+            (f(R, V * simd::width<T>, acc[R][V], std::integral_constant<std::size_t, simd::width<T>>{}),
+             ...);
+        }(std::make_index_sequence<Vecs>{});
+        if constexpr (Tail != 0)
+            f(R, Vecs * simd::width<T>, acc[R][Vecs], std::integral_constant<std::size_t, Tail>{});
     }
 };
 

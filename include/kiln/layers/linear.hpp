@@ -117,7 +117,7 @@ struct affine_layer {
             const auto [rows, blocks] = split<T>(batch * rows_per_example, share);
             kernels::matmul<T, Out, in_features, 1>(
                 x, params, rows.begin, rows.end, in_features,
-                [&](std::size_t row, std::size_t column, auto& tile) {
+                [=](std::size_t row, std::size_t column, auto& tile) {
                     tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
                         constexpr std::size_t n = decltype(lanes)::value;
                         auto out = value;
@@ -158,10 +158,11 @@ struct affine_layer {
                 const std::size_t count = rows - first < batch_chunk ? rows - first : batch_chunk;
                 const bool first_chunk = first == 0;
                 const bool last_chunk = first + count == rows;
+                // Flags and pointers by value: the epilogue's stores must not force
+                // reloads of what it reads.
                 kernels::matmul<T, Out, 1, in_features>(
                     x + first * in_features, dy + first * Out, weight_rows.begin, weight_rows.end,
-                    count,
-                    [&](std::size_t row, std::size_t column, auto& tile) {
+                    count, [=, &sink](std::size_t row, std::size_t column, auto& tile) {
                         tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
                             constexpr std::size_t n = decltype(lanes)::value;
                             const std::size_t at = (row + r) * Out + column + c;
