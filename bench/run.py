@@ -2,16 +2,18 @@
 """Runs kiln's benchmarks and its peers in one go and prints one comparison table
 per network (784-128-10 and 784-1000-10).
 
-    python3 bench/run.py --build build                 # the full run (several minutes)
-    python3 bench/run.py --build build --quick         # a smoke test (about a minute)
+    python3 bench/run.py --build build                 # the full run (about 5 minutes)
+    python3 bench/run.py --build build --quick         # a smoke test (about 30 s)
     python3 bench/run.py --build build --markdown bench.md
 
 What runs, one after the other (never two at once, on this 2-core machine):
 
 1. BUILD/bench/mlp_step: kiln's training step and inference (Google Benchmark,
-   median of the repetitions). Names: training_step/<batch>, inference/<batch>
-   for 784-128-10; training_step_wide/<batch>, inference_wide/<batch> for
-   784-1000-10. A name the program lacks shows as "—".
+   median of the repetitions), twice: with KILN_THREADS=1 and KILN_THREADS=2
+   (kiln's thread pool splits a pass over the cores only when it is big enough).
+   Names: training_step/<batch>, inference/<batch> for 784-128-10;
+   training_step_wide/<batch>, inference_wide/<batch> for 784-1000-10. A name
+   the program lacks shows as "—".
 2. BUILD/bench/peak: the float32 FMA peak on 1 and 2 cores (best repetition).
 3. BUILD/bench/sgemm, if built: OpenBLAS's cblas_sgemm on the products of the
    same step (median; best of 1 and 2 threads).
@@ -79,8 +81,10 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
-def run_google_benchmark(program, repetitions, min_time, env=None, extra=()):
-    """Runs a Google Benchmark program; returns its JSON document, or None if it failed."""
+def run_google_benchmark(program, repetitions, min_time, env=None, extra=(), shown_env=""):
+    """Runs a Google Benchmark program; returns its JSON document, or None if it failed.
+
+    shown_env: how env differs from ours, for the command line that is logged."""
     if not os.path.exists(program):
         log(f"  {program} not found: skipped")
         return None
@@ -88,7 +92,7 @@ def run_google_benchmark(program, repetitions, min_time, env=None, extra=()):
                f"--benchmark_repetitions={repetitions}",
                "--benchmark_report_aggregates_only=true",
                f"--benchmark_min_time={min_time}", *extra]
-    log("  $ " + " ".join(shlex.quote(c) for c in command))
+    log("  $ " + shown_env + " ".join(shlex.quote(c) for c in command))
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True)
     if done.returncode != 0:
@@ -111,15 +115,17 @@ def aggregates(document, aggregate):
             if e.get("aggregate_name") == aggregate}
 
 
-def kiln_times(document):
-    """{(network, case, batch): seconds per step} from bench/mlp_step."""
-    medians = aggregates(document, "median")
+def kiln_times(documents):
+    """{(network, case, batch): {threads: seconds per step}} from bench/mlp_step,
+    given {KILN_THREADS: its JSON document}."""
     times = {}
-    for network, _, suffix in NETWORKS:
-        for case, batch in CASES:
-            entry = medians.get(f"{case}{suffix}/{batch}")
-            if entry is not None:
-                times[(network, case, batch)] = seconds(entry)
+    for threads, document in documents.items():
+        medians = aggregates(document, "median")
+        for network, _, suffix in NETWORKS:
+            for case, batch in CASES:
+                entry = medians.get(f"{case}{suffix}/{batch}")
+                if entry is not None:
+                    times.setdefault((network, case, batch), {})[threads] = seconds(entry)
     return times
 
 
@@ -259,36 +265,54 @@ def microseconds(value):
 
 
 def ratio(peer, kiln):
-    """peer time / kiln time, from a (seconds, threads) entry and kiln's seconds."""
-    return DASH if peer is None or kiln is None else f"{peer[0] / kiln:.2f}"
+    """peer time / kiln time, both (seconds, threads) entries."""
+    return DASH if peer is None or kiln is None else f"{peer[0] / kiln[0]:.2f}"
 
 
 def with_threads(entry):
     return DASH if entry is None else f"{microseconds(entry[0])} ({entry[1]}t)"
 
 
+def fastest(by_threads):
+    """(seconds, threads) of the fastest thread count in {threads: seconds}, or None."""
+    if not by_threads:
+        return None
+    threads = min(by_threads, key=by_threads.get)
+    return by_threads[threads], threads
+
+
 def case_label(case, batch):
     return f"training step, batch {batch}" if case == "training_step" else f"inference, batch {batch}"
 
 
-def table(network, hidden, kiln, peers, sgemm, peak_one_core):
-    header = ["case", "kiln µs", "torch µs (threads)", "numpy µs (threads)",
-              "OpenBLAS sgemm µs (threads)", "torch / kiln", "numpy / kiln",
-              "kiln GFLOP/s", "kiln % of 1-core peak"]
+def table(network, hidden, kiln, peers, sgemm, peak):
+    """One network's markdown table. kiln: {(network, case, batch): {threads: s}};
+    peers, sgemm: {...: (seconds, threads)}; peak: {cores: GFLOP/s}."""
+    header = ["case", "kiln 1t µs", "kiln 2t µs", "torch µs", "numpy µs", "OpenBLAS sgemm µs",
+              "torch / kiln", "numpy / kiln", "kiln GFLOP/s 1t / 2t", "kiln % of peak 1c / 2c"]
     lines = [f"### {network}", "",
              "| " + " | ".join(header) + " |",
              "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     for case, batch in CASES:
-        k = kiln.get((network, case, batch))
+        by_threads = kiln.get((network, case, batch), {})
+        best = fastest(by_threads)  # what the peers are compared with
         torch = peers.get(("torch", network, case, batch))
         numpy = peers.get(("numpy", network, case, batch))
         blas = sgemm.get((network, case, batch))
-        rate = None if k is None else flop(case, hidden, batch) / k / 1e9
-        share = DASH if rate is None or not peak_one_core else f"{100 * rate / peak_one_core:.1f}%"
-        cells = [case_label(case, batch), microseconds(k), with_threads(torch),
-                 with_threads(numpy), with_threads(blas),
-                 ratio(torch, k), ratio(numpy, k),
-                 DASH if rate is None else f"{rate:.1f}", share]
+        # kiln's rate at each thread count, and its share of the peak of as many cores.
+        rates, shares = [], []
+        for threads in (1, 2):
+            if threads not in by_threads:
+                rates.append(DASH)
+                shares.append(DASH)
+                continue
+            gflops = flop(case, hidden, batch) / by_threads[threads] / 1e9
+            rates.append(f"{gflops:.0f}")
+            shares.append(f"{100 * gflops / peak[threads]:.0f}%" if peak.get(threads) else DASH)
+        rate, share = " / ".join(rates), " / ".join(shares)
+        cells = [case_label(case, batch), microseconds(by_threads.get(1)),
+                 microseconds(by_threads.get(2)), with_threads(torch), with_threads(numpy),
+                 with_threads(blas), ratio(torch, best), ratio(numpy, best), rate, share]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -315,9 +339,19 @@ def main():
     bench = os.path.join(args.build, "bench")
     repetitions, min_time = (2, 0.02) if args.quick else (5, 0.5)
     started = datetime.datetime.now(datetime.timezone.utc)
+    load_before = os.getloadavg()[0]
+    if load_before > 0.5:
+        log(f"warning: load average {load_before:.2f}: other processes are running, and the "
+            f"2-thread results (kiln's included) suffer most")
 
-    log("kiln (bench/mlp_step)")
-    kiln_doc = run_google_benchmark(os.path.join(bench, "mlp_step"), repetitions, min_time)
+    kiln_docs = {}
+    for threads in (1, 2):
+        log(f"kiln (bench/mlp_step, KILN_THREADS={threads})")
+        kiln_docs[threads] = run_google_benchmark(
+            os.path.join(bench, "mlp_step"), repetitions, min_time,
+            env=dict(os.environ, KILN_THREADS=str(threads)),
+            extra=["--benchmark_filter=^(training_step|inference)(_wide)?/"],
+            shown_env=f"KILN_THREADS={threads} ")
     log("peak (bench/peak)")
     peak_doc = run_google_benchmark(os.path.join(bench, "peak"), repetitions,
                                     0.05 if args.quick else 0.2)
@@ -325,25 +359,28 @@ def main():
     sgemm_doc = run_google_benchmark(os.path.join(bench, "sgemm"), repetitions,
                                      0.02 if args.quick else 0.3,
                                      env=without_slow_openblas_vars(),
-                                     extra=["--benchmark_filter=sgemm_(step|forward)/"])
+                                     extra=["--benchmark_filter=sgemm_(step|forward)/"],
+                                     shown_env="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ")
     peers_doc = None
     if not args.no_peers:
         log("peers (bench/peers/mlp_step.py)")
         peers_doc = run_peers(args.peer_python, args.quick)
 
-    kiln = kiln_times(kiln_doc)
+    kiln = kiln_times(kiln_docs)
     peak, width = peak_gflops(peak_doc)
     sgemm = sgemm_times(sgemm_doc)
     peers = peer_times(peers_doc)
-    one_core = peak.get(1)
 
     sgemm_core = (sgemm_doc or {}).get("context", {}).get("openblas_core", "not run")
     peak_text = ", ".join(f"{t} core{'s' if t > 1 else ''} {g:.0f} GFLOP/s"
                           for t, g in sorted(peak.items())) or "not measured"
     notes = [
-        "Times are per step (µs), the median of the repetitions; torch, numpy and OpenBLAS "
-        "show their faster thread count (1t or 2t); kiln runs on one thread. "
-        "Ratios are peer time / kiln time: above 1 means kiln is faster.",
+        "Times are per step (µs), the median of the repetitions. kiln at KILN_THREADS=1 and 2 "
+        "(its pool splits a pass over the cores only from 40 MFLOP, so small cases run on one "
+        "core either way); torch, numpy and OpenBLAS show their faster thread count (1t or 2t). "
+        "Ratios are peer time / kiln's faster time (of 1t and 2t): above 1 means kiln is faster. "
+        "kiln's GFLOP/s and share of the peak are given for each thread count, the share "
+        "against the measured peak of as many cores (1t: 1 core; 2t: 2 cores, used or not).",
         "OpenBLAS sgemm: cblas_sgemm alone on the matrix products the step does (training: "
         "both forward products, both weight gradients, the hidden-layer gradient; "
         "inference: the two forward products).",
@@ -355,11 +392,12 @@ def main():
         f"Machine: {cpu_model()}, {os.cpu_count()} cores; kiln built by {build_compiler(args.build)} "
         f"({build_options(args.build)}); installed: {compiler_versions()}; "
         f"peers: {peer_description(peers_doc)}; OpenBLAS sgemm kernels: {sgemm_core}; "
+        f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
         f"date {started.strftime('%Y-%m-%d %H:%M UTC')}; command: "
-        f"`{' '.join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0])] + sys.argv[1:])}`"
+        f"`python3 {' '.join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0])] + sys.argv[1:])}`"
         f"{' (quick: not for quoting)' if args.quick else ''}.")
 
-    parts = [table(network, hidden, kiln, peers, sgemm, one_core)
+    parts = [table(network, hidden, kiln, peers, sgemm, peak)
              for network, hidden, _ in NETWORKS]
     text = "\n\n".join(parts) + "\n\n" + "\n\n".join(notes) + "\n\n" + machine + "\n"
     print(text)
@@ -368,7 +406,7 @@ def main():
             out.write(text)
     if args.raw:
         with open(args.raw, "w") as out:
-            json.dump({"kiln": kiln_doc, "peak": peak_doc, "sgemm": sgemm_doc,
+            json.dump({"kiln": kiln_docs, "peak": peak_doc, "sgemm": sgemm_doc,
                        "peers": peers_doc}, out, indent=1)
     if not kiln:
         log("error: no kiln result (is the build folder right, and bench/mlp_step built?)")
