@@ -41,7 +41,7 @@ public:
     explicit thread_pool(std::size_t threads = default_threads())
         : size_(std::max<std::size_t>(1, threads)) {
         for (std::size_t i = 1; i < size_; ++i)
-            workers_.emplace_back([this, i] { work(i); });
+            workers_.emplace_back([this] { work(); });
     }
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;
@@ -56,11 +56,14 @@ public:
     std::size_t size() const noexcept { return size_; }
 
     // Calls f(work_share{part, parts}) for every part in [0, parts) and returns when
-    // all have finished; the caller runs part 0. parts is capped at size().
+    // all have finished. parts is capped at size(). The caller takes parts too,
+    // and any part no worker has claimed by then: a worker the OS has descheduled
+    // delays nothing. If a worker has not even checked in from the last pass, the
+    // pass runs whole on the caller (a share's results never depend on the split).
     template <class F>
     void run(std::size_t parts, F&& f) {
         parts = std::min(parts, size_);
-        if (parts <= 1) {
+        if (parts <= 1 || pending_.load(std::memory_order_acquire) != 0) {
             f(work_share{0, 1});
             return;
         }
@@ -69,13 +72,15 @@ public:
         };
         context_ = &f;
         parts_ = parts;
-        // Every worker checks in, taking part or not, so none can still be reading
-        // this pass's task when the next one is written.
+        next_part_.store(0, std::memory_order_relaxed);
+        done_parts_.store(0, std::memory_order_relaxed);
+        // Every worker checks in, taking part or not; until all have, the task
+        // fields are not written again.
         pending_.store(size_ - 1, std::memory_order_relaxed);
         generation_.fetch_add(1, std::memory_order_release);
         generation_.notify_all();
-        f(work_share{0, parts});
-        while (pending_.load(std::memory_order_acquire) != 0)
+        run_parts();
+        while (done_parts_.load(std::memory_order_acquire) != parts)
             spin_pause();
     }
 
@@ -95,7 +100,17 @@ private:
 #endif
     }
 
-    void work(std::size_t index) {
+    // Claims and runs parts of the current pass until none is left.
+    void run_parts() {
+        for (;;) {
+            const std::size_t part = next_part_.fetch_add(1, std::memory_order_acq_rel);
+            if (part >= parts_) return;
+            task_(context_, work_share{part, parts_});
+            done_parts_.fetch_add(1, std::memory_order_release);
+        }
+    }
+
+    void work() {
         std::uint64_t seen = 0;
         for (;;) {
             // Spin a while (the next pass usually follows within microseconds), then sleep.
@@ -110,7 +125,7 @@ private:
             }
             seen = now;
             if (stopping_.load(std::memory_order_relaxed)) return;
-            if (index < parts_) task_(context_, work_share{index, parts_});
+            run_parts();
             pending_.fetch_sub(1, std::memory_order_acq_rel);
         }
     }
@@ -119,6 +134,8 @@ private:
     std::vector<std::thread> workers_;
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<std::size_t> pending_{0};
+    std::atomic<std::size_t> next_part_{0};
+    std::atomic<std::size_t> done_parts_{0};
     std::atomic<bool> stopping_{false};
     void (*task_)(void*, work_share) = nullptr;
     void* context_ = nullptr;
