@@ -1,18 +1,27 @@
 // The course's Fashion-MNIST MLP (SEED.md C and D): 784 -> linear(128) -> relu ->
 // linear(10) -> softmax cross-entropy, SGD (optionally with momentum), mini-batches,
 // early stopping on validation accuracy; optional gradient and magnitude checks.
+// --save writes the whole training state after every epoch (atomically) and
+// --resume continues such a run exactly where it stopped; a loss or input that
+// turns NaN or infinite stops training with exit code 3, naming step and layer.
 #include "common/cli_checks.hpp"
 #include "common/json_writer.hpp"
 
 #include <kiln/data/fashion_mnist.hpp>
 #include <kiln/kiln.hpp>
+#include <kiln/train/check_finite.hpp>
+#include <kiln/train/checkpoint.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <numeric>
+#include <optional>
+#include <type_traits>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -34,7 +43,112 @@ struct options {
     bool check_magnitude = false;
     std::string data_dir{kiln::data::default_fashion_mnist_dir};
     std::string out_dir = ".";
+    std::string save;   // checkpoint after every epoch
+    std::string resume; // checkpoint to continue from
 };
+
+// Exit codes besides 0 (success) and 1 (any other error).
+constexpr int exit_diverged = 3;
+
+// What the training loop has done so far; with kiln's objects, a checkpoint.
+struct progress {
+    std::size_t epoch = 0; // epochs finished
+    std::size_t updates_to_best = 0;
+    double seconds = 0; // time in the training loop, over every resumed part of the run
+    std::vector<double> train_accuracy, validation_accuracy, train_loss;
+};
+
+// The options of the run, for a resumed run to take (--num_epoch only says when to stop).
+void store_options(kiln::checkpoint& state, const options& opt) {
+    state.put_value("options.minibatch_size", std::uint64_t{opt.minibatch_size});
+    state.put_value("options.learning_rate", opt.learning_rate);
+    state.put_value("options.momentum", opt.momentum);
+    state.put_value("options.early_stopping_patience", std::uint64_t{opt.early_stopping_patience});
+    state.put_value("options.random_seed", opt.random_seed);
+    state.put_value("options.num_epoch", std::uint64_t{opt.num_epoch});
+}
+
+// A resumed run takes the options it was started with: one left out of the command
+// line comes from the checkpoint, one given must agree with it (other values would
+// make another run). --num_epoch may differ, to extend a finished run.
+void adopt_options(const kiln::checkpoint& state, const CLI::App& app, options& opt) {
+    auto adopt = [&](const std::string& flag, auto& value) {
+        using value_type = std::remove_reference_t<decltype(value)>;
+        const auto stored = state.get_value<value_type>("options." + flag.substr(2));
+        if (app.count(flag) == 0 || flag == "--num_epoch") {
+            if (app.count(flag) == 0) value = stored;
+            return;
+        }
+        if (value != stored) {
+            char text[96];
+            if constexpr (std::is_floating_point_v<value_type>)
+                std::snprintf(text, sizeof text, "%g, the run was started with %g", value, stored);
+            else
+                std::snprintf(text, sizeof text, "%llu, the run was started with %llu",
+                              static_cast<unsigned long long>(value),
+                              static_cast<unsigned long long>(stored));
+            state.fail(flag + " is " + text +
+                       ": leave it out to resume, or start a new run without --resume");
+        }
+    };
+    adopt("--minibatch_size", opt.minibatch_size);
+    adopt("--learning_rate", opt.learning_rate);
+    adopt("--momentum", opt.momentum);
+    adopt("--early_stopping_patience", opt.early_stopping_patience);
+    adopt("--random_seed", opt.random_seed);
+    adopt("--num_epoch", opt.num_epoch);
+}
+
+// Everything a run needs to continue exactly: kiln's objects (model, SGD velocity,
+// generator, early stopping), the best model so far, the data order (each epoch
+// shuffles the last one's), the history, and the options.
+kiln::checkpoint training_state(const options& opt, kiln::trainer<mlp>& train,
+                                const kiln::rng& random, const kiln::early_stopping& stopper,
+                                const kiln::aligned_buffer<float>& best,
+                                const std::vector<std::size_t>& order, const progress& done) {
+    auto state = kiln::checkpoint::of<mlp, float>();
+    kiln::store(state, train);
+    kiln::store(state, random);
+    kiln::store(state, stopper);
+    state.put("best_parameters", best.span());
+    state.put("order", order);
+    state.put_value("epoch", std::uint64_t{done.epoch});
+    state.put_value("updates_to_best", std::uint64_t{done.updates_to_best});
+    state.put_value("seconds", done.seconds);
+    state.put("history.train_accuracy", done.train_accuracy);
+    state.put("history.validation_accuracy", done.validation_accuracy);
+    state.put("history.train_loss", done.train_loss);
+    store_options(state, opt);
+    return state;
+}
+
+void restore_training_state(const kiln::checkpoint& state, kiln::trainer<mlp>& train,
+                            kiln::rng& random, kiln::early_stopping& stopper,
+                            kiln::aligned_buffer<float>& best, std::vector<std::size_t>& order,
+                            progress& done) {
+    kiln::restore(state, train);
+    kiln::restore(state, random);
+    kiln::restore(state, stopper);
+    state.get("best_parameters", best.span());
+    state.get("order", std::span<std::size_t>(order));
+    // The order must stay a permutation: gather would refuse an index out of range,
+    // but a repeated one would silently train on other data.
+    std::vector<bool> seen(order.size());
+    for (const std::size_t index : order) {
+        if (index >= order.size() || seen[index])
+            state.fail("corrupt: section 'order' is not a permutation of the training set");
+        seen[index] = true;
+    }
+    done.epoch = state.get_value<std::uint64_t>("epoch");
+    done.updates_to_best = state.get_value<std::uint64_t>("updates_to_best");
+    done.seconds = state.get_value<double>("seconds");
+    done.train_accuracy = state.get_all<double>("history.train_accuracy");
+    done.validation_accuracy = state.get_all<double>("history.validation_accuracy");
+    done.train_loss = state.get_all<double>("history.train_loss");
+    if (done.train_accuracy.size() != done.epoch || done.validation_accuracy.size() != done.epoch ||
+        done.train_loss.size() != done.epoch || stopper.epochs() != done.epoch)
+        state.fail("corrupt: the history does not hold one entry per finished epoch");
+}
 
 // The course's check: central differences with eps = 1e-3 on W[0][0] and b[0] of
 // both linear layers, on training example 0, next to backprop's values. In double.
@@ -94,7 +208,7 @@ std::string format_rate(double rate) {
     return text;
 }
 
-int run(const options& opt) {
+int run(const options& opt, const kiln::checkpoint* resume_from) {
     const dataset data = kiln::data::load_fashion_mnist<float>(opt.data_dir, opt.random_seed);
     const std::size_t train_count = data.train.size();
     if (opt.minibatch_size > train_count)
@@ -124,11 +238,25 @@ int run(const options& opt) {
     std::vector<kiln::label_t> batch_labels(batch);
     const std::size_t steps = train_count / batch; // the remainder is dropped, as in the course
 
-    std::vector<double> train_accuracy, validation_accuracy, train_loss;
-    std::size_t updates_to_best = 0;
+    progress done;
+    auto& [finished_epochs, updates_to_best, recorded_seconds, train_accuracy, validation_accuracy,
+           train_loss] = done;
+    if (resume_from) {
+        restore_training_state(*resume_from, train, random, stopper, best_parameters, order, done);
+        std::printf("resumed from %s: %zu epochs done, best epoch %zu (val acc %.4f)\n",
+                    opt.resume.c_str(), finished_epochs, stopper.best_epoch(),
+                    stopper.best_score());
+    }
+    const double seconds_before = recorded_seconds;
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
-    for (std::size_t epoch = 1; epoch <= opt.num_epoch; ++epoch) {
+    double saving_seconds = 0; // kept out of the training time
+    auto training_seconds = [&] {
+        return seconds_before + std::chrono::duration<double>(clock::now() - start).count() -
+               saving_seconds;
+    };
+    for (std::size_t epoch = finished_epochs + 1; epoch <= opt.num_epoch && !stopper.should_stop();
+         ++epoch) {
         const auto epoch_start = clock::now();
         random.shuffle(std::span<std::size_t>(order));
         kiln::progress_bar bar(stdout, "epoch " + std::to_string(epoch), steps);
@@ -136,8 +264,10 @@ int run(const options& opt) {
             data.train.gather(std::span<const std::size_t>(order).subspan(step * batch, batch),
                               kiln::batch_view<image, float>(batch_images.data(), batch),
                               batch_labels.data());
-            train.step(kiln::batch_view<image, const float>(batch_images.data(), batch),
-                       kiln::label_view<10>(batch_labels.data(), batch));
+            const float loss =
+                train.step(kiln::batch_view<image, const float>(batch_images.data(), batch),
+                           kiln::label_view<10>(batch_labels.data(), batch));
+            kiln::check_finite(loss, train, (epoch - 1) * steps + step + 1);
             bar.update(step + 1);
         }
         bar.finish();
@@ -157,13 +287,21 @@ int run(const options& opt) {
                     on_train.accuracy, on_validation.accuracy, improved ? " *" : "",
                     std::chrono::duration<double>(clock::now() - epoch_start).count());
         std::fflush(stdout);
+        finished_epochs = epoch;
+        if (!opt.save.empty()) {
+            const auto save_start = clock::now();
+            recorded_seconds = training_seconds();
+            training_state(opt, train, random, stopper, best_parameters, order, done)
+                .save(opt.save);
+            saving_seconds += std::chrono::duration<double>(clock::now() - save_start).count();
+        }
         if (stopper.should_stop()) {
             std::printf("early stopping: no better validation accuracy for %zu epochs\n",
                         opt.early_stopping_patience);
             break;
         }
     }
-    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+    const double seconds = training_seconds();
 
     std::copy(best_parameters.data(), best_parameters.data() + best_parameters.size(),
               net.parameters().begin());
@@ -197,7 +335,7 @@ int main(int argc, char** argv) {
     CLI::App app{"Trains the course's Fashion-MNIST MLP (784-128-10) with kiln and reports its "
                  "test accuracy at the best validation epoch."};
     app.add_option("--minibatch_size", opt.minibatch_size, "examples per SGD step")
-        ->check(kiln::examples::at_least(1))
+        ->check(kiln::examples::whole_number_at_least(1))
         ->capture_default_str();
     app.add_option("--learning_rate", opt.learning_rate, "SGD learning rate")
         ->check(kiln::examples::at_least(0))
@@ -206,14 +344,15 @@ int main(int argc, char** argv) {
         ->check(kiln::examples::number_in(0, 1, /*high_open=*/true))
         ->capture_default_str();
     app.add_option("--num_epoch", opt.num_epoch, "maximum number of epochs")
-        ->check(kiln::examples::at_least(1))
+        ->check(kiln::examples::whole_number_at_least(1))
         ->capture_default_str();
     app.add_option("--early_stopping_patience", opt.early_stopping_patience,
                    "epochs without a better validation accuracy before stopping (0: never stop)")
-        ->check(kiln::examples::at_least(0))
+        ->check(kiln::examples::whole_number_at_least(0))
         ->capture_default_str();
     app.add_option("--random_seed", opt.random_seed,
                    "seed of the split, initialization and shuffling")
+        ->check(kiln::examples::whole_number_at_least(0))
         ->capture_default_str();
     app.add_flag("--check_gradient", opt.check_gradient,
                  "compare backprop with central differences on a few parameters");
@@ -224,10 +363,27 @@ int main(int argc, char** argv) {
     app.add_option("--out_dir", opt.out_dir, "folder for MLP_lr{lr}_b{batch}.json")
         ->check(CLI::ExistingDirectory)
         ->capture_default_str();
+    app.add_option("--save", opt.save,
+                   "write the whole training state to this file after every epoch (atomically)")
+        ->check(kiln::examples::file_to_write());
+    app.add_option("--resume", opt.resume,
+                   "continue the run saved in this file (by --save) exactly where it stopped; "
+                   "options left out are the run's own")
+        ->check(CLI::ExistingFile);
     CLI11_PARSE(app, argc, argv);
 
     try {
-        return run(opt);
+        std::optional<kiln::checkpoint> resume_from;
+        if (!opt.resume.empty()) {
+            resume_from = kiln::checkpoint::load<mlp, float>(opt.resume);
+            adopt_options(*resume_from, app, opt);
+        }
+        return run(opt, resume_from ? &*resume_from : nullptr);
+    } catch (const kiln::non_finite_error& failure) {
+        if (isatty(fileno(stdout))) std::fputc('\n', stdout); // after a progress bar
+        std::fflush(stdout);
+        std::fprintf(stderr, "mlp: error: %s\n", failure.what());
+        return exit_diverged;
     } catch (const std::exception& failure) {
         std::fprintf(stderr, "mlp: error: %s\n", failure.what());
         return 1;

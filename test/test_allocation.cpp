@@ -5,6 +5,10 @@
 
 #include <doctest/doctest.h>
 
+// Sanitizers bring their own operator new; meson defines KILN_SANITIZED for
+// sanitized builds (test/meson.build), where this test is left out.
+#ifndef KILN_SANITIZED
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -81,4 +85,29 @@ TEST_SUITE("allocation") {
                 CHECK_MESSAGE(after == before, "threads ", threads, ", batch ", batch);
             }
     }
+
+    TEST_CASE("a CNN's training steps allocate nothing either, on one thread or two") {
+        using cnn = kiln::sequential<kiln::input<12, 12>, kiln::conv2d<16, 3>, kiln::relu,
+                                     kiln::max_pool2d<2>, kiln::conv2d<20, 2>, kiln::relu,
+                                     kiln::max_pool2d<2>, kiln::flatten, kiln::linear<10>>;
+        for (std::size_t threads : {1, 2}) {
+            kiln::thread_pool pool(threads);
+            kiln::model<cnn> net(kiln::init::pytorch_default{}, 1);
+            kiln::trainer<cnn> train(net, kiln::sgd{.learning_rate = 0.01}, 5, pool);
+            train.space().set_min_flops_per_split(0);
+            std::vector<float> x(5 * 144, 0.5f);
+            std::vector<kiln::label_t> y(5, 3);
+            const kiln::batch_view<kiln::shape<12, 12>, const float> inputs(x.data(), 5);
+            const kiln::label_view<10> labels(y.data(), 5);
+            train.step(inputs, labels);
+            const std::size_t before = allocations.load();
+            for (int step = 0; step < 3; ++step)
+                train.step(inputs, labels);
+            (void)kiln::evaluate(net, train.space(), inputs, labels);
+            const std::size_t after = allocations.load();
+            CHECK_MESSAGE(after == before, "threads ", threads);
+        }
+    }
 }
+
+#endif // KILN_SANITIZED

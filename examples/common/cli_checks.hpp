@@ -3,7 +3,10 @@
 // at least 1, got 0"), for CLI11's ->check().
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <string>
 
@@ -40,6 +43,41 @@ inline CLI::Validator at_least(double low) {
             return message.empty() ? message : "must be a number " + description + ", got " + text;
         },
         description);
+}
+
+// A whole number in [low, 2^64 - 1], written in decimal digits only (no sign,
+// point or exponent), for counts and seeds.
+inline CLI::Validator whole_number_at_least(unsigned long long low) {
+    const std::string description = "a whole number >= " + std::to_string(low);
+    return CLI::Validator(
+        [=](std::string& text) -> std::string {
+            const bool digits =
+                !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+            if (!digits) return "must be " + description + ", got '" + text + "'";
+            errno = 0;
+            const unsigned long long value = std::strtoull(text.c_str(), nullptr, 10);
+            if (errno == ERANGE) return "must be " + description + " below 2^64, got " + text;
+            if (value < low) return "must be " + description + ", got " + text;
+            return {};
+        },
+        description);
+}
+
+// A file the program will write: its folder must exist, and it must not be a folder.
+inline CLI::Validator file_to_write() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            namespace fs = std::filesystem;
+            const fs::path path(text);
+            std::error_code ec;
+            if (text.empty() || !path.has_filename() || fs::is_directory(path, ec))
+                return "must name a file, got the folder '" + text + "'";
+            const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+            if (!fs::is_directory(folder, ec))
+                return "must be in an existing folder, but '" + folder.string() + "' is not one";
+            return {};
+        },
+        "FILE");
 }
 
 } // namespace kiln::examples

@@ -34,6 +34,14 @@ public:
         return raw(key, text + "\"");
     }
 
+    // A nested object, indented one level deeper.
+    json_object& object(const std::string& key, const json_object& value) {
+        std::string text = "{\n  ";
+        for (char c : value.body_)
+            text += c == '\n' ? std::string("\n  ") : std::string(1, c);
+        return raw(key, text + "\n  }");
+    }
+
     void write(const std::filesystem::path& path) const {
         const std::filesystem::path temporary = path.string() + ".tmp";
         {

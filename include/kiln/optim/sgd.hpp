@@ -81,6 +81,10 @@ struct sgd {
         }
 
         std::span<const T> velocity() const noexcept { return velocity_.span(); }
+        // For checkpoints: the velocity (empty without momentum) and the settings in T.
+        std::span<T> velocity() noexcept { return velocity_.span(); }
+        T learning_rate() const noexcept { return rate_; }
+        T momentum() const noexcept { return momentum_; }
 
     private:
         T rate_;

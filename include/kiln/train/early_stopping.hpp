@@ -30,6 +30,21 @@ public:
     // 1-based; 0 before any epoch.
     std::size_t best_epoch() const noexcept { return best_epoch_; }
     std::size_t epochs() const noexcept { return epochs_; }
+    std::size_t patience() const noexcept { return patience_; }
+
+    // Everything that decides the next record(), for checkpoints (rng's state() and
+    // set_state() do the same).
+    struct snapshot {
+        double best_score;
+        std::size_t best_epoch, epochs, waited;
+    };
+    snapshot state() const noexcept { return {best_score_, best_epoch_, epochs_, waited_}; }
+    void set_state(const snapshot& s) noexcept {
+        best_score_ = s.best_score;
+        best_epoch_ = s.best_epoch;
+        epochs_ = s.epochs;
+        waited_ = s.waited;
+    }
 
 private:
     std::size_t patience_;

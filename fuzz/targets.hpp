@@ -1,0 +1,142 @@
+#pragma once
+// What each fuzz target does with one input, shared by the libFuzzer programs
+// (fuzz/*.cpp) and by the unit test that replays the corpus and every crash
+// ever found (test/test_fuzz_replay.cpp). An input may be refused with the
+// reader's own error (data_error, checkpoint_error); anything else that escapes
+// (another exception, a crash, a sanitizer report) is a bug.
+#include <kiln/data/error.hpp>
+#include <kiln/data/fashion_mnist.hpp>
+#include <kiln/data/idx.hpp>
+#include <kiln/io/checkpoint_file.hpp>
+#include <kiln/kiln.hpp>
+#include <kiln/train/checkpoint.hpp>
+
+#include <zlib.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace kiln::fuzz {
+
+// The readers take paths: an input becomes a file in memory (memfd), opened
+// through /proc/self/fd/N as any file would be.
+class memory_file {
+public:
+    memory_file() : fd_(::memfd_create("kiln-fuzz", MFD_CLOEXEC)) {
+        if (fd_ < 0) throw std::runtime_error("memfd_create failed");
+    }
+    memory_file(const memory_file&) = delete;
+    memory_file& operator=(const memory_file&) = delete;
+    ~memory_file() { ::close(fd_); }
+
+    std::string set(const std::uint8_t* data, std::size_t size) {
+        if (::ftruncate(fd_, 0) != 0) throw std::runtime_error("ftruncate failed");
+        std::size_t done = 0;
+        while (done < size) {
+            const auto n = ::pwrite(fd_, data + done, size - done, static_cast<off_t>(done));
+            if (n <= 0) throw std::runtime_error("pwrite failed");
+            done += static_cast<std::size_t>(n);
+        }
+        return "/proc/self/fd/" + std::to_string(fd_);
+    }
+
+private:
+    int fd_;
+};
+
+// IDX: the first byte picks read_idx on the rest, or a Fashion-MNIST images +
+// labels pair (the rest cut in two at a point the next byte picks).
+inline void idx_reader(const std::uint8_t* data, std::size_t size) {
+    static memory_file images, labels;
+    if (size == 0) return;
+    try {
+        if ((data[0] & 1) == 0 || size < 2) {
+            const auto array = kiln::data::read_idx(images.set(data + 1, size - 1));
+            std::size_t count = 1;
+            for (const std::size_t d : array.dims)
+                count *= d;
+            if (count != array.values.size()) __builtin_trap(); // the reader's promise
+        } else {
+            const std::size_t rest = size - 2;
+            const std::size_t cut = rest * data[1] / 255;
+            const auto set = kiln::data::load_fashion_mnist_pair<float>(
+                images.set(data + 2, cut), labels.set(data + 2 + cut, rest - cut));
+            for (std::size_t i = 0; i < set.size(); ++i)
+                if (static_cast<std::size_t>(set.labels()[i]) >= 10) __builtin_trap();
+        }
+    } catch (const kiln::data::data_error&) {
+    }
+}
+
+// The network checkpoints are tried against (small, so that a seed is small).
+using tiny_mlp = kiln::sequential<kiln::input<4>, kiln::linear<3>, kiln::relu, kiln::linear<2>>;
+
+// Checkpoints: the first byte's low bit asks to repair the size field and the
+// checksum first, so that the fuzzer also reaches the parser behind them.
+inline void checkpoint_loader(const std::uint8_t* data, std::size_t size) {
+    if (size == 0) return;
+    std::vector<std::byte> bytes(size - 1);
+    if (size > 1) std::memcpy(bytes.data(), data + 1, size - 1);
+    if ((data[0] & 1) != 0 && bytes.size() >= 28) {
+        for (int i = 0; i < 8; ++i)
+            bytes[16 + i] =
+                static_cast<std::byte>(static_cast<std::uint64_t>(bytes.size()) >> (8 * i));
+        const auto crc = static_cast<std::uint32_t>(
+            crc32_z(0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size() - 4));
+        for (int i = 0; i < 4; ++i)
+            bytes[bytes.size() - 4 + i] = static_cast<std::byte>(crc >> (8 * i));
+    }
+    try {
+        const auto state = kiln::checkpoint::decode(bytes, "fuzz-input");
+        // Every section, read as whatever it holds.
+        for (const auto& name : state.section_names()) {
+            try {
+                (void)state.get_all<float>(name);
+            } catch (const kiln::checkpoint_error&) {
+            }
+            try {
+                (void)state.get_all<double>(name);
+            } catch (const kiln::checkpoint_error&) {
+            }
+            try {
+                (void)state.get_all<std::uint64_t>(name);
+            } catch (const kiln::checkpoint_error&) {
+            }
+            try {
+                (void)state.get_text(name);
+            } catch (const kiln::checkpoint_error&) {
+            }
+        }
+        (void)state.encode();
+        // Then into kiln's objects, as a program resuming a run would.
+        kiln::model<tiny_mlp> net;
+        kiln::trainer<tiny_mlp> train(net, kiln::sgd{.learning_rate = 0.01, .momentum = 0.9}, 2);
+        kiln::rng random(1);
+        kiln::early_stopping stopper(3);
+        try {
+            kiln::restore(state, random);
+        } catch (const kiln::checkpoint_error&) {
+        }
+        try {
+            kiln::restore(state, stopper);
+        } catch (const kiln::checkpoint_error&) {
+        }
+        kiln::restore(state, train);
+        // A restored model must run.
+        const float x[8] = {0.5f, -1.0f, 2.0f, 0.25f, 1.0f, 0.0f, -0.5f, 3.0f};
+        const kiln::label_t y[2] = {0, 1};
+        (void)train.step(kiln::batch_view<kiln::shape<4>, const float>(x, 2),
+                         kiln::label_view<2>(y, 2));
+    } catch (const kiln::checkpoint_error&) {
+    }
+}
+
+} // namespace kiln::fuzz

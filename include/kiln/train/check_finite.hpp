@@ -1,0 +1,177 @@
+#pragma once
+// kiln::check_finite: training stops loudly when the loss turns NaN or infinite,
+// saying at which step and in which layer the non-finite values first appear.
+//
+// The check per step is std::isfinite on the loss and a vectorized pass over the
+// step's input (a small fraction of what the step reads). Only when it fails are
+// the last forward pass's activations scanned, from the input to the output, to
+// name the first layer whose output is not finite. A gradient
+// that turns non-finite while the loss is still finite goes into the parameters
+// (SGD folds the update into backward), so the next step's loss shows it: the
+// report is at most one step late, and names the layer all the same.
+#include "kiln/graph/model.hpp"
+#include "kiln/graph/workspace.hpp"
+#include "kiln/train/trainer.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace kiln {
+
+struct non_finite_error : std::runtime_error {
+    non_finite_error(const std::string& message, std::uint64_t step, std::size_t layer)
+        : std::runtime_error(message), step_(step), layer_(layer) {}
+    // The step as the caller counted it, and the first layer whose output was not
+    // finite (0: the input; the layer count + 1: none, only the loss).
+    std::uint64_t step() const noexcept { return step_; }
+    std::size_t layer() const noexcept { return layer_; }
+
+private:
+    std::uint64_t step_;
+    std::size_t layer_;
+};
+
+namespace detail {
+
+inline std::string short_number(double value) {
+    if (std::isnan(value)) return "nan"; // whatever its sign bit
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3g", value);
+    return text;
+}
+
+// The first non-finite value of `values`, seen as rows of `width`, and the
+// largest finite magnitude.
+struct finite_scan {
+    bool finite = true;
+    std::size_t row = 0, column = 0;
+    double value = 0, largest = 0;
+};
+template <class T>
+finite_scan scan_finite(std::span<const T> values, std::size_t width) {
+    finite_scan result;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const double v = static_cast<double>(values[i]);
+        if (!std::isfinite(v)) {
+            if (result.finite) result = {false, i / width, i % width, v, result.largest};
+        } else if (std::abs(v) > result.largest) {
+            result.largest = std::abs(v);
+        }
+    }
+    return result;
+}
+
+} // namespace detail
+
+// Whether every value is finite: one pass that compares exponent bits, with no
+// branch per value, so that the compiler vectorizes it.
+template <class T>
+bool all_finite(std::span<const T> values) noexcept {
+    using bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+    constexpr bits exponent =
+        static_cast<bits>(sizeof(T) == 4 ? 0x7f800000ULL : 0x7ff0000000000000ULL);
+    bits largest = 0;
+    for (const T value : values) {
+        const bits e = std::bit_cast<bits>(value) & exponent;
+        largest = e > largest ? e : largest;
+    }
+    return largest != exponent; // an all-ones exponent is an infinity or a NaN
+}
+
+// Where the last forward pass in `space` (and the parameters now in `net`) stop
+// being finite, as one line; `first_layer` gets the position (layer_count + 1
+// when every activation is finite).
+template <class Net, class T>
+std::string describe_non_finite(const model<Net, T>& net, workspace<Net, T>& space,
+                                std::size_t* first_layer = nullptr) {
+    const std::size_t batch = space.batch();
+    std::string report;
+    std::size_t found = Net::layer_count + 1;
+    double input_largest = 0; // of the input of the layer being scanned
+    std::string input_name = "the input";
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        auto scan = [&]<std::size_t P>(std::integral_constant<std::size_t, P>) {
+            if (found <= Net::layer_count) return;
+            using shape = typename Net::template shape_after<P>;
+            const T* values = space.template activation<P>();
+            const auto s =
+                detail::scan_finite(std::span<const T>(values, batch * shape::size), shape::size);
+            std::string name = "the input";
+            if constexpr (P > 0)
+                name = "layer " + std::to_string(P) + " (" +
+                       Net::template layer_t<P>::spec::name() + ")";
+            if (!s.finite) {
+                found = P;
+                const std::string where = " (example " + std::to_string(s.row) +
+                                          " of the batch, element " + std::to_string(s.column) +
+                                          ")";
+                if constexpr (P == 0)
+                    report = "the input batch holds " + detail::short_number(s.value) + where +
+                             ": check the data";
+                else
+                    report = "the first non-finite value is in the output of " + name + ", shape " +
+                             shape::to_string() + ": " + detail::short_number(s.value) + where +
+                             "; its input (" + input_name + ") is finite, largest magnitude " +
+                             detail::short_number(input_largest) +
+                             ": the values grew out of range (a smaller learning rate may help)";
+            }
+            input_largest = s.largest;
+            input_name = name;
+        };
+        (scan(std::integral_constant<std::size_t, I>{}), ...);
+    }
+    (std::make_index_sequence<Net::layer_count + 1>{});
+    if (found > Net::layer_count)
+        report = "every layer's output is finite (the output's largest magnitude is " +
+                 detail::short_number(input_largest) + "), the loss itself is not";
+
+    // The parameters, as they are now: after the update of the failing step.
+    std::string broken;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        auto scan = [&]<std::size_t P>(std::integral_constant<std::size_t, P>) {
+            using layer_type = typename Net::template layer_t<P>;
+            if constexpr (layer_type::param_count != 0) {
+                const auto s = detail::scan_finite(
+                    std::span<const T>(net.template parameters_of<P>(), layer_type::storage_size),
+                    1);
+                if (!s.finite) broken += (broken.empty() ? "" : ", ") + std::to_string(P);
+            }
+        };
+        (scan(std::integral_constant<std::size_t, I + 1>{}), ...);
+    }
+    (std::make_index_sequence<Net::layer_count>{});
+    if (!broken.empty())
+        report += "; the parameters of layer(s) " + broken + " are now non-finite too";
+    if (first_layer) *first_layer = found;
+    return report;
+}
+
+// The check of one step, after train.step(): throws non_finite_error when `loss`
+// or the step's input is NaN or infinite. The input is checked too because relu
+// maps NaN to 0: a NaN pixel would leave the loss finite while it spoils the
+// first layer's weights. `step` is the caller's count, printed as given.
+template <class Net, class Loss, class Optimizer, class T>
+void check_finite(T loss, trainer<Net, Loss, Optimizer, T>& train, std::uint64_t step) {
+    auto& space = train.space();
+    if (std::isfinite(loss) &&
+        all_finite(std::span<const T>(space.input(), space.batch() * Net::input_shape::size)))
+        [[likely]]
+        return;
+    std::size_t layer = 0;
+    const std::string where = describe_non_finite(train.net(), train.space(), &layer);
+    throw non_finite_error("training stopped at step " + std::to_string(step) + ": the loss is " +
+                               detail::short_number(static_cast<double>(loss)) + "; " + where,
+                           step, layer);
+}
+
+} // namespace kiln

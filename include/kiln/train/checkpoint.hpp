@@ -1,0 +1,144 @@
+#pragma once
+// What kiln's objects put in a checkpoint (io/checkpoint_file.hpp), and how they
+// take it back: store(checkpoint, x) and restore(checkpoint, x) for a model, an
+// SGD state, a trainer (both), a kiln::rng and an early_stopping; save_model and
+// load_model for a file that holds a model alone. A run that stores all of them,
+// plus its own counters and data order, can resume exactly where it stopped.
+//
+//   auto state = kiln::checkpoint::of<mlp, float>();
+//   kiln::store(state, train);           // parameters, SGD settings and velocity
+//   kiln::store(state, random);          // the generator that shuffles
+//   state.put_value("epoch", epoch);
+//   state.save(path);                    // atomic
+//
+//   const auto state = kiln::checkpoint::load<mlp, float>(path);   // checks everything
+//   kiln::restore(state, train);  kiln::restore(state, random);
+//   epoch = state.get_value<std::uint64_t>("epoch");
+#include "kiln/core/rng.hpp"
+#include "kiln/graph/model.hpp"
+#include "kiln/io/checkpoint_file.hpp"
+#include "kiln/optim/sgd.hpp"
+#include "kiln/train/early_stopping.hpp"
+#include "kiln/train/trainer.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace kiln {
+
+namespace detail {
+// A setting as a person would type it: 0.01, not 0.0099999997764825821.
+inline std::string setting_text(double value) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.7g", value);
+    return text;
+}
+} // namespace detail
+
+// --- A model: its flat parameter buffer, padding included ("parameters") -------
+template <class Net, class T>
+void store(checkpoint& state, const model<Net, T>& net, std::string_view name = "parameters") {
+    state.expect<Net, T>();
+    state.put(name, net.parameters());
+}
+template <class Net, class T>
+void restore(const checkpoint& state, model<Net, T>& net, std::string_view name = "parameters") {
+    state.expect<Net, T>();
+    state.get(name, net.parameters());
+}
+
+// --- SGD: its settings (as the state holds them, in T) and velocity --------------
+template <class T>
+void store(checkpoint& state, const sgd::state<T>& optimizer) {
+    const std::array<double, 2> settings{static_cast<double>(optimizer.learning_rate()),
+                                         static_cast<double>(optimizer.momentum())};
+    state.put_text("optimizer", sgd::name());
+    state.put("sgd.settings", std::span<const double>(settings));
+    state.put("sgd.velocity", optimizer.velocity());
+}
+// Resuming with other settings would not continue the same run: refused.
+template <class T>
+void restore(const checkpoint& state, sgd::state<T>& optimizer) {
+    if (const auto name = state.get_text("optimizer"); name != sgd::name())
+        state.fail("the file holds the state of optimizer '" + name + "', this program uses " +
+                   sgd::name());
+    std::array<double, 2> settings{};
+    state.get("sgd.settings", std::span<double>(settings));
+    const std::array<double, 2> here{static_cast<double>(optimizer.learning_rate()),
+                                     static_cast<double>(optimizer.momentum())};
+    if (settings != here)
+        state.fail("the file was trained with sgd{learning_rate " +
+                   detail::setting_text(settings[0]) + ", momentum " +
+                   detail::setting_text(settings[1]) + "}, this program's optimizer is sgd{" +
+                   "learning_rate " + detail::setting_text(here[0]) + ", momentum " +
+                   detail::setting_text(here[1]) +
+                   "}: resume with the same settings, or restore the model alone");
+    state.get("sgd.velocity", optimizer.velocity());
+}
+
+// --- A trainer: its model and its optimizer -----------------------------------------
+template <class Net, class Loss, class Optimizer, class T>
+void store(checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
+    store(state, train.net());
+    store(state, train.optimizer());
+}
+template <class Net, class Loss, class Optimizer, class T>
+void restore(const checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
+    restore(state, train.net());
+    restore(state, train.optimizer());
+}
+
+// --- A generator: its four state words ----------------------------------------------
+inline void store(checkpoint& state, const rng& random, std::string_view name = "rng") {
+    state.put(name, std::span<const std::uint64_t>(random.state()));
+}
+inline void restore(const checkpoint& state, rng& random, std::string_view name = "rng") {
+    std::array<std::uint64_t, 4> words{};
+    state.get(name, std::span<std::uint64_t>(words));
+    if (words == std::array<std::uint64_t, 4>{})
+        state.fail("section '" + std::string(name) +
+                   "' holds the all-zero state, which kiln::rng never reaches");
+    random.set_state(words);
+}
+
+// --- Early stopping: its patience (checked) and its record so far --------------------
+inline void store(checkpoint& state, const early_stopping& stopper) {
+    const auto s = stopper.state();
+    const std::array<std::uint64_t, 4> counts{stopper.patience(), s.best_epoch, s.epochs, s.waited};
+    state.put("early_stopping.counts", std::span<const std::uint64_t>(counts));
+    state.put_value("early_stopping.best_score", s.best_score);
+}
+inline void restore(const checkpoint& state, early_stopping& stopper) {
+    std::array<std::uint64_t, 4> counts{};
+    state.get("early_stopping.counts", std::span<std::uint64_t>(counts));
+    const auto [patience, best_epoch, epochs, waited] = counts;
+    if (patience != stopper.patience())
+        state.fail("the file's early stopping has patience " + std::to_string(patience) +
+                   ", this program's " + std::to_string(stopper.patience()) +
+                   ": resume with the same patience");
+    if (best_epoch > epochs || waited > epochs)
+        state.fail("corrupt: early stopping's best epoch " + std::to_string(best_epoch) +
+                   " or wait " + std::to_string(waited) + " is past its " + std::to_string(epochs) +
+                   " epochs");
+    stopper.set_state(
+        {state.get_value<double>("early_stopping.best_score"), best_epoch, epochs, waited});
+}
+
+// --- Files that hold a model alone ---------------------------------------------------
+template <class Net, class T>
+void save_model(const std::filesystem::path& path, const model<Net, T>& net) {
+    auto state = checkpoint::of<Net, T>();
+    store(state, net);
+    state.save(path);
+}
+template <class Net, class T>
+void load_model(const std::filesystem::path& path, model<Net, T>& net) {
+    restore(checkpoint::load<Net, T>(path), net);
+}
+
+} // namespace kiln

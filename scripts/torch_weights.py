@@ -1,0 +1,383 @@
+#!/usr/bin/python3
+"""Weights from PyTorch to kiln and back, for MLPs of nn.Linear and nn.ReLU layers
+such as the course's (Linear 784-128, ReLU, Linear 128-10).
+
+kiln's checkpoint format is described in docs/checkpoints.md and
+include/kiln/io/checkpoint_file.hpp. A model file holds one section,
+"parameters": kiln's flat parameter buffer. Each linear layer's slice holds W
+stored [in][out] row-major (the transpose of nn.Linear.weight, which is
+[out][in]), then, from the next multiple of 16 scalars, the bias; every slice
+starts at a multiple of 16 scalars and the padding is zero.
+
+Usage (Debian: apt-get install python3-torch):
+    scripts/torch_weights.py to-kiln  MODEL.pt OUT.kiln [--input 28x28] [--double]
+    scripts/torch_weights.py to-torch IN.kiln OUT.pt
+    scripts/torch_weights.py fixture  [DIR]   # regenerate test/fixtures/torch_mlp_12_8_5.*
+    scripts/torch_weights.py selftest          # round trips (exit 77 without torch)
+
+MODEL.pt is a state_dict (torch.save(model.state_dict(), path)) or a whole
+nn.Module. Its nn.Linear layers are taken in order, each followed by a ReLU
+except the last, as in nn.Sequential(Linear, ReLU, Linear). --input gives the
+shape of one example as kiln sees it: 784 (the default: the first layer's
+inputs) declares kiln::input<784>; 28x28 declares kiln::input<28, 28> followed by
+kiln::flatten, as examples/mlp.cpp does. to-torch writes a state_dict with the
+keys of nn.Sequential(Linear, ReLU, Linear, ...): "0.weight", "0.bias",
+"2.weight", ...
+
+The kiln side of this script needs nothing beyond the standard library, so
+fuzz/make_seeds.py can use it without torch.
+"""
+
+import os
+import struct
+import sys
+import zlib
+
+MAGIC = b"KILNCKPT"
+FORMAT_VERSION = 1
+FLOAT32, FLOAT64, UINT64, TEXT = 1, 2, 3, 4
+ELEMENT_SIZE = {FLOAT32: 4, FLOAT64: 8, UINT64: 8, TEXT: 1}
+ELEMENT_CODE = {FLOAT32: "f", FLOAT64: "d", UINT64: "Q"}
+SLICE_ALIGNMENT = 16  # scalars: kiln's padded_count (a 64-byte line of float)
+
+
+def padded(count):
+    return (count + SLICE_ALIGNMENT - 1) // SLICE_ALIGNMENT * SLICE_ALIGNMENT
+
+
+# --- The network: a list of (in, out) sizes of linear layers --------------------
+
+def signature(input_dims, sizes):
+    """kiln::network_signature of input<dims...> [flatten] (linear, relu)* linear."""
+    dims = ", ".join(str(d) for d in input_dims)
+    entries = [f"input<{dims}> ({dims})"]
+    if len(input_dims) > 1:
+        entries.append(f"flatten ({sizes[0][0]})")
+    for k, (n_in, n_out) in enumerate(sizes):
+        entries.append(f"linear<{n_out}> ({n_out}) [{n_in * n_out + n_out}]")
+        if k + 1 < len(sizes):
+            entries.append(f"relu ({n_out})")
+    return " -> ".join(entries)
+
+
+def layout(sizes):
+    """(offset of W, offset of b) of each linear layer, and the storage size."""
+    offsets, at = [], 0
+    for n_in, n_out in sizes:
+        bias_offset = padded(n_in * n_out)
+        offsets.append((at, at + bias_offset))
+        at += bias_offset + padded(n_out)
+    return offsets, at
+
+
+def parse_signature(text):
+    """The input dims and linear sizes of a signature this script writes."""
+    entries = text.split(" -> ")
+    head = entries[0]
+    if not head.startswith("input<"):
+        raise ValueError(f"the signature does not start with an input: {head!r}")
+    input_dims = [int(d) for d in head[len("input<"):head.index(">")].split(",")]
+    width = 1
+    for d in input_dims:
+        width *= d
+    sizes, expect = [], []
+    for entry in entries[1:]:
+        name = entry.split(" ")[0]
+        if name == "flatten" or name == "relu":
+            expect.append(name)
+        elif name.startswith("linear<"):
+            n_out = int(name[len("linear<"):-1])
+            sizes.append((width, n_out))
+            width = n_out
+        else:
+            raise ValueError(f"layer {entry!r}: this script knows linear, relu and flatten only")
+    if signature(input_dims, sizes) != text:
+        raise ValueError(f"not a (flatten) linear-relu-...-linear network: {text!r}")
+    return input_dims, sizes
+
+
+# --- kiln checkpoint files ------------------------------------------------------
+
+def encode_checkpoint(sig, scalar, param_count, storage_size, sections):
+    """sections: list of (name, element type, list of values or bytes for TEXT)."""
+    body = bytearray()
+    body += MAGIC + struct.pack("<IIQ", FORMAT_VERSION, 0, 0)
+    body += struct.pack("<IIQQ", scalar, 0, param_count, storage_size)
+    sig_bytes = sig.encode()
+    body += struct.pack("<I", len(sig_bytes)) + sig_bytes
+    body += struct.pack("<I", len(sections))
+    for name, element, values in sections:
+        name_bytes = name.encode()
+        body += struct.pack("<H", len(name_bytes)) + name_bytes
+        body += struct.pack("<BQ", element, len(values))
+        body += bytes(values) if element == TEXT else \
+            struct.pack(f"<{len(values)}{ELEMENT_CODE[element]}", *values)
+    struct.pack_into("<Q", body, 16, len(body) + 4)
+    return bytes(body) + struct.pack("<I", zlib.crc32(body))
+
+
+def decode_checkpoint(data, name="checkpoint"):
+    """(header dict, {section name: (element, values)}); raises ValueError."""
+    if data[:8] != MAGIC:
+        raise ValueError(f"{name}: not a kiln checkpoint")
+    if len(data) < 28:
+        raise ValueError(f"{name}: truncated")
+    version, flags, size = struct.unpack_from("<IIQ", data, 8)
+    if size != len(data):
+        raise ValueError(f"{name}: truncated or corrupt: {len(data)} bytes, the header says {size}")
+    if zlib.crc32(data[:-4]) != struct.unpack_from("<I", data, len(data) - 4)[0]:
+        raise ValueError(f"{name}: corrupt: the CRC-32 checksum does not match")
+    if version != FORMAT_VERSION:
+        raise ValueError(f"{name}: format version {version}, this script reads {FORMAT_VERSION}")
+    scalar, _, param_count, storage_size, sig_size = struct.unpack_from("<IIQQI", data, 24)
+    at = 52
+    sig = data[at:at + sig_size].decode()
+    at += sig_size
+    (count,) = struct.unpack_from("<I", data, at)
+    at += 4
+    sections = {}
+    for _ in range(count):
+        (name_size,) = struct.unpack_from("<H", data, at)
+        section = data[at + 2:at + 2 + name_size].decode()
+        at += 2 + name_size
+        element, values = struct.unpack_from("<BQ", data, at)
+        at += 9
+        raw = data[at:at + values * ELEMENT_SIZE[element]]
+        at += values * ELEMENT_SIZE[element]
+        sections[section] = (element, raw if element == TEXT else
+                             list(struct.unpack(f"<{values}{ELEMENT_CODE[element]}", raw)))
+    header = {"signature": sig, "scalar": scalar, "param_count": param_count,
+              "storage_size": storage_size}
+    return header, sections
+
+
+def model_checkpoint(input_dims, layers, scalar=FLOAT32):
+    """A kiln model file. layers: list of (W as rows [out][in], b as [out]) in torch's layout."""
+    sizes = [(len(w[0]), len(w)) for w, _ in layers]
+    if input_dims is None:
+        input_dims = [sizes[0][0]]
+    width = 1
+    for d in input_dims:
+        width *= d
+    if width != sizes[0][0]:
+        raise ValueError(f"--input {'x'.join(map(str, input_dims))} holds {width} values, "
+                         f"the first layer takes {sizes[0][0]}")
+    for (_, out_before), (n_in, _) in zip(sizes, sizes[1:]):
+        if out_before != n_in:
+            raise ValueError(f"a layer with {out_before} outputs is followed by one "
+                             f"taking {n_in} inputs")
+    offsets, storage = layout(sizes)
+    flat = [0.0] * storage
+    for (w_at, b_at), (w, b), (n_in, n_out) in zip(offsets, layers, sizes):
+        for i in range(n_in):
+            for o in range(n_out):
+                flat[w_at + i * n_out + o] = w[o][i]  # kiln W[i][o] = torch weight[o][i]
+        flat[b_at:b_at + n_out] = b
+    param_count = sum(n_in * n_out + n_out for n_in, n_out in sizes)
+    return encode_checkpoint(signature(input_dims, sizes), scalar, param_count, storage,
+                             [("parameters", scalar, flat)])
+
+
+def model_layers(data, name="checkpoint"):
+    """The (input dims, [(W [out][in], b)]) of a kiln model file, in torch's layout."""
+    header, sections = decode_checkpoint(data, name)
+    input_dims, sizes = parse_signature(header["signature"])
+    offsets, storage = layout(sizes)
+    element, flat = sections["parameters"]
+    if len(flat) != storage or header["storage_size"] != storage:
+        raise ValueError(f"{name}: {len(flat)} parameters stored, the layout needs {storage}")
+    layers = []
+    for (w_at, b_at), (n_in, n_out) in zip(offsets, sizes):
+        w = [[flat[w_at + i * n_out + o] for i in range(n_in)] for o in range(n_out)]
+        layers.append((w, flat[b_at:b_at + n_out]))
+    return input_dims, layers, header["scalar"]
+
+
+# --- PyTorch --------------------------------------------------------------------
+
+def torch_layers(state):
+    """The (weight, bias) pairs of a state_dict's Linear layers, in module order."""
+    import torch
+    weights = [k for k, v in state.items() if k.endswith("weight") and v.dim() == 2]
+    weights.sort(key=lambda k: [int(p) if p.isdigit() else p for p in k.split(".")])
+    layers = []
+    for key in weights:
+        bias = key[:-len("weight")] + "bias"
+        if bias not in state:
+            raise ValueError(f"{key} has no bias ({bias}): kiln's linear has one")
+        w = state[key].detach().to(torch.float64)
+        layers.append((w.tolist(), state[bias].detach().to(torch.float64).tolist()))
+    if not layers:
+        raise ValueError("no nn.Linear weights in the state_dict")
+    return layers
+
+
+def to_state_dict(layers, dtype):
+    import torch
+    state = {}
+    for k, (w, b) in enumerate(layers):
+        state[f"{2 * k}.weight"] = torch.tensor(w, dtype=dtype)
+        state[f"{2 * k}.bias"] = torch.tensor(b, dtype=dtype)
+    return state
+
+
+def torch_mlp(sizes, dtype):
+    from torch import nn
+    modules = []
+    for k, (n_in, n_out) in enumerate(sizes):
+        modules.append(nn.Linear(n_in, n_out))
+        if k + 1 < len(sizes):
+            modules.append(nn.ReLU())
+    return nn.Sequential(*modules).to(dtype)
+
+
+def load_torch(path):
+    import torch
+    obj = torch.load(path, map_location="cpu")
+    return obj.state_dict() if hasattr(obj, "state_dict") else obj
+
+
+# --- Commands ---------------------------------------------------------------------
+
+def command_to_kiln(args):
+    import torch
+    source, target = args[0], args[1]
+    input_dims = None
+    scalar = FLOAT32
+    rest = args[2:]
+    while rest:
+        if rest[0] == "--input" and len(rest) > 1:
+            input_dims = [int(d) for d in rest[1].split("x")]
+            rest = rest[2:]
+        elif rest[0] == "--double":
+            scalar, rest = FLOAT64, rest[1:]
+        else:
+            raise SystemExit(f"torch_weights.py: unknown argument {rest[0]!r}")
+    state = load_torch(source)
+    layers = torch_layers(state)
+    if scalar == FLOAT32:  # values exactly as float32 holds them
+        layers = [(torch.tensor(w, dtype=torch.float32).tolist(),
+                   torch.tensor(b, dtype=torch.float32).tolist()) for w, b in layers]
+    write_bytes(target, model_checkpoint(input_dims, layers, scalar))
+    print(f"wrote {target}")
+
+
+def command_to_torch(args):
+    import torch
+    source, target = args
+    with open(source, "rb") as f:
+        _, layers, scalar = model_layers(f.read(), source)
+    torch.save(to_state_dict(layers, torch.float32 if scalar == FLOAT32 else torch.float64),
+               target)
+    print(f"wrote {target}")
+
+
+def write_bytes(path, data):
+    """Atomically, as kiln writes: a temporary file, flushed, then renamed."""
+    temporary = f"{path}.tmp-{os.getpid()}"
+    with open(temporary, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+FIXTURE_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                            "test", "fixtures"))
+FIXTURE_SIZES = [(12, 8), (8, 5)]
+FIXTURE_BATCH = 3
+
+
+def fixture_inputs():
+    """The inputs of the fixture, float32 values given by a formula."""
+    import math
+    import torch
+    return torch.tensor([[0.5 + 0.5 * math.sin(0.3 * i + 1.1 * b) for i in range(12)]
+                         for b in range(FIXTURE_BATCH)], dtype=torch.float32)
+
+
+def command_fixture(args):
+    """test/fixtures/torch_mlp_12_8_5.kiln: a torch-initialized 12-8-5 MLP in kiln's
+    format; .txt: its inputs and torch's logits in float32 and float64."""
+    import torch
+    out_dir = args[0] if args else FIXTURE_DIR
+    torch.manual_seed(2024)
+    model = torch_mlp(FIXTURE_SIZES, torch.float32)
+    layers = torch_layers(model.state_dict())
+    write_bytes(os.path.join(out_dir, "torch_mlp_12_8_5.kiln"), model_checkpoint(None, layers))
+    x = fixture_inputs()
+    with torch.no_grad():
+        logits32 = model(x)
+        logits64 = model.to(torch.float64)(x.to(torch.float64))
+    lines = ["# scripts/torch_weights.py fixture, torch " + torch.__version__,
+             "# torch.manual_seed(2024); nn.Sequential(Linear(12, 8), ReLU(), Linear(8, 5))",
+             "# name count values (float.hex, exact); x is float32, logits64 from the same",
+             "# float32 weights computed in float64"]
+    for name, tensor in (("x", x), ("logits32", logits32), ("logits64", logits64)):
+        values = [float(v).hex() for v in tensor.flatten().tolist()]
+        lines.append(f"{name} {len(values)} " + " ".join(values))
+    with open(os.path.join(out_dir, "torch_mlp_12_8_5.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"wrote {out_dir}/torch_mlp_12_8_5.kiln and .txt")
+
+
+def command_selftest(args):
+    try:
+        import torch
+    except ImportError:
+        print("skipped: torch is not installed (apt-get install python3-torch)")
+        return 77
+    import tempfile
+    failures = 0
+
+    def check(condition, what):
+        nonlocal failures
+        print(("ok   " if condition else "FAIL ") + what)
+        failures += not condition
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for input_dims, sizes in (([784], [(784, 128), (128, 10)]),
+                                  ([28, 28], [(784, 128), (128, 10)]),
+                                  ([5], [(5, 7), (7, 3), (3, 2)])):
+            torch.manual_seed(1)
+            model = torch_mlp(sizes, torch.float32)
+            pt, kiln_file, back = (os.path.join(tmp, n) for n in ("m.pt", "m.kiln", "b.pt"))
+            torch.save(model.state_dict(), pt)
+            dims = ["--input", "x".join(map(str, input_dims))]
+            command_to_kiln([pt, kiln_file] + dims)
+            command_to_torch([kiln_file, back])
+            restored = torch.load(back)
+            same = all(torch.equal(restored[k], v) for k, v in model.state_dict().items())
+            check(same and set(restored) == set(model.state_dict()),
+                  f"{sizes}: torch -> kiln -> torch is exact")
+            with open(kiln_file, "rb") as f:
+                header, _ = decode_checkpoint(f.read())
+            check(header["signature"] == signature(input_dims, sizes), "signature")
+        # The committed fixture is what the script makes now.
+        here = FIXTURE_DIR
+        command_fixture([tmp])
+        for name in ("torch_mlp_12_8_5.kiln", "torch_mlp_12_8_5.txt"):
+            with open(os.path.join(tmp, name), "rb") as a, open(os.path.join(here, name),
+                                                                "rb") as b:
+                mine, committed = a.read(), b.read()
+            if name.endswith(".txt"):  # the torch version line may differ
+                mine, committed = (t.split(b"\n", 1)[1] for t in (mine, committed))
+            check(mine == committed, f"test/fixtures/{name} is up to date")
+    return 1 if failures else 0
+
+
+def main(argv):
+    commands = {"to-kiln": command_to_kiln, "to-torch": command_to_torch,
+                "fixture": command_fixture, "selftest": command_selftest}
+    if len(argv) < 2 or argv[1] not in commands:
+        print(__doc__)
+        return 2
+    try:
+        return commands[argv[1]](argv[2:]) or 0
+    except (ValueError, OSError) as error:
+        print(f"torch_weights.py: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

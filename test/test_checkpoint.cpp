@@ -1,0 +1,466 @@
+// Checkpoints: a run saved and resumed in fresh objects ends bit for bit where
+// the same run uninterrupted ends; a file for another network, scalar type or
+// newer format, a truncated or damaged file, and a save that fails or crashes
+// half way are each refused or survived with a checkpoint_error naming the file.
+#include "support/temp_dir.hpp"
+
+#include <kiln/data/labeled_set.hpp>
+#include <kiln/io/checkpoint_file.hpp>
+#include <kiln/kiln.hpp>
+#include <kiln/train/checkpoint.hpp>
+
+#include <doctest/doctest.h>
+#include <zlib.h>
+
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+namespace fs = std::filesystem;
+using kiln::testing::temp_dir;
+
+using mlp = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<128>, kiln::relu,
+                             kiln::linear<10>>;
+using narrower = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<64>, kiln::relu,
+                                  kiln::linear<10>>;
+using image = kiln::shape<28, 28>;
+using image_set = kiln::data::labeled_set<image, 10>;
+
+// Ten noisy classes around random prototypes (as in test_training.cpp).
+image_set synthetic(std::size_t count, std::uint64_t seed) {
+    kiln::rng random(1234);
+    std::vector<float> prototypes(10 * image::size);
+    for (auto& p : prototypes)
+        p = static_cast<float>(random.uniform());
+    kiln::rng noise(seed);
+    image_set set(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto label = static_cast<kiln::label_t>(noise.below(10));
+        set.mutable_labels()[i] = label;
+        for (std::size_t k = 0; k < image::size; ++k)
+            set.mutable_inputs().data()[i * image::size + k] =
+                prototypes[label * image::size + k] + static_cast<float>(noise.normal(0, 0.5));
+    }
+    return set;
+}
+
+// A whole training run as examples/mlp.cpp makes one: shuffled mini-batches with
+// momentum, validation after every epoch, early stopping and a copy of the best
+// model. Its state is everything a checkpoint must hold to resume it.
+struct training_run {
+    static constexpr std::size_t batch = 5;
+    const image_set& train_set;
+    const image_set& validation;
+    kiln::rng random;
+    kiln::model<mlp> net;
+    kiln::trainer<mlp> train;
+    kiln::workspace<mlp, float> evaluation{400};
+    kiln::early_stopping stopper{2};
+    kiln::aligned_buffer<float> best;
+    std::vector<std::size_t> order;
+    std::uint64_t epoch = 0;         // epochs finished
+    std::uint64_t step_in_epoch = 0; // steps of the current epoch done
+    kiln::aligned_buffer<float> images{batch * image::size};
+    std::vector<kiln::label_t> labels = std::vector<kiln::label_t>(batch);
+
+    training_run(const image_set& t, const image_set& v, std::uint64_t seed,
+                 kiln::sgd settings = {.learning_rate = 0.01, .momentum = 0.9})
+        : train_set(t), validation(v), random(seed), net(kiln::init::normal{0, 0.1}, random),
+          train(net, settings, batch), best(net.parameters().size()), order(t.size()) {
+        std::iota(order.begin(), order.end(), std::size_t{0});
+    }
+
+    std::size_t steps_per_epoch() const { return train_set.size() / batch; }
+
+    void advance(std::size_t steps) {
+        for (std::size_t s = 0; s < steps; ++s) {
+            if (step_in_epoch == 0) random.shuffle(std::span<std::size_t>(order));
+            train_set.gather(
+                std::span<const std::size_t>(order).subspan(step_in_epoch * batch, batch),
+                kiln::batch_view<image, float>(images.data(), batch), labels.data());
+            train.step(kiln::batch_view<image, const float>(images.data(), batch),
+                       kiln::label_view<10>(labels.data(), batch));
+            if (++step_in_epoch == steps_per_epoch()) {
+                step_in_epoch = 0;
+                ++epoch;
+                const auto score =
+                    kiln::evaluate(net, evaluation, validation.inputs(), validation.labels());
+                if (stopper.record(score.accuracy))
+                    std::copy(net.parameters().begin(), net.parameters().end(), best.data());
+            }
+        }
+    }
+
+    void save(const fs::path& path) {
+        auto state = kiln::checkpoint::of<mlp, float>();
+        kiln::store(state, train);
+        kiln::store(state, random);
+        kiln::store(state, stopper);
+        state.put("best_parameters", best.span());
+        state.put("order", order);
+        state.put_value("epoch", epoch);
+        state.put_value("step_in_epoch", step_in_epoch);
+        state.save(path);
+    }
+
+    void load(const fs::path& path) {
+        const auto state = kiln::checkpoint::load<mlp, float>(path);
+        kiln::restore(state, train);
+        kiln::restore(state, random);
+        kiln::restore(state, stopper);
+        state.get("best_parameters", best.span());
+        state.get("order", std::span<std::size_t>(order));
+        epoch = state.get_value<std::uint64_t>("epoch");
+        step_in_epoch = state.get_value<std::uint64_t>("step_in_epoch");
+    }
+};
+
+// Spans of the same scalars hold the same bits.
+template <class A, class B>
+bool same_bits(const A& a, const B& b) {
+    return a.size_bytes() == b.size_bytes() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+}
+
+using bytes = std::vector<std::byte>;
+
+bytes read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> chars{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    bytes out(chars.size());
+    std::memcpy(out.data(), chars.data(), chars.size());
+    return out;
+}
+
+void write_file(const fs::path& path, const bytes& content) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(content.data()),
+              static_cast<std::streamsize>(content.size()));
+    REQUIRE(out.good());
+}
+
+// Rewrites the trailing CRC-32 after a deliberate change, so that the check
+// under test is the one that must catch it, not the checksum.
+void reseal(bytes& content) {
+    const auto crc = static_cast<std::uint32_t>(crc32(
+        0L, reinterpret_cast<const Bytef*>(content.data()), static_cast<uInt>(content.size() - 4)));
+    for (int i = 0; i < 4; ++i)
+        content[content.size() - 4 + i] = static_cast<std::byte>(crc >> (8 * i));
+}
+
+// Loading `path` must throw a checkpoint_error: one line, starting with the
+// path, containing each of `parts`.
+template <class Load>
+std::string refused(const fs::path& path, Load&& load, std::initializer_list<std::string> parts) {
+    try {
+        load();
+    } catch (const kiln::checkpoint_error& error) {
+        const std::string message = error.what();
+        CAPTURE(message);
+        CHECK(message.rfind(path.string() + ": ", 0) == 0);
+        CHECK(message.find('\n') == std::string::npos);
+        for (const auto& part : parts)
+            CHECK_MESSAGE(message.find(part) != std::string::npos, "missing: ", part);
+        return message;
+    }
+    FAIL("accepted: ", path);
+    return {};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+kiln::model<mlp> trained_model(std::uint64_t seed) {
+    const auto set = synthetic(100, seed);
+    training_run run(set, set, seed);
+    run.advance(7);
+    return run.net;
+}
+
+// Sets a resource limit for one scope and restores it after.
+struct scoped_limit {
+    int resource;
+    rlimit old{};
+    scoped_limit(int which, rlim_t value) : resource(which) {
+        getrlimit(resource, &old);
+        rlimit limit = old;
+        limit.rlim_cur = value;
+        setrlimit(resource, &limit);
+    }
+    ~scoped_limit() { setrlimit(resource, &old); }
+};
+
+} // namespace
+
+TEST_SUITE("checkpoint") {
+    TEST_CASE("resuming from a checkpoint equals the uninterrupted run, bit for bit") {
+        const auto train_set = synthetic(300, 11); // 60 steps per epoch
+        const auto validation = synthetic(200, 12);
+        const std::size_t total = 5 * 60;
+
+        training_run uninterrupted(train_set, validation, 7);
+        uninterrupted.advance(total);
+        REQUIRE(uninterrupted.epoch == 5);
+
+        temp_dir dir;
+        // Mid-epoch, at an epoch's end, at the very start, and twice in one run.
+        for (const std::vector<std::size_t>& stops :
+             {std::vector<std::size_t>{97}, {120}, {0}, {33, 211}}) {
+            CAPTURE(stops.front());
+            std::size_t done = 0;
+            auto first = std::make_unique<training_run>(train_set, validation, 7);
+            std::unique_ptr<training_run> current = std::move(first);
+            for (const std::size_t stop : stops) {
+                current->advance(stop - done);
+                done = stop;
+                current->save(dir / "run.kiln");
+                // Fresh objects, from another seed: all that matters must come from the file.
+                current = std::make_unique<training_run>(train_set, validation, 1000 + stop);
+                current->load(dir / "run.kiln");
+            }
+            current->advance(total - done);
+
+            CHECK(current->epoch == uninterrupted.epoch);
+            CHECK(same_bits(std::span<const float>(current->net.parameters()),
+                            std::span<const float>(uninterrupted.net.parameters())));
+            CHECK(same_bits(std::span<const float>(current->train.optimizer().velocity()),
+                            std::span<const float>(uninterrupted.train.optimizer().velocity())));
+            CHECK(same_bits(std::span<const float>(current->best.span()),
+                            std::span<const float>(uninterrupted.best.span())));
+            CHECK(current->random.state() == uninterrupted.random.state());
+            CHECK(current->stopper.best_epoch() == uninterrupted.stopper.best_epoch());
+            CHECK(current->stopper.best_score() == uninterrupted.stopper.best_score());
+            CHECK(current->stopper.state().waited == uninterrupted.stopper.state().waited);
+        }
+        // The run trained and kept a best model that is not the last.
+        CHECK(uninterrupted.stopper.best_score() > 0.5);
+    }
+
+    TEST_CASE("a model saved and loaded is the same model, in float and in double") {
+        temp_dir dir;
+        const auto net = trained_model(3);
+        kiln::save_model(dir / "model.kiln", net);
+        kiln::model<mlp> loaded(kiln::init::normal{0, 0.1}, 99);
+        kiln::load_model(dir / "model.kiln", loaded);
+        CHECK(same_bits(loaded.parameters(), std::span<const float>(net.parameters())));
+
+        const kiln::model<mlp, double> wide(net);
+        kiln::save_model(dir / "wide.kiln", wide);
+        kiln::model<mlp, double> wide_loaded(kiln::init::normal{0, 0.1}, 98);
+        kiln::load_model(dir / "wide.kiln", wide_loaded);
+        CHECK(same_bits(wide_loaded.parameters(), std::span<const double>(wide.parameters())));
+        // No temporary file is left behind.
+        CHECK(dir.files() == std::vector<std::string>{"model.kiln", "wide.kiln"});
+    }
+
+    TEST_CASE("the format is little-endian, with the header of docs/checkpoints.md") {
+        temp_dir dir;
+        const auto net = trained_model(4);
+        kiln::save_model(dir / "m.kiln", net);
+        const bytes content = read_file(dir / "m.kiln");
+        auto u64 = [&](std::size_t at) {
+            std::uint64_t v = 0;
+            for (int i = 7; i >= 0; --i)
+                v = v << 8 | std::to_integer<std::uint64_t>(content[at + i]);
+            return v;
+        };
+        REQUIRE(content.size() > 64);
+        CHECK(std::memcmp(content.data(), "KILNCKPT", 8) == 0);
+        CHECK((u64(8) & 0xffffffff) == 1); // version
+        CHECK(u64(16) == content.size());
+        CHECK((u64(24) & 0xffffffff) == 1); // float32
+        CHECK(u64(32) == mlp::param_count);
+        CHECK(u64(40) == kiln::parameter_layout<mlp>::storage_size);
+        const auto state = kiln::checkpoint::load(dir / "m.kiln");
+        CHECK(state.signature() == "input<28, 28> (28, 28) -> flatten (784) -> linear<128> (128) "
+                                   "[100480] -> relu (128) -> linear<10> (10) [1290]");
+        CHECK(state.section_names() == std::vector<std::string>{"parameters"});
+    }
+
+    TEST_CASE("a checkpoint of another network, scalar type or newer format is refused") {
+        temp_dir dir;
+        const fs::path path = dir / "model.kiln";
+        kiln::save_model(path, trained_model(5));
+
+        kiln::model<narrower> other;
+        const auto message =
+            refused(path, [&] { kiln::load_model(path, other); },
+                    {"another network", "linear<128> (128) [100480]", "linear<64> (64) [50240]",
+                     "101770 parameters", "50890 parameters", "first difference: layer 2"});
+        MESSAGE(message);
+
+        kiln::model<mlp, double> wide;
+        MESSAGE(refused(path, [&] { kiln::load_model(path, wide); },
+                        {"float32", "float64", "kiln::model<Net, double>(loaded)"}));
+
+        // The same file with version 2 (and a valid checksum).
+        bytes content = read_file(path);
+        content[8] = std::byte{2};
+        reseal(content);
+        write_file(dir / "v2.kiln", content);
+        kiln::model<mlp> net;
+        MESSAGE(refused(dir / "v2.kiln", [&] { kiln::load_model(dir / "v2.kiln", net); },
+                        {"version 2", "newer kiln", "versions up to 1"}));
+
+        // A PyTorch file, and a file that is no checkpoint at all.
+        write_file(dir / "torch.pt", {std::byte{'P'}, std::byte{'K'}, std::byte{3}, std::byte{4}});
+        refused(dir / "torch.pt", [&] { kiln::load_model(dir / "torch.pt", net); },
+                {"not a kiln checkpoint", "torch_weights.py"});
+        refused(dir / "missing.kiln", [&] { kiln::load_model(dir / "missing.kiln", net); },
+                {"no such file"});
+        refused(dir.path, [&] { kiln::load_model(dir.path, net); }, {"directory"});
+    }
+
+    TEST_CASE("a truncated or damaged checkpoint is refused, wherever the damage is") {
+        temp_dir dir;
+        const fs::path path = dir / "model.kiln";
+        kiln::save_model(path, trained_model(6));
+        const bytes good = read_file(path);
+        kiln::model<mlp> net;
+        const fs::path bad = dir / "bad.kiln";
+        auto load_bad = [&] { kiln::load_model(bad, net); };
+
+        for (const std::size_t length :
+             {std::size_t{0}, std::size_t{3}, std::size_t{8}, std::size_t{27}, std::size_t{28},
+              std::size_t{100}, good.size() / 2, good.size() - 4, good.size() - 1}) {
+            CAPTURE(length);
+            write_file(bad, bytes(good.begin(), good.begin() + static_cast<long>(length)));
+            const auto message = refused(bad, load_bad, {});
+            CHECK((contains(message, "truncated") || contains(message, "empty file") ||
+                   contains(message, "not a kiln checkpoint")));
+        }
+        bytes longer = good;
+        longer.push_back(std::byte{0});
+        write_file(bad, longer);
+        refused(bad, load_bad, {"corrupt", "trailing bytes"});
+
+        // One flipped bit, in every header byte and across the data.
+        std::size_t tried = 0;
+        for (std::size_t at = 0; at < good.size(); at += at < 96 ? 1 : 997) {
+            bytes flipped = good;
+            flipped[at] ^= std::byte{1} << (at % 8);
+            write_file(bad, flipped);
+            CAPTURE(at);
+            const auto message = refused(bad, load_bad, {});
+            CHECK((contains(message, "corrupt") || contains(message, "truncated") ||
+                   contains(message, "not a kiln checkpoint")));
+            ++tried;
+        }
+        CHECK(tried > 400);
+        bytes damaged_crc = good;
+        damaged_crc.at(good.size() - 3) ^= std::byte{0x80}; // in the stored checksum
+        write_file(bad, damaged_crc);
+        refused(bad, load_bad, {"CRC-32", "damaged"});
+    }
+
+    TEST_CASE("contents that do not fit the program are refused, naming the section") {
+        temp_dir dir;
+        const auto set = synthetic(50, 9);
+        training_run run(set, set, 9);
+        run.advance(3);
+        run.save(dir / "run.kiln");
+
+        training_run faster(set, set, 9, {.learning_rate = 0.1, .momentum = 0.9});
+        refused(dir / "run.kiln", [&] { faster.load(dir / "run.kiln"); },
+                {"learning_rate 0.01", "learning_rate 0.1", "same settings"});
+
+        const auto state = kiln::checkpoint::load<mlp, float>(dir / "run.kiln");
+        kiln::early_stopping patient(5);
+        refused(dir / "run.kiln", [&] { kiln::restore(state, patient); },
+                {"patience 2", "this program's 5"});
+        std::vector<float> wrong(3);
+        refused(dir / "run.kiln", [&] { state.get("nothing", std::span<float>(wrong)); },
+                {"no section 'nothing'", "parameters", "sgd.velocity", "rng", "order"});
+        refused(dir / "run.kiln", [&] { state.get("best_parameters", std::span<float>(wrong)); },
+                {"holds " + std::to_string(run.best.size()) + " values", "expects 3"});
+        refused(dir / "run.kiln", [&] { (void)state.get_value<double>("epoch"); },
+                {"'epoch' holds uint64", "expects float64"});
+    }
+
+    TEST_CASE("a failed save leaves the previous checkpoint as it was, and no temporary file") {
+        temp_dir dir;
+        const fs::path path = dir / "model.kiln";
+        const auto first = trained_model(7);
+        const auto second = trained_model(8);
+        kiln::save_model(path, first);
+        const bytes before = read_file(path);
+
+        {
+            // The file system refuses to let a file grow past 64 KiB, as a full disk would.
+            std::signal(SIGXFSZ, SIG_IGN);
+            scoped_limit limit(RLIMIT_FSIZE, 64 * 1024);
+            refused(path, [&] { kiln::save_model(path, second); },
+                    {"not saved, the file is as it was", "cannot write", "File too large"});
+        }
+        std::signal(SIGXFSZ, SIG_DFL);
+        CHECK(read_file(path) == before);
+        CHECK(dir.files() == std::vector<std::string>{"model.kiln"});
+
+        refused(dir / "no" / "such" / "folder.kiln",
+                [&] { kiln::save_model(dir / "no" / "such" / "folder.kiln", second); },
+                {"not saved", "temporary file"});
+        kiln::model<mlp> loaded;
+        kiln::load_model(path, loaded);
+        CHECK(same_bits(loaded.parameters(), std::span<const float>(first.parameters())));
+    }
+
+    TEST_CASE("a crash in the middle of a save leaves the previous checkpoint readable") {
+        temp_dir dir;
+        const fs::path path = dir / "model.kiln";
+        const auto first = trained_model(10);
+        const auto second = trained_model(11);
+        kiln::save_model(path, first);
+        const bytes before = read_file(path);
+
+        // A child process saves and is killed by the kernel half way through its
+        // write (SIGXFSZ at 64 KiB: the file is about 400 KiB).
+        const pid_t child = fork();
+        REQUIRE(child >= 0);
+        if (child == 0) {
+            rlimit no_core{0, 0};
+            setrlimit(RLIMIT_CORE, &no_core);
+            rlimit small{64 * 1024, 64 * 1024};
+            setrlimit(RLIMIT_FSIZE, &small);
+            std::signal(SIGXFSZ, SIG_DFL);
+            try {
+                kiln::save_model(path, second);
+            } catch (...) {
+                _exit(3);
+            }
+            _exit(0);
+        }
+        int status = 0;
+        REQUIRE(waitpid(child, &status, 0) == child);
+        REQUIRE(WIFSIGNALED(status));
+        CHECK(WTERMSIG(status) == SIGXFSZ);
+
+        // What the crash left: the old file, whole, and a partial temporary file.
+        CHECK(read_file(path) == before);
+        const auto files = dir.files();
+        REQUIRE(files.size() == 2);
+        CHECK(files[0].rfind(".model.kiln.tmp-", 0) == 0);
+        CHECK(fs::file_size(dir / files[0]) == 64 * 1024);
+        kiln::model<mlp> loaded;
+        kiln::load_model(path, loaded);
+        CHECK(same_bits(loaded.parameters(), std::span<const float>(first.parameters())));
+
+        // The partial file is never read as a checkpoint...
+        refused(dir / files[0], [&] { kiln::load_model(dir / files[0], loaded); }, {"truncated"});
+        // ...and the next save goes through.
+        kiln::save_model(path, second);
+        kiln::load_model(path, loaded);
+        CHECK(same_bits(loaded.parameters(), std::span<const float>(second.parameters())));
+    }
+}
