@@ -7,6 +7,9 @@
 //                    output; relu does nothing (its output is its input's memory).
 //   relu -> affine   backward: the affine layer masks the input gradient it
 //                    computes by relu's output; relu passes the gradient through.
+//   relu -> max_pool2d  backward: the pool masks the gradient it routes by its
+//                    output > 0 (relu's mask at the window's maximum); relu passes
+//                    the gradient through.
 //
 // kiln::unfused_sequential binds the same layers with no neighbours, which turns
 // every rule off: the reference that tests compare the fused code against.
@@ -28,7 +31,15 @@ inline constexpr bool is_affine = requires {
 template <class Previous, class Spec>
 inline constexpr bool fuses_relu_forward = std::is_same_v<Spec, relu>&& is_affine<Previous>;
 
+// Layers that can mask the input gradient they compute by relu's output: affine
+// layers, and any layer that says so (max_pool2d).
+template <class Spec>
+inline constexpr bool absorbs_relu_backward = is_affine<Spec> || requires {
+    Spec::absorbs_relu_gradient;
+};
+
 template <class Spec, class Next>
-inline constexpr bool fuses_relu_backward = std::is_same_v<Spec, relu>&& is_affine<Next>;
+inline constexpr bool fuses_relu_backward =
+    std::is_same_v<Spec, relu>&& absorbs_relu_backward<Next>;
 
 } // namespace kiln

@@ -91,6 +91,25 @@ inline vec<T> where_positive(const vec<T>& mask_source, const vec<T>& v) noexcep
     return xsimd::select(mask_source > vec<T>(T{0}), v, vec<T>(T{0}));
 }
 
+// a * b + c with one rounding.
+template <class T>
+inline vec<T> fma(const vec<T>& a, const vec<T>& b, const vec<T>& c) noexcept {
+    return xsimd::fma(a, b, c);
+}
+
+// The larger of a and b in each lane (select, not xsimd::max: see relu below).
+template <class T>
+inline vec<T> max(const vec<T>& a, const vec<T>& b) noexcept {
+    return xsimd::select(b > a, b, a);
+}
+
+// if_equal in the lanes where a == b, otherwise elsewhere.
+template <class T>
+inline vec<T> select_equal(const vec<T>& a, const vec<T>& b, const vec<T>& if_equal,
+                           const vec<T>& otherwise) noexcept {
+    return xsimd::select(a == b, if_equal, otherwise);
+}
+
 // y[i] += a * x[i]
 template <class T>
 inline void axpy(std::size_t n, T a, const T* x, T* y) noexcept {

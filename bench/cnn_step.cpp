@@ -1,0 +1,108 @@
+// A training step (forward, backward, SGD update) of the course's CNN2 and CNN3
+// (SEED.md part E) at batch 5 and 32, and one epoch of the course's recipe at
+// batch 5. bench/peers/cnn_step.py runs the same work in PyTorch.
+#include <kiln/data/fashion_mnist.hpp>
+#include <kiln/kiln.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <numeric>
+#include <vector>
+
+namespace {
+
+using cnn2 = kiln::sequential<kiln::input<28, 28>, kiln::conv2d<64, 7>, kiln::relu,
+                              kiln::max_pool2d<2>, kiln::flatten, kiln::linear<10>>;
+using cnn3 = kiln::sequential<kiln::input<28, 28>, kiln::conv2d<64, 7>, kiln::relu,
+                              kiln::max_pool2d<2>, kiln::conv2d<128, 2>, kiln::relu,
+                              kiln::max_pool2d<2>, kiln::flatten, kiln::linear<10>>;
+static_assert(cnn2::param_count == 80'650);
+static_assert(cnn3::param_count == 68'106);
+using image = kiln::shape<28, 28>;
+
+// FLOP of one example's training step, counting the products only: each layer
+// with parameters does its forward product and its weight gradient, and every
+// one but the first its input gradient too.
+template <class Net>
+constexpr double step_flops = []<std::size_t... I>(std::index_sequence<I...>) {
+    double total = 0;
+    bool first = true;
+    auto add = [&](auto layer) {
+        using type = typename decltype(layer)::type;
+        if constexpr (type::param_count != 0) {
+            total += static_cast<double>(type::flops_per_example) * (first ? 2 : 3);
+            first = false;
+        }
+    };
+    (add(std::type_identity<std::tuple_element_t<I, typename Net::layers>>{}), ...);
+    return total;
+}
+(std::make_index_sequence<Net::layer_count>{});
+
+template <class Net>
+void training_step(benchmark::State& state) {
+    const auto batch = static_cast<std::size_t>(state.range(0));
+    kiln::aligned_buffer<float> images(batch * image::size);
+    std::vector<kiln::label_t> labels(batch);
+    kiln::rng random(1);
+    for (std::size_t i = 0; i < images.size(); ++i)
+        images[i] = static_cast<float>(random.uniform());
+    for (auto& label : labels)
+        label = static_cast<kiln::label_t>(random.below(10));
+    kiln::model<Net> net(kiln::init::pytorch_default{}, 42);
+    kiln::trainer<Net> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
+    const kiln::batch_view<image, const float> x(images.data(), batch);
+    const kiln::label_view<10> y(labels.data(), batch);
+    for (auto _ : state)
+        benchmark::DoNotOptimize(train.step(x, y));
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * batch) * step_flops<Net> / 1e9,
+                           benchmark::Counter::kIsRate);
+}
+BENCHMARK(training_step<cnn2>)->Name("cnn2_step")->Arg(5)->Arg(32);
+BENCHMARK(training_step<cnn3>)->Name("cnn3_step")->Arg(5)->Arg(32);
+
+// One epoch of the course's recipe at batch 5: 2000 shuffled mini-batches of the
+// Fashion-MNIST training split, then the evaluation of the training and
+// validation sets that each epoch ends with.
+template <class Net>
+void course_epoch(benchmark::State& state) {
+    kiln::data::fashion_mnist<float> data;
+    try {
+        data = kiln::data::load_fashion_mnist<float>();
+    } catch (const std::exception& failure) {
+        state.SkipWithError(failure.what());
+        return;
+    }
+    constexpr std::size_t batch = 5;
+    kiln::rng random(42);
+    kiln::model<Net> net(kiln::init::pytorch_default{}, random);
+    kiln::trainer<Net> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
+    kiln::workspace<Net, float> evaluation_space(250);
+    std::vector<std::size_t> order(data.train.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    kiln::aligned_buffer<float> images(batch * image::size);
+    std::vector<kiln::label_t> labels(batch);
+    for (auto _ : state) {
+        random.shuffle(std::span<std::size_t>(order));
+        for (std::size_t first = 0; first + batch <= order.size(); first += batch) {
+            data.train.gather(std::span<const std::size_t>(order).subspan(first, batch),
+                              kiln::batch_view<image, float>(images.data(), batch), labels.data());
+            train.step(kiln::batch_view<image, const float>(images.data(), batch),
+                       kiln::label_view<10>(labels.data(), batch));
+        }
+        benchmark::DoNotOptimize(
+            kiln::evaluate(net, evaluation_space, data.train.inputs(), data.train.labels())
+                .accuracy);
+        benchmark::DoNotOptimize(kiln::evaluate(net, evaluation_space, data.validation.inputs(),
+                                                data.validation.labels())
+                                     .accuracy);
+    }
+}
+BENCHMARK(course_epoch<cnn2>)->Name("cnn2_epoch")->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(course_epoch<cnn3>)->Name("cnn3_epoch")->Unit(benchmark::kMillisecond)->Iterations(1);
+
+} // namespace
+
+BENCHMARK_MAIN();

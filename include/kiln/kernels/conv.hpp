@@ -1,0 +1,137 @@
+#pragma once
+// The products of a convolution, read in place from the image: no patch matrix
+// (im2col) is ever built, so a convolution needs no scratch memory.
+//
+// gather_matmul:  C(r, :) = sum over the depth d of A(r, d) B(d, :)
+//                 A(r, d)  = a[row_offset(r) + depth offset of d], read in place
+//                 B(d, n)  = b[d * N + n], row-major, N columns (the filters)
+//
+// A patch of a channels-last image is Kernel runs of Kernel * channels contiguous
+// values, one run per kernel row: the depth of the forward product walks those
+// runs and the values in each, and each output pixel (r) starts its patch at its
+// own offset. The weight gradient is the same product with the roles turned:
+// rows are patch entries, and the depth walks the output pixels, example by
+// example, output row by output row. depth_walk describes such a walk with
+// compile-time strides, so that the compiler can unroll it. The tile is
+// gemm.hpp's (Rows x registers of accumulators summed over the whole depth); the
+// caller's epilogue decides what a finished tile does.
+#include "kiln/kernels/gemm.hpp"
+#include "kiln/kernels/simd.hpp"
+
+#include <cstddef>
+#include <utility>
+
+namespace kiln::kernels {
+
+// The depth of a gather product: runs o in a runtime range, OuterStride apart in
+// A; in each, Middle runs MiddleStride apart; in each of those, Inner values
+// InnerStride apart. B's rows follow the depth in that order, one after another.
+template <std::size_t OuterStride, std::size_t Middle, std::size_t MiddleStride, std::size_t Inner,
+          std::size_t InnerStride>
+struct depth_walk {
+    static constexpr std::size_t outer_stride = OuterStride;
+    static constexpr std::size_t middle = Middle;
+    static constexpr std::size_t middle_stride = MiddleStride;
+    static constexpr std::size_t inner = Inner;
+    static constexpr std::size_t inner_stride = InnerStride;
+};
+
+namespace detail {
+
+template <class T, std::size_t N, class Walk, std::size_t Rows, std::size_t Vecs, std::size_t Tail,
+          class Epilogue>
+inline void run_gather_tile(const T* a, const std::size_t (&offsets)[Rows], const T* b,
+                            std::size_t outer_begin, std::size_t outer_end, std::size_t row,
+                            std::size_t column, Epilogue& epilogue) {
+    using vec = simd::vec<T>;
+    constexpr std::size_t W = simd::width<T>;
+    tile<T, Rows, Vecs, Tail> t;
+    for (auto& row_acc : t.acc)
+        for (auto& r : row_acc)
+            r = vec(T{0});
+    for (std::size_t o = outer_begin; o < outer_end; ++o) {
+        const T* rows[Rows];
+        for (std::size_t r = 0; r < Rows; ++r)
+            rows[r] = a + o * Walk::outer_stride + offsets[r];
+        const T* b_row = b + o * Walk::middle * Walk::inner * N;
+        for (std::size_t m = 0; m < Walk::middle; ++m)
+            for (std::size_t k = 0; k < Walk::inner; ++k, b_row += N) {
+                vec b_regs[t.registers];
+                for (std::size_t v = 0; v < Vecs; ++v)
+                    b_regs[v] = simd::load(b_row + v * W);
+                if constexpr (Tail != 0) b_regs[Vecs] = simd::load_partial(b_row + Vecs * W, Tail);
+                for (std::size_t r = 0; r < Rows; ++r) {
+                    const vec a_value(rows[r][m * Walk::middle_stride + k * Walk::inner_stride]);
+                    for (std::size_t v = 0; v < t.registers; ++v)
+                        t.acc[r][v] = simd::fma(a_value, b_regs[v], t.acc[r][v]);
+                }
+            }
+    }
+    // The epilogue gets a copy: if it is not inlined, only the copy goes through
+    // memory, and the accumulators above stay in registers.
+    auto finished = t;
+    epilogue(row, column, finished);
+}
+
+} // namespace detail
+
+// Rows [row_begin, row_end) and column blocks [block_begin, block_end) of the
+// product above, over the depth Walk with outer runs [outer_begin, outer_end);
+// row_offset(r) gives row r's offset into a. Calls epilogue(first row, first
+// column, tile) for every finished tile.
+template <class T, std::size_t N, class Walk, class RowOffset, class Epilogue>
+void gather_matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end,
+                   const RowOffset& row_offset, std::size_t outer_begin, std::size_t outer_end,
+                   Epilogue&& epilogue, std::size_t block_begin = 0,
+                   std::size_t block_end = column_blocks<T, N>) {
+    constexpr std::size_t W = simd::width<T>;
+    constexpr std::size_t full_registers = N / W;
+    constexpr std::size_t full_blocks = full_registers / tile_registers;
+    constexpr std::size_t rest_registers = full_registers % tile_registers;
+    constexpr std::size_t tail = N % W;
+    constexpr std::size_t block_columns = tile_registers * W;
+
+    auto row_tile = [&]<std::size_t Rows>(std::size_t row) {
+        std::size_t offsets[Rows];
+        for (std::size_t r = 0; r < Rows; ++r)
+            offsets[r] = row_offset(row + r);
+        const std::size_t full_end = block_end < full_blocks ? block_end : full_blocks;
+        for (std::size_t block = block_begin; block < full_end; ++block)
+            detail::run_gather_tile<T, N, Walk, Rows, tile_registers, 0>(
+                a, offsets, b + block * block_columns, outer_begin, outer_end, row,
+                block * block_columns, epilogue);
+        if constexpr (rest_registers != 0 || tail != 0)
+            if (block_end > full_blocks)
+                detail::run_gather_tile<T, N, Walk, Rows, rest_registers, tail>(
+                    a, offsets, b + full_blocks * block_columns, outer_begin, outer_end, row,
+                    full_blocks * block_columns, epilogue);
+    };
+
+    std::size_t row = row_begin;
+    for (; row + tile_rows <= row_end; row += tile_rows)
+        row_tile.template operator()<tile_rows>(row);
+    detail::with_row_count<tile_rows>(
+        row_end - row, [&]<std::size_t Rows>() { row_tile.template operator()<Rows>(row); });
+}
+
+// hand(column, register, lanes) with the sum of rows [0, rows) of an N-wide
+// row-major matrix, register by register: a bias gradient.
+template <class T, std::size_t N, class Hand>
+void sum_rows(const T* m, std::size_t rows, Hand&& hand) {
+    constexpr std::size_t W = simd::width<T>;
+    std::size_t column = 0;
+    for (; column + W <= N; column += W) {
+        auto total = simd::load(m + column);
+        for (std::size_t r = 1; r < rows; ++r)
+            total += simd::load(m + r * N + column);
+        hand(column, total, std::integral_constant<std::size_t, W>{});
+    }
+    if constexpr (N % W != 0) {
+        auto total = simd::load_partial(m + column, N % W);
+        for (std::size_t r = 1; r < rows; ++r)
+            total += simd::load_partial(m + r * N + column, N % W);
+        hand(column, total, std::integral_constant<std::size_t, N % W>{});
+    }
+}
+
+} // namespace kiln::kernels

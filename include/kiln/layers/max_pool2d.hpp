@@ -1,0 +1,172 @@
+#pragma once
+// kiln::max_pool2d<Size>: the largest value of each Size x Size window, channel by
+// channel, the windows side by side (stride = Size). Rows and columns that do not
+// fill a window are dropped, as PyTorch's MaxPool2d rounds down. The image stays
+// channels-last (layers/image.hpp), so a register holds several channels of a pixel.
+//
+// Backward sends each window's gradient to the first position (row by row) that
+// holds the maximum, as PyTorch does, and zero to the rest; it finds that position
+// again by comparing the input with the output, so no indices are stored. After a
+// relu (graph/lowering.hpp) it also masks by its output > 0: relu's gradient mask
+// at the chosen position, so relu's own backward pass is not needed.
+#include "kiln/core/diagnostics.hpp"
+#include "kiln/core/thread_pool.hpp"
+#include "kiln/graph/lowering.hpp"
+#include "kiln/kernels/gemm.hpp"
+#include "kiln/kernels/simd.hpp"
+#include "kiln/layers/image.hpp"
+#include "kiln/layers/layer.hpp"
+
+#include <algorithm>
+#include <string>
+#include <type_traits>
+
+namespace kiln {
+
+namespace error {
+template <class Layer, class Got, class Needs>
+struct pool_window_larger_than_input {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got, Needs>,
+                      "kiln: max_pool2d's window 'Needs' (height x width) is larger than the "
+                      "feature map 'Got' it receives, so it would produce nothing. Fix: use a "
+                      "smaller window, or remove a layer that shrinks the map before it.");
+    }
+};
+} // namespace error
+
+namespace detail {
+// The pooled shape, of the input's rank; a placeholder after a mistake (reported by bind).
+template <class In, std::size_t Size>
+struct pooled_shape {
+    using image = image_dims<In>;
+    static constexpr bool fits =
+        image::is_image && Size != 0 && Size <= image::height && Size <= image::width;
+    static constexpr std::size_t height = fits ? image::height / Size : placeholder_image_side;
+    static constexpr std::size_t width = fits ? image::width / Size : placeholder_image_side;
+    using type = std::conditional_t<In::rank == 2, shape<height, width>,
+                                    shape<height, width, image::channels>>;
+};
+} // namespace detail
+
+template <std::size_t Size>
+struct max_pool2d {
+    static constexpr std::size_t size = Size;
+    static std::string name() { return "max_pool2d<" + std::to_string(Size) + ">"; }
+
+    // A relu before it passes its gradient through; this layer masks it (lowering.hpp).
+    static constexpr bool absorbs_relu_gradient = true;
+
+    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
+    struct bind : parameterless_layer<max_pool2d, In, typename detail::pooled_shape<In, Size>::type,
+                                      Position> {
+    private:
+        using image = image_dims<In>;
+        using here = layer<Position, max_pool2d>;
+        using out = typename detail::pooled_shape<In, Size>::type;
+        using pool_window = window<Size, Size>;
+        static constexpr bool window_fits = Size <= image::height && Size <= image::width;
+
+    public:
+        static constexpr bool valid = [] {
+            if constexpr (!require<image::is_image, error::layer_needs_an_image<here, In>>)
+                return false;
+            else if constexpr (!require<Size != 0, error::window_size_is_zero<here>>)
+                return false;
+            else
+                return require<window_fits,
+                               error::pool_window_larger_than_input<here, In, pool_window>>;
+        }();
+
+        static constexpr std::size_t height = image::height;
+        static constexpr std::size_t width = image::width;
+        static constexpr std::size_t channels = image::channels;
+        static constexpr std::size_t out_height = detail::pooled_shape<In, Size>::height;
+        static constexpr std::size_t out_width = detail::pooled_shape<In, Size>::width;
+        static constexpr bool masks_input_gradient = fuses_relu_backward<Previous, max_pool2d>;
+        static constexpr std::size_t flops_per_example = In::size;
+
+    private:
+        // f(channel, lanes as a std::integral_constant) for the channels of a pixel,
+        // a register at a time, the last one partial.
+        template <class T, class F>
+        static void for_channels(F&& f) {
+            constexpr std::size_t W = simd::width<T>;
+            std::size_t c = 0;
+            for (; c + W <= channels; c += W)
+                f(c, std::integral_constant<std::size_t, W>{});
+            if constexpr (channels % W != 0)
+                f(c, std::integral_constant<std::size_t, channels % W>{});
+        }
+        // Offset of window (i, j)'s first value, and of its value (di, dj).
+        static constexpr std::size_t window_at(std::size_t i, std::size_t j) {
+            return (i * width + j) * Size * channels;
+        }
+        static constexpr std::size_t within(std::size_t di, std::size_t dj) {
+            return (di * width + dj) * channels;
+        }
+
+    public:
+        template <class T>
+        static void forward(const T*, const T* x, T* y, std::size_t batch,
+                            work_share share = {}) noexcept {
+            const auto examples = share.rows(batch);
+            for (std::size_t n = examples.begin; n < examples.end; ++n)
+                for (std::size_t i = 0; i < out_height; ++i)
+                    for (std::size_t j = 0; j < out_width; ++j) {
+                        const T* const from = x + n * In::size + window_at(i, j);
+                        T* const to = y + n * out::size + (i * out_width + j) * channels;
+                        for_channels<T>([&](std::size_t c, auto lanes) {
+                            constexpr std::size_t L = decltype(lanes)::value;
+                            auto best = kernels::load_lanes<L>(from + c);
+                            for (std::size_t di = 0; di < Size; ++di)
+                                for (std::size_t dj = di == 0 ? 1 : 0; dj < Size; ++dj)
+                                    best = simd::max(
+                                        best, kernels::load_lanes<L>(from + within(di, dj) + c));
+                            kernels::store_lanes<L>(to + c, best);
+                        });
+                    }
+        }
+
+        template <class T>
+        static void backward_input(const T*, const T* x, const T* y, const T* dy, T* dx,
+                                   std::size_t batch, work_share share = {}) noexcept {
+            const simd::vec<T> zero(T{0});
+            const auto examples = share.rows(batch);
+            for (std::size_t n = examples.begin; n < examples.end; ++n) {
+                T* const dx_n = dx + n * In::size;
+                // Columns and rows that no window covers get no gradient.
+                if constexpr (width % Size != 0)
+                    for (std::size_t i = 0; i < out_height * Size; ++i)
+                        std::fill_n(dx_n + (i * width + out_width * Size) * channels,
+                                    (width - out_width * Size) * channels, T{0});
+                if constexpr (height % Size != 0)
+                    std::fill(dx_n + out_height * Size * width * channels, dx_n + In::size, T{0});
+                for (std::size_t i = 0; i < out_height; ++i)
+                    for (std::size_t j = 0; j < out_width; ++j) {
+                        const std::size_t first = n * In::size + window_at(i, j);
+                        const std::size_t pooled = n * out::size + (i * out_width + j) * channels;
+                        for_channels<T>([&](std::size_t c, auto lanes) {
+                            constexpr std::size_t L = decltype(lanes)::value;
+                            const auto top = kernels::load_lanes<L>(y + pooled + c);
+                            auto left = kernels::load_lanes<L>(dy + pooled + c);
+                            if constexpr (masks_input_gradient)
+                                left = simd::where_positive(top, left);
+                            // The first position holding the maximum takes what is left of
+                            // the gradient; after it, nothing is left.
+                            for (std::size_t di = 0; di < Size; ++di)
+                                for (std::size_t dj = 0; dj < Size; ++dj) {
+                                    const std::size_t at = first + within(di, dj) + c;
+                                    const auto value = kernels::load_lanes<L>(x + at);
+                                    kernels::store_lanes<L>(
+                                        dx + at, simd::select_equal(value, top, left, zero));
+                                    left = simd::select_equal(value, top, zero, left);
+                                }
+                        });
+                    }
+            }
+        }
+    };
+};
+
+} // namespace kiln

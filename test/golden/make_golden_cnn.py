@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""Write PyTorch reference values for kiln's CNN tests (test/test_golden_cnn.cpp).
+
+Produces test/golden/small_cnn.txt, cnn2.txt and cnn3.txt (next to this
+script); the test suite reads only those files. Regenerate from the repository
+root with:
+
+    /usr/bin/python3 test/golden/make_golden_cnn.py
+
+Everything is float64. Images are channels-last in kiln (an example is
+height x width x channels, flattened row-major) and channels-first in torch
+(NCHW): the script converts, and flattens torch's feature maps in kiln's
+(height, width, channel) order before the last linear layer, so that both
+compute the same function of the same numbers.
+
+Parameters, in kiln's order and layout, are given by the formula of
+make_golden.py: element j of tensor k (flattened row-major) is
+0.1 * sin(1.0 + 0.7 * j + 1.3 * k). Tensors: for each layer with parameters,
+its weight then its bias. kiln stores
+  * conv2d<F, K> weights [K][K][channels][F] (torch: Conv2d.weight [F][channels][K][K]);
+  * linear<N> weights [in][N] (torch: Linear.weight [N][in]).
+Input x[b][i] = 0.5 + 0.5 * sin(0.3 * i + 1.1 * b), i the flat index in kiln's
+layout; label of example b = (3 * b + 1) % classes.
+
+Cases:
+  * small_cnn: input 6x5x2, conv2d<3, 2>, relu, max_pool2d<2>, flatten,
+    linear<4>; batch 2. Logits, loss, full gradients of the four tensors
+    (kiln layout) and the gradient with respect to the input (kiln layout).
+  * cnn2: input 28x28 (one channel), conv2d<64, 7>, relu, max_pool2d<2>,
+    flatten, linear<10>; batch 3.
+  * cnn3: input 28x28, conv2d<64, 7>, relu, max_pool2d<2>, conv2d<128, 2>, relu,
+    max_pool2d<2>, flatten, linear<10>; batch 3.
+  For cnn2 and cnn3: logits, loss, and per gradient tensor its sum and sum of
+  squares (math.fsum) and 64 entries at flattened positions (j * 7919) % size.
+
+Checks before writing: an independent numpy forward pass in kiln's layout
+(explicit loops over the kernel, no torch) must give torch's logits; in the
+small case, central differences of that numpy pass must give torch's
+gradients; and every relu input and max-pool window must be decided by a
+margin of at least 1e-7, so that kiln's different summation order cannot
+flip a branch.
+
+File format: '#' lines are comments; every other line is
+`name count v1 ... v_count`, values as '%.17g'.
+"""
+
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+COMMAND = "/usr/bin/python3 test/golden/make_golden_cnn.py"
+NUM_SAMPLES = 64
+SAMPLE_STRIDE = 7919
+MIN_MARGIN = 1e-7
+
+# A network: input (H, W, C) and its layers, ("conv", F, K), ("relu",),
+# ("pool", S), ("flatten",), ("linear", N).
+CASES = {
+    "small_cnn": dict(input=(6, 5, 2), batch=2, full=True,
+                      layers=[("conv", 3, 2), ("relu",), ("pool", 2), ("flatten",),
+                              ("linear", 4)]),
+    "cnn2": dict(input=(28, 28, 1), batch=3, full=False,
+                 layers=[("conv", 64, 7), ("relu",), ("pool", 2), ("flatten",),
+                         ("linear", 10)]),
+    "cnn3": dict(input=(28, 28, 1), batch=3, full=False,
+                 layers=[("conv", 64, 7), ("relu",), ("pool", 2), ("conv", 128, 2), ("relu",),
+                         ("pool", 2), ("flatten",), ("linear", 10)]),
+}
+
+
+def param_values(k, shape):
+    size = int(np.prod(shape))
+    return np.array([0.1 * math.sin(1.0 + 0.7 * j + 1.3 * k) for j in range(size)],
+                    dtype=np.float64).reshape(shape)
+
+
+def make_case(case):
+    """kiln-layout parameters (list of arrays), inputs [B][H][W][C] and labels."""
+    h, w, c = case["input"]
+    params = []
+    for layer in case["layers"]:
+        if layer[0] == "conv":
+            _, f, k = layer
+            params.append(param_values(len(params), (k, k, c, f)))
+            params.append(param_values(len(params), (f,)))
+            h, w, c = h - k + 1, w - k + 1, f
+        elif layer[0] == "pool":
+            h, w = h // layer[1], w // layer[1]
+        elif layer[0] == "flatten":
+            c, h, w = h * w * c, None, None
+        elif layer[0] == "linear":
+            params.append(param_values(len(params), (c, layer[1])))
+            params.append(param_values(len(params), (layer[1],)))
+            c = layer[1]
+    classes = c
+    hh, ww, cc = case["input"]
+    size = hh * ww * cc
+    x = np.array([[0.5 + 0.5 * math.sin(0.3 * i + 1.1 * b) for i in range(size)]
+                  for b in range(case["batch"])], dtype=np.float64).reshape(-1, hh, ww, cc)
+    y = np.array([(3 * b + 1) % classes for b in range(case["batch"])], dtype=np.int64)
+    return params, x, y
+
+
+# ----------------------------------------------------------------------------
+# torch, channels-first, with the layout conversions
+# ----------------------------------------------------------------------------
+
+class KilnOrderFlatten(nn.Module):
+    """Flattens NCHW maps in kiln's (height, width, channel) order."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+def torch_reference(case, params, x, y):
+    modules, loaded = [], []
+    channels = case["input"][2]
+    it = iter(params)
+    for layer in case["layers"]:
+        if layer[0] == "conv":
+            _, f, k = layer
+            conv = nn.Conv2d(channels, f, k).double()
+            weight, bias = next(it), next(it)
+            with torch.no_grad():
+                # kiln [K][K][C][F] -> torch [F][C][K][K]
+                conv.weight.copy_(torch.from_numpy(weight.transpose(3, 2, 0, 1).copy()))
+                conv.bias.copy_(torch.from_numpy(bias))
+            modules.append(conv)
+            loaded.append(("conv", conv))
+            channels = f
+        elif layer[0] == "relu":
+            modules.append(nn.ReLU())
+        elif layer[0] == "pool":
+            modules.append(nn.MaxPool2d(layer[1]))
+        elif layer[0] == "flatten":
+            modules.append(KilnOrderFlatten())
+        elif layer[0] == "linear":
+            weight, bias = next(it), next(it)
+            linear = nn.Linear(weight.shape[0], weight.shape[1]).double()
+            with torch.no_grad():
+                linear.weight.copy_(torch.from_numpy(weight.T.copy()))  # kiln [in][out]
+                linear.bias.copy_(torch.from_numpy(bias))
+            modules.append(linear)
+            loaded.append(("linear", linear))
+    model = nn.Sequential(*modules)
+
+    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).requires_grad_(True)  # NHWC -> NCHW
+    logits = model(xt)
+    loss = nn.functional.cross_entropy(logits, torch.from_numpy(y))  # mean over the batch
+    loss.backward()
+
+    grads = []
+    for kind, module in loaded:
+        g = module.weight.grad.numpy()
+        grads.append(g.transpose(2, 3, 1, 0).copy() if kind == "conv" else g.T.copy())
+        grads.append(module.bias.grad.numpy().copy())
+    grad_x = xt.grad.numpy().transpose(0, 2, 3, 1).copy()  # back to kiln's NHWC
+    return logits.detach().numpy().copy(), loss.item(), grads, grad_x
+
+
+# ----------------------------------------------------------------------------
+# Independent numpy forward pass in kiln's layout, and the branch margins
+# ----------------------------------------------------------------------------
+
+def numpy_forward(case, params, x, y, margins=None):
+    """Logits and mean loss; appends to `margins` how far each branch is decided."""
+    a = x
+    it = iter(params)
+    for layer in case["layers"]:
+        if layer[0] == "conv":
+            _, f, k = layer
+            weight, bias = next(it), next(it)
+            b, h, w, _ = a.shape
+            out = np.zeros((b, h - k + 1, w - k + 1, f)) + bias
+            for di in range(k):
+                for dj in range(k):
+                    out += a[:, di:di + h - k + 1, dj:dj + w - k + 1, :] @ weight[di, dj]
+            a = out
+        elif layer[0] == "relu":
+            if margins is not None:
+                margins.append(np.min(np.abs(a)))
+            a = np.maximum(a, 0.0)
+        elif layer[0] == "pool":
+            s = layer[1]
+            b, h, w, c = a.shape
+            windows = a[:, :h // s * s, :w // s * s, :].reshape(b, h // s, s, w // s, s, c)
+            windows = windows.transpose(0, 1, 3, 5, 2, 4).reshape(b, h // s, w // s, c, s * s)
+            if margins is not None:
+                top = np.sort(windows, axis=-1)
+                # A tie at zero (relu'd values) is harmless: every candidate is exactly 0.
+                gap = top[..., -1] - top[..., -2]
+                margins.append(np.min(np.where(top[..., -1] == 0.0, np.inf, gap)))
+            a = windows.max(axis=-1)
+        elif layer[0] == "flatten":
+            a = a.reshape(a.shape[0], -1)
+        elif layer[0] == "linear":
+            weight, bias = next(it), next(it)
+            a = a @ weight + bias
+    z = a - a.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return a, -logp[np.arange(len(y)), y].mean()
+
+
+def cross_check(name, case, params, x, y, out):
+    logits, loss, grads, _ = out
+    margins = []
+    np_logits, np_loss = numpy_forward(case, params, x, y, margins)
+    err = float(np.max(np.abs(np_logits - logits) / (np.abs(logits) + 1e-6)))
+    if err > 1e-10 or abs(np_loss - loss) > 1e-10 * max(1.0, abs(loss)):
+        sys.exit(f"error: {name}: torch and the numpy forward pass disagree (rel err {err:.3g})")
+    margin = min(margins)
+    if margin < MIN_MARGIN:
+        sys.exit(f"error: {name}: a relu or max-pool branch is decided by only {margin:.3g}")
+    message = f"{name}: torch matches numpy's forward pass (max rel err {err:.2g}); " \
+              f"smallest branch margin {margin:.3g}"
+    if case["full"]:
+        # Central differences of the numpy pass against torch's gradients, all of them.
+        worst = 0.0
+        eps = 1e-6
+        for k, p in enumerate(params):
+            flat = p.reshape(-1)
+            for j in range(flat.size):
+                saved = flat[j]
+                flat[j] = saved + eps
+                plus = numpy_forward(case, params, x, y)[1]
+                flat[j] = saved - eps
+                minus = numpy_forward(case, params, x, y)[1]
+                flat[j] = saved
+                numeric = (plus - minus) / (2 * eps)
+                g = grads[k].reshape(-1)[j]
+                worst = max(worst, abs(g - numeric) / max(abs(g), abs(numeric), 1e-3))
+        if worst > 1e-6:
+            sys.exit(f"error: {name}: torch's gradients and numpy's central differences "
+                     f"disagree (rel err {worst:.3g})")
+        message += f"; gradients match central differences (max rel err {worst:.2g})"
+    print(message)
+
+
+# ----------------------------------------------------------------------------
+# Output (as make_golden.py)
+# ----------------------------------------------------------------------------
+
+def fmt_line(name, values):
+    values = list(np.asarray(values).ravel())
+    return " ".join([name, str(len(values))] + ["%.17g" % v for v in values])
+
+
+def describe(case):
+    names = {"conv": lambda l: f"conv2d<{l[1]}, {l[2]}>", "relu": lambda l: "relu",
+             "pool": lambda l: f"max_pool2d<{l[1]}>", "flatten": lambda l: "flatten",
+             "linear": lambda l: f"linear<{l[1]}>"}
+    h, w, c = case["input"]
+    return f"input<{h}, {w}, {c}>, " + ", ".join(names[l[0]](l) for l in case["layers"])
+
+
+def write_case(name, case, entries):
+    path = os.path.join(HERE, name + ".txt")
+    header = [f"# kiln golden values: {describe(case)}; batch {case['batch']}",
+              f"# produced by: {COMMAND}",
+              f"# torch {torch.__version__}, numpy {np.__version__}, float64",
+              "# layout: kiln's (conv weights [K][K][C][F], linear [in][out], images HWC);",
+              "# param k element j = 0.1 * sin(1.0 + 0.7 j + 1.3 k); x[b][i] = 0.5 + 0.5 * "
+              "sin(0.3 i + 1.1 b);",
+              "# label b = (3 b + 1) % classes; samples at (j * 7919) % size, j = 0..63"]
+    text = "\n".join(header + [fmt_line(n, v) for n, v in entries.items()]) + "\n"
+    with open(path, "w") as f:
+        f.write(text)
+    print(f"wrote {path} ({len(text)} bytes)")
+    if len(text) >= 100_000:
+        sys.exit(f"error: {path} is {len(text)} bytes, over the 100 KB limit")
+    # Read back as C++ would and compare bit for bit.
+    with open(path) as f:
+        parsed = {t[0]: np.array([float(v) for v in t[2:]])
+                  for t in (line.split() for line in f if not line.startswith("#"))}
+    for key, values in entries.items():
+        if not np.array_equal(parsed[key], np.asarray(values, dtype=np.float64).ravel()):
+            sys.exit(f"error: {path}: round trip of {key} is not exact")
+
+
+def main():
+    torch.set_num_threads(1)
+    for name, case in CASES.items():
+        params, x, y = make_case(case)
+        out = torch_reference(case, params, x, y)
+        cross_check(name, case, params, x, y, out)
+        logits, loss, grads, grad_x = out
+        entries = {"logits": logits, "loss": [loss]}
+        for k, g in enumerate(grads):
+            flat = g.ravel()
+            if case["full"]:
+                entries[f"grad{k}"] = flat
+                continue
+            positions = [(j * SAMPLE_STRIDE) % flat.size for j in range(NUM_SAMPLES)]
+            entries[f"grad{k}_sum"] = [math.fsum(flat)]
+            entries[f"grad{k}_sumsq"] = [math.fsum(flat * flat)]
+            entries[f"grad{k}_positions"] = positions
+            entries[f"grad{k}_values"] = flat[positions]
+        if case["full"]:
+            entries["grad_input"] = grad_x
+        write_case(name, case, entries)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,389 @@
+// The image layers (conv2d, max_pool2d, reshape): shapes and parameter counts
+// stated by the compiler; forward against naive loops; every backward against
+// central differences in double; the fused network against the unfused one, and
+// two threads against one, bit for bit.
+#include <kiln/kiln.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+// The course's three networks (SEED.md part E).
+using mlp = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<128>, kiln::relu,
+                             kiln::linear<10>>;
+using cnn2 = kiln::sequential<kiln::input<28, 28>, kiln::conv2d<64, 7>, kiln::relu,
+                              kiln::max_pool2d<2>, kiln::flatten, kiln::linear<10>>;
+using cnn3 = kiln::sequential<kiln::input<28, 28, 1>, kiln::conv2d<64, 7>, kiln::relu,
+                              kiln::max_pool2d<2>, kiln::conv2d<128, 2>, kiln::relu,
+                              kiln::max_pool2d<2>, kiln::flatten, kiln::linear<10>>;
+static_assert(mlp::param_count == 101'770);
+static_assert(cnn2::param_count == 80'650);
+static_assert(cnn3::param_count == 68'106);
+static_assert(std::is_same_v<cnn2::shape_after<1>, kiln::shape<22, 22, 64>>);
+static_assert(std::is_same_v<cnn2::shape_after<3>, kiln::shape<11, 11, 64>>);
+static_assert(std::is_same_v<cnn3::shape_after<4>, kiln::shape<10, 10, 128>>);
+static_assert(std::is_same_v<cnn3::shape_after<6>, kiln::shape<5, 5, 128>>);
+static_assert(std::is_same_v<cnn3::shape_after<7>, kiln::shape<3200>>);
+
+// Lowering: relu after a conv is applied by the conv; relu before a pool or a conv
+// passes its gradient, which the next layer masks.
+static_assert(cnn3::layer_t<1>::applies_relu && cnn3::layer_t<2>::is_view);
+static_assert(cnn3::layer_t<2>::passes_gradient && cnn3::layer_t<3>::masks_input_gradient);
+static_assert(!cnn3::layer_t<4>::masks_input_gradient);
+
+// Pooling rounds down and keeps the rank; stride shrinks as PyTorch's does.
+using odd = kiln::sequential<kiln::input<7, 9>, kiln::max_pool2d<2>, kiln::reshape<3, 4, 1>,
+                             kiln::conv2d<5, 2, 2>>;
+static_assert(std::is_same_v<odd::shape_after<1>, kiln::shape<3, 4>>);
+static_assert(std::is_same_v<odd::shape_after<2>, kiln::shape<3, 4, 1>>);
+static_assert(std::is_same_v<odd::output_shape, kiln::shape<1, 2, 5>>);
+static_assert(odd::param_count == 2 * 2 * 5 + 5);
+
+std::vector<double> random_values(std::size_t count, std::uint64_t seed) {
+    kiln::rng random(seed);
+    std::vector<double> values(count);
+    for (auto& v : values)
+        v = random.normal();
+    return values;
+}
+
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
+// ---------------------------------------------------------------------------
+// Gradients: L = sum_k c_k y_k with fixed random c, so dL/dy = c; every parameter
+// and input against central differences (eps 1e-6) in double, as in
+// test_gradients.cpp. Pass: relative error below 1e-6.
+
+double relative_error(double backprop, double numeric) {
+    return std::abs(backprop - numeric) / std::max({std::abs(backprop), std::abs(numeric), 0.01});
+}
+
+template <class Net>
+struct probe {
+    static constexpr std::size_t batch = 3;
+    static constexpr double eps = 1e-6;
+    kiln::model<Net, double> net{kiln::init::normal{0, 0.5}, 11};
+    kiln::workspace<Net, double> space{batch};
+    std::vector<double> x = random_values(batch * Net::input_shape::size, 5);
+    std::vector<double> c = random_values(batch * Net::output_shape::size, 6);
+
+    double objective() {
+        const auto y = kiln::forward(
+            net, space, kiln::batch_view<typename Net::input_shape, const double>(x.data(), batch));
+        double total = 0;
+        for (std::size_t i = 0; i < y.size(); ++i)
+            total += c[i] * y.data()[i];
+        return total;
+    }
+    double central_difference(double& value) {
+        const double saved = value;
+        value = saved + eps;
+        const double plus = objective();
+        value = saved - eps;
+        const double minus = objective();
+        value = saved;
+        return (plus - minus) / (2 * eps);
+    }
+
+    void check() {
+        objective();
+        std::copy(c.begin(), c.end(), kiln::output_gradient(space).data());
+        std::vector<double> input_gradient(x.size());
+        kiln::backward(net, space, input_gradient.data());
+        const std::vector<double> gradient(net.gradients().begin(), net.gradients().end());
+        auto params = net.parameters();
+        std::size_t nonzero = 0;
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            const double numeric = central_difference(params[i]);
+            INFO("parameter ", i);
+            REQUIRE(relative_error(gradient[i], numeric) < 1e-6);
+            nonzero += numeric != 0;
+        }
+        if (Net::param_count != 0) CHECK(nonzero > 0);
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            INFO("input ", i);
+            REQUIRE(relative_error(input_gradient[i], central_difference(x[i])) < 1e-6);
+        }
+    }
+};
+
+// ---------------------------------------------------------------------------
+// Naive references, one loop per index, in long double.
+
+template <class Layer, class T>
+std::vector<T> naive_conv(const std::vector<T>& params, const std::vector<T>& x, std::size_t batch,
+                          bool relu) {
+    constexpr std::size_t K = Layer::spec::kernel, S = Layer::spec::stride;
+    constexpr std::size_t F = Layer::spec::filters, C = Layer::channels;
+    constexpr std::size_t H = Layer::height, W = Layer::width;
+    constexpr std::size_t OH = Layer::out_height, OW = Layer::out_width;
+    std::vector<T> y(batch * OH * OW * F);
+    for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t i = 0; i < OH; ++i)
+            for (std::size_t j = 0; j < OW; ++j)
+                for (std::size_t f = 0; f < F; ++f) {
+                    long double sum = params[Layer::bias_at(f)];
+                    for (std::size_t di = 0; di < K; ++di)
+                        for (std::size_t dj = 0; dj < K; ++dj)
+                            for (std::size_t ch = 0; ch < C; ++ch)
+                                sum += (long double)
+                                           x[((n * H + i * S + di) * W + j * S + dj) * C + ch] *
+                                       params[Layer::weight_at(di, dj, ch, f)];
+                    if (relu && sum < 0) sum = 0;
+                    y[((n * OH + i) * OW + j) * F + f] = static_cast<T>(sum);
+                }
+    return y;
+}
+
+template <class Layer, class T>
+std::vector<T> naive_pool(const std::vector<T>& x, std::size_t batch) {
+    constexpr std::size_t P = Layer::spec::size, C = Layer::channels;
+    constexpr std::size_t H = Layer::height, W = Layer::width;
+    constexpr std::size_t OH = Layer::out_height, OW = Layer::out_width;
+    std::vector<T> y(batch * OH * OW * C);
+    for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t i = 0; i < OH; ++i)
+            for (std::size_t j = 0; j < OW; ++j)
+                for (std::size_t ch = 0; ch < C; ++ch) {
+                    T best = x[((n * H + i * P) * W + j * P) * C + ch];
+                    for (std::size_t di = 0; di < P; ++di)
+                        for (std::size_t dj = 0; dj < P; ++dj)
+                            best =
+                                std::max(best, x[((n * H + i * P + di) * W + j * P + dj) * C + ch]);
+                    y[((n * OH + i) * OW + j) * C + ch] = best;
+                }
+    return y;
+}
+
+// One conv layer's forward in T against the naive loops, on `threads` threads.
+template <class T, class Net>
+void check_conv_forward(std::size_t batch, std::size_t threads) {
+    using layer = typename Net::template layer_t<1>;
+    kiln::thread_pool pool(threads);
+    kiln::model<Net, T> net(kiln::init::normal{0, 0.5}, 3);
+    kiln::workspace<Net, T> space(batch, pool);
+    space.set_min_flops_per_split(0);
+    std::vector<T> x(batch * Net::input_shape::size);
+    const auto values = random_values(x.size(), 4);
+    std::copy(values.begin(), values.end(), x.begin());
+    const auto out = kiln::forward(
+        net, space, kiln::batch_view<typename Net::input_shape, const T>(x.data(), batch));
+    const T* const slice = net.template parameters_of<1>();
+    const std::vector<T> params(slice, slice + layer::storage_size);
+    const auto expected = naive_conv<layer, T>(params, x, batch, layer::applies_relu);
+    REQUIRE(out.size() == expected.size());
+    const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-13;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        INFO("output ", i);
+        REQUIRE(double(out.data()[i]) ==
+                doctest::Approx(double(expected[i])).epsilon(tolerance).scale(1));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Fused against unfused, and two threads against one: logits, gradients, input
+// gradient and the parameters after three SGD steps with momentum.
+
+template <class T>
+struct run_result {
+    std::vector<T> logits, gradients, input_gradient, parameters_after_steps;
+};
+
+template <class Net, class T>
+run_result<T> run(std::size_t batch, std::size_t threads) {
+    using input = typename Net::input_shape;
+    kiln::thread_pool pool(threads);
+    kiln::model<Net, T> net(kiln::init::pytorch_default{}, 5);
+    kiln::trainer<Net, kiln::softmax_cross_entropy, kiln::sgd, T> train(
+        net, kiln::sgd{.learning_rate = 0.1, .momentum = 0.5}, batch, pool);
+    train.space().set_min_flops_per_split(0);
+    std::vector<T> x(batch * input::size);
+    const auto values = random_values(x.size(), 6);
+    std::copy(values.begin(), values.end(), x.begin());
+    std::vector<kiln::label_t> labels(batch);
+    for (std::size_t b = 0; b < batch; ++b)
+        labels[b] = kiln::label_t(b * 7 % 5);
+    const kiln::batch_view<input, const T> inputs(x.data(), batch);
+    const kiln::label_view<5> targets(labels.data(), batch);
+
+    run_result<T> result;
+    result.input_gradient.resize(x.size());
+    train.compute_gradients(inputs, targets, result.input_gradient.data());
+    const auto out = kiln::forward(net, train.space(), inputs);
+    result.logits.assign(out.data(), out.data() + out.size());
+    result.gradients.assign(net.gradients().begin(), net.gradients().end());
+    for (int step = 0; step < 3; ++step)
+        train.step(inputs, targets);
+    result.parameters_after_steps.assign(net.parameters().begin(), net.parameters().end());
+    return result;
+}
+
+// Both conv paths (one channel and many), relu before a pool and before a conv,
+// odd sizes that leave rows and columns unpooled, partial registers everywhere.
+template <template <class, class...> class Sequential>
+using small_cnn =
+    Sequential<kiln::input<13, 12>, kiln::conv2d<20, 3>, kiln::relu, kiln::max_pool2d<2>,
+               kiln::conv2d<70, 2>, kiln::relu, kiln::max_pool2d<2>, kiln::relu, kiln::conv2d<9, 1>,
+               kiln::flatten, kiln::linear<5>>;
+using fused_cnn = small_cnn<kiln::sequential>;
+using unfused_cnn = small_cnn<kiln::unfused_sequential>;
+static_assert(fused_cnn::layer_t<5>::passes_gradient && fused_cnn::layer_t<7>::passes_gradient);
+static_assert(fused_cnn::layer_t<6>::masks_input_gradient);
+static_assert(fused_cnn::layer_t<8>::masks_input_gradient);
+static_assert(!unfused_cnn::layer_t<2>::is_view && !unfused_cnn::layer_t<7>::passes_gradient);
+
+} // namespace
+
+TEST_SUITE("conv") {
+    TEST_CASE("the compiler states the course's parameter counts; summary prints them") {
+        const std::string text = cnn3::summary();
+        CHECK(text.find("conv2d<64, 7>") != std::string::npos);
+        CHECK(text.find("(22, 22, 64)") != std::string::npos);
+        CHECK(text.find("max_pool2d<2>") != std::string::npos);
+        CHECK(text.find("32896") != std::string::npos);
+        CHECK(text.find("total parameters: 68106") != std::string::npos);
+        CHECK(cnn2::summary().find("total parameters: 80650") != std::string::npos);
+    }
+
+    TEST_CASE("conv2d: a rank-2 input is one channel") {
+        probe<kiln::sequential<kiln::input<5, 4>, kiln::conv2d<3, 2>>>{}.check();
+    }
+    TEST_CASE("conv2d: channels, and filters that fill no register") {
+        probe<kiln::sequential<kiln::input<6, 5, 3>, kiln::conv2d<5, 3>>>{}.check();
+    }
+    TEST_CASE("conv2d: many filters (several registers and a tail)") {
+        probe<kiln::sequential<kiln::input<4, 4, 2>, kiln::conv2d<37, 2>>>{}.check();
+    }
+    TEST_CASE("conv2d: stride 2 drops what does not fit") {
+        probe<kiln::sequential<kiln::input<7, 6, 2>, kiln::conv2d<4, 2, 2>>>{}.check();
+    }
+    TEST_CASE("conv2d -> relu -> conv2d: relu applied by the first, masked by the second") {
+        probe<kiln::sequential<kiln::input<6, 6, 2>, kiln::conv2d<6, 2>, kiln::relu,
+                               kiln::conv2d<3, 2>>>{}
+            .check();
+    }
+    TEST_CASE("max_pool2d: odd sizes round down; the gradient goes to the maximum") {
+        probe<kiln::sequential<kiln::input<5, 7, 3>, kiln::max_pool2d<2>>>{}.check();
+        probe<kiln::sequential<kiln::input<7, 8>, kiln::max_pool2d<3>>>{}.check();
+    }
+    TEST_CASE("relu -> max_pool2d: the pool masks the gradient") {
+        probe<kiln::sequential<kiln::input<6, 6, 2>, kiln::relu, kiln::max_pool2d<2>>>{}.check();
+    }
+    TEST_CASE("reshape is a view in both directions") {
+        probe<kiln::sequential<kiln::input<12>, kiln::reshape<2, 3, 2>, kiln::conv2d<2, 2>,
+                               kiln::flatten, kiln::linear<3>>>{}
+            .check();
+    }
+    TEST_CASE("a small CNN, every parameter and input") {
+        probe<kiln::sequential<kiln::input<10, 10>, kiln::conv2d<8, 3>, kiln::relu,
+                               kiln::max_pool2d<2>, kiln::conv2d<6, 2>, kiln::relu,
+                               kiln::max_pool2d<2>, kiln::flatten, kiln::linear<4>>>{}
+            .check();
+    }
+
+    TEST_CASE("CNN2 and CNN3 with their loss: sampled entries of every layer") {
+        // Batch 5 spans several of the weight gradient's example chunks.
+        auto check = [](auto net_tag) {
+            using net_type = typename decltype(net_tag)::type;
+            using input = typename net_type::input_shape;
+            kiln::model<net_type, double> net(kiln::init::pytorch_default{}, 42);
+            kiln::trainer<net_type, kiln::softmax_cross_entropy, kiln::sgd, double> train(
+                net, kiln::sgd{}, 5);
+            kiln::rng random(8);
+            std::vector<double> x(5 * input::size);
+            for (auto& v : x)
+                v = random.uniform();
+            const kiln::label_t labels[5] = {3, 1, 4, 1, 5};
+            const kiln::batch_view<input, const double> inputs(x.data(), 5);
+            const kiln::label_view<10> targets(labels, 5);
+            train.compute_gradients(inputs, targets);
+            const std::vector<double> gradient(net.gradients().begin(), net.gradients().end());
+            for (std::size_t j = 0; j < 150; ++j) {
+                const std::size_t i = (j * 7919) % gradient.size();
+                INFO("parameter ", i);
+                REQUIRE(relative_error(gradient[i], kiln::numerical_gradient(train, inputs, targets,
+                                                                             i, 1e-6)) < 1e-6);
+            }
+        };
+        check(std::type_identity<cnn2>{});
+        check(std::type_identity<cnn3>{});
+    }
+
+    TEST_CASE_TEMPLATE("conv2d forward matches naive loops, on one thread and two", T, float,
+                       double) {
+        for (std::size_t threads : {1, 2}) {
+            // One channel (the course's first layer), relu fused in.
+            check_conv_forward<
+                T, kiln::sequential<kiln::input<12, 11>, kiln::conv2d<64, 7>, kiln::relu>>(3,
+                                                                                           threads);
+            // Several column blocks and a tail; stride 2.
+            check_conv_forward<T, kiln::sequential<kiln::input<6, 7, 5>, kiln::conv2d<70, 2>>>(
+                4, threads);
+            check_conv_forward<T, kiln::sequential<kiln::input<9, 8, 3>, kiln::conv2d<10, 3, 2>>>(
+                7, threads);
+        }
+    }
+
+    TEST_CASE_TEMPLATE("max_pool2d forward matches naive loops", T, float, double) {
+        using net_type = kiln::sequential<kiln::input<9, 7, 19>, kiln::max_pool2d<2>>;
+        kiln::model<net_type, T> net;
+        kiln::workspace<net_type, T> space(3);
+        std::vector<T> x(3 * 9 * 7 * 19);
+        const auto values = random_values(x.size(), 7);
+        std::copy(values.begin(), values.end(), x.begin());
+        const auto out = kiln::forward(
+            net, space, kiln::batch_view<kiln::shape<9, 7, 19>, const T>(x.data(), 3));
+        const auto expected = naive_pool<net_type::layer_t<1>, T>(x, 3);
+        CHECK(same_bits(std::vector<T>(out.data(), out.data() + out.size()), expected));
+    }
+
+    TEST_CASE("max_pool2d: ties send the gradient to the first maximum, as PyTorch does") {
+        using net_type = kiln::sequential<kiln::input<2, 4>, kiln::max_pool2d<2>>;
+        kiln::model<net_type, double> net;
+        kiln::workspace<net_type, double> space(1);
+        const double x[8] = {1, 3, 5, 5, //
+                             3, 2, 5, 4};
+        const auto out =
+            kiln::forward(net, space, kiln::batch_view<kiln::shape<2, 4>, const double>(x, 1));
+        CHECK(out.data()[0] == 3);
+        CHECK(out.data()[1] == 5);
+        kiln::output_gradient(space).data()[0] = 10;
+        kiln::output_gradient(space).data()[1] = 20;
+        double dx[8];
+        kiln::backward(net, space, dx);
+        const double expected[8] = {0, 10, 20, 0, 0, 0, 0, 0};
+        for (int i = 0; i < 8; ++i)
+            CHECK(dx[i] == expected[i]);
+    }
+
+    TEST_CASE_TEMPLATE("the fused CNN gives the unfused results bit for bit", T, float, double) {
+        for (std::size_t batch : {1, 4}) {
+            const auto fused = run<fused_cnn, T>(batch, 1);
+            const auto unfused = run<unfused_cnn, T>(batch, 1);
+            CHECK(same_bits(fused.logits, unfused.logits));
+            CHECK(same_bits(fused.gradients, unfused.gradients));
+            CHECK(same_bits(fused.input_gradient, unfused.input_gradient));
+            CHECK(same_bits(fused.parameters_after_steps, unfused.parameters_after_steps));
+        }
+    }
+
+    TEST_CASE_TEMPLATE("two threads give one thread's results bit for bit", T, float, double) {
+        for (std::size_t batch : {1, 5}) {
+            const auto one = run<fused_cnn, T>(batch, 1);
+            const auto two = run<fused_cnn, T>(batch, 2);
+            CHECK(same_bits(one.logits, two.logits));
+            CHECK(same_bits(one.gradients, two.gradients));
+            CHECK(same_bits(one.input_gradient, two.input_gradient));
+            CHECK(same_bits(one.parameters_after_steps, two.parameters_after_steps));
+        }
+    }
+}
