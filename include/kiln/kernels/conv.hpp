@@ -84,54 +84,16 @@ void gather_matmul(const T* a, const T* b, std::size_t row_begin, std::size_t ro
                    const RowOffset& row_offset, std::size_t outer_begin, std::size_t outer_end,
                    Epilogue&& epilogue, std::size_t block_begin = 0,
                    std::size_t block_end = column_blocks<T, N>) {
-    constexpr std::size_t W = simd::width<T>;
-    constexpr std::size_t full_registers = N / W;
-    constexpr std::size_t full_blocks = full_registers / tile_registers;
-    constexpr std::size_t rest_registers = full_registers % tile_registers;
-    constexpr std::size_t tail = N % W;
-    constexpr std::size_t block_columns = tile_registers * W;
-
-    auto row_tile = [&]<std::size_t Rows>(std::size_t row) {
+    for_row_tiles(row_begin, row_end, [&]<std::size_t Rows>(std::size_t row) {
         std::size_t offsets[Rows];
         for (std::size_t r = 0; r < Rows; ++r)
             offsets[r] = row_offset(row + r);
-        const std::size_t full_end = block_end < full_blocks ? block_end : full_blocks;
-        for (std::size_t block = block_begin; block < full_end; ++block)
-            detail::run_gather_tile<T, N, Walk, Rows, tile_registers, 0>(
-                a, offsets, b + block * block_columns, outer_begin, outer_end, row,
-                block * block_columns, epilogue);
-        if constexpr (rest_registers != 0 || tail != 0)
-            if (block_end > full_blocks)
-                detail::run_gather_tile<T, N, Walk, Rows, rest_registers, tail>(
-                    a, offsets, b + full_blocks * block_columns, outer_begin, outer_end, row,
-                    full_blocks * block_columns, epilogue);
-    };
-
-    std::size_t row = row_begin;
-    for (; row + tile_rows <= row_end; row += tile_rows)
-        row_tile.template operator()<tile_rows>(row);
-    detail::with_row_count<tile_rows>(
-        row_end - row, [&]<std::size_t Rows>() { row_tile.template operator()<Rows>(row); });
-}
-
-// hand(column, register, lanes) with the sum of rows [0, rows) of an N-wide
-// row-major matrix, register by register: a bias gradient.
-template <class T, std::size_t N, class Hand>
-void sum_rows(const T* m, std::size_t rows, Hand&& hand) {
-    constexpr std::size_t W = simd::width<T>;
-    std::size_t column = 0;
-    for (; column + W <= N; column += W) {
-        auto total = simd::load(m + column);
-        for (std::size_t r = 1; r < rows; ++r)
-            total += simd::load(m + r * N + column);
-        hand(column, total, std::integral_constant<std::size_t, W>{});
-    }
-    if constexpr (N % W != 0) {
-        auto total = simd::load_partial(m + column, N % W);
-        for (std::size_t r = 1; r < rows; ++r)
-            total += simd::load_partial(m + r * N + column, N % W);
-        hand(column, total, std::integral_constant<std::size_t, N % W>{});
-    }
+        for_column_blocks<T, N>(
+            block_begin, block_end, [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) {
+                detail::run_gather_tile<T, N, Walk, Rows, Vecs, Tail>(
+                    a, offsets, b + column, outer_begin, outer_end, row, column, epilogue);
+            });
+    });
 }
 
 } // namespace kiln::kernels

@@ -26,17 +26,21 @@ struct tile {
     // unrolled at compile time so that the accumulators stay in registers.
     template <class F>
     [[gnu::always_inline]] inline void for_each(F&& f) {
-        [&]<std::size_t... R>(std::index_sequence<R...>) { (for_row<R>(f), ...); }(
-            std::make_index_sequence<Rows>{});
+        [&]<std::size_t... R>(std::index_sequence<R...>) {
+            (for_row<R>(f), ...);
+        }
+        (std::make_index_sequence<Rows>{});
     }
 
-  private:
+private:
     template <std::size_t R, class F>
     [[gnu::always_inline]] inline void for_row(F& f) {
         [&]<std::size_t... V>(std::index_sequence<V...>) {
-            (f(R, V * simd::width<T>, acc[R][V], std::integral_constant<std::size_t, simd::width<T>>{}),
+            (f(R, V * simd::width<T>, acc[R][V],
+               std::integral_constant<std::size_t, simd::width<T>>{}),
              ...);
-        }(std::make_index_sequence<Vecs>{});
+        }
+        (std::make_index_sequence<Vecs>{});
         if constexpr (Tail != 0)
             f(R, Vecs * simd::width<T>, acc[R][Vecs], std::integral_constant<std::size_t, Tail>{});
     }
@@ -81,7 +85,7 @@ inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row,
         for (std::size_t r = 0; r < Rows; ++r) {
             const vec a_value(a[r * RowStride + k * DepthStride]);
             for (std::size_t v = 0; v < t.registers; ++v)
-                t.acc[r][v] = xsimd::fma(a_value, b_regs[v], t.acc[r][v]);
+                t.acc[r][v] = simd::fma(a_value, b_regs[v], t.acc[r][v]);
         }
     }
     epilogue(row, column, t);
@@ -104,9 +108,6 @@ inline constexpr std::size_t tile_registers = 4;
 // Rows handled together so that their A rows stay in cache while B is swept.
 inline constexpr std::size_t panel_rows = 48;
 
-// Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
-// with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * N + n]. For
-// each finished tile calls epilogue(first row, first column, tile).
 // The column blocks of an N-wide product: tile_registers registers each, the last
 // one holding what is left (fewer registers and a partial one).
 template <class T, std::size_t N>
@@ -114,38 +115,74 @@ inline constexpr std::size_t column_blocks = N / simd::width<T> / tile_registers
                                              ((N / simd::width<T>) % tile_registers != 0 ||
                                               N % simd::width<T> != 0);
 
+// Calls run.template operator()<Vecs, Tail>(first column) for the column blocks
+// [block_begin, block_end) of an N-wide product: Vecs whole registers and a
+// partial one of Tail lanes.
+template <class T, std::size_t N, class Run>
+[[gnu::always_inline]] inline void for_column_blocks(std::size_t block_begin, std::size_t block_end,
+                                                     Run&& run) {
+    constexpr std::size_t W = simd::width<T>;
+    constexpr std::size_t full_blocks = N / W / tile_registers;
+    constexpr std::size_t rest_registers = N / W % tile_registers;
+    constexpr std::size_t tail = N % W;
+    constexpr std::size_t block_columns = tile_registers * W;
+    const std::size_t full_end = block_end < full_blocks ? block_end : full_blocks;
+    for (std::size_t block = block_begin; block < full_end; ++block)
+        run.template operator()<tile_registers, 0>(block * block_columns);
+    if constexpr (rest_registers != 0 || tail != 0)
+        if (block_end > full_blocks)
+            run.template operator()<rest_registers, tail>(full_blocks * block_columns);
+}
+
+// Calls run.template operator()<Rows>(first row) for rows [row_begin, row_end) in
+// tiles of tile_rows rows, the last one with what is left.
+template <class Run>
+[[gnu::always_inline]] inline void for_row_tiles(std::size_t row_begin, std::size_t row_end,
+                                                 Run&& run) {
+    std::size_t row = row_begin;
+    for (; row + tile_rows <= row_end; row += tile_rows)
+        run.template operator()<tile_rows>(row);
+    detail::with_row_count<tile_rows>(
+        row_end - row, [&]<std::size_t Rows>() { run.template operator()<Rows>(row); });
+}
+
+// Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
+// with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * N + n]. For
+// each finished tile calls epilogue(first row, first column, tile).
 template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride, class Epilogue>
 void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, std::size_t depth,
             Epilogue&& epilogue, std::size_t block_begin = 0,
             std::size_t block_end = column_blocks<T, N>) {
-    constexpr std::size_t W = simd::width<T>;
-    constexpr std::size_t full_registers = N / W;
-    constexpr std::size_t full_blocks = full_registers / tile_registers;
-    constexpr std::size_t rest_registers = full_registers % tile_registers;
-    constexpr std::size_t tail = N % W;
-    constexpr std::size_t block_columns = tile_registers * W;
-
-    // All column blocks for `Rows` rows starting at `row`.
-    auto row_tile = [&]<std::size_t Rows>(std::size_t row) {
-        const T* const a_rows = a + row * RowStride;
-        const std::size_t full_end = block_end < full_blocks ? block_end : full_blocks;
-        for (std::size_t block = block_begin; block < full_end; ++block)
-            detail::run_tile<T, N, RowStride, DepthStride, Rows, tile_registers, 0>(
-                a_rows, b + block * block_columns, depth, row, block * block_columns, epilogue);
-        if constexpr (rest_registers != 0 || tail != 0)
-            if (block_end > full_blocks)
-                detail::run_tile<T, N, RowStride, DepthStride, Rows, rest_registers, tail>(
-                    a_rows, b + full_blocks * block_columns, depth, row,
-                    full_blocks * block_columns, epilogue);
-    };
-
     for (std::size_t panel = row_begin; panel < row_end; panel += panel_rows) {
         const std::size_t panel_end = panel + panel_rows < row_end ? panel + panel_rows : row_end;
-        std::size_t row = panel;
-        for (; row + tile_rows <= panel_end; row += tile_rows)
-            row_tile.template operator()<tile_rows>(row);
-        detail::with_row_count<tile_rows>(
-            panel_end - row, [&]<std::size_t Rows>() { row_tile.template operator()<Rows>(row); });
+        for_row_tiles(panel, panel_end, [&]<std::size_t Rows>(std::size_t row) {
+            for_column_blocks<T, N>(
+                block_begin, block_end,
+                [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) {
+                    detail::run_tile<T, N, RowStride, DepthStride, Rows, Vecs, Tail>(
+                        a + row * RowStride, b + column, depth, row, column, epilogue);
+                });
+        });
+    }
+}
+
+// hand(column, register, lanes) with the sum of rows [0, rows) of an N-wide
+// row-major matrix, register by register: a bias gradient.
+template <class T, std::size_t N, class Hand>
+void sum_rows(const T* m, std::size_t rows, Hand&& hand) {
+    constexpr std::size_t W = simd::width<T>;
+    std::size_t column = 0;
+    for (; column + W <= N; column += W) {
+        auto total = simd::load(m + column);
+        for (std::size_t r = 1; r < rows; ++r)
+            total += simd::load(m + r * N + column);
+        hand(column, total, std::integral_constant<std::size_t, W>{});
+    }
+    if constexpr (N % W != 0) {
+        auto total = simd::load_partial(m + column, N % W);
+        for (std::size_t r = 1; r < rows; ++r)
+            total += simd::load_partial(m + r * N + column, N % W);
+        hand(column, total, std::integral_constant<std::size_t, N % W>{});
     }
 }
 
@@ -177,7 +214,7 @@ void matmul_nt(const T* a, const T* b, std::size_t row_begin, std::size_t row_en
                         const vec a_reg = simd::load(a + (row + r) * Depth + k);
                         for (std::size_t c = 0; c < block_cols; ++c)
                             acc[r * block_cols + c] =
-                                xsimd::fma(a_reg, b_regs[c], acc[r * block_cols + c]);
+                                simd::fma(a_reg, b_regs[c], acc[r * block_cols + c]);
                     }
                 }
                 if constexpr (Depth % W != 0) {
@@ -188,7 +225,7 @@ void matmul_nt(const T* a, const T* b, std::size_t row_begin, std::size_t row_en
                         const vec a_reg = simd::load_partial(a + (row + r) * Depth + k, Depth % W);
                         for (std::size_t c = 0; c < block_cols; ++c)
                             acc[r * block_cols + c] =
-                                xsimd::fma(a_reg, b_regs[c], acc[r * block_cols + c]);
+                                simd::fma(a_reg, b_regs[c], acc[r * block_cols + c]);
                     }
                 }
                 T sums[W];

@@ -25,9 +25,9 @@
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/image.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/layers/weights_and_bias.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 #include <type_traits>
 
@@ -143,35 +143,8 @@ struct conv2d {
     public:
         template <class T, class Scheme>
         static void initialize(T* params, rng& random, const Scheme& scheme) {
-            T* const bias_values = params + bias_offset;
-            if constexpr (std::is_same_v<Scheme, init::normal>) {
-                for (std::size_t i = 0; i < weight_count; ++i)
-                    params[i] = static_cast<T>(random.normal(scheme.mean, scheme.stddev));
-                for (std::size_t f = 0; f < Filters; ++f)
-                    bias_values[f] = static_cast<T>(random.normal(scheme.mean, scheme.stddev));
-            } else {
-                // PyTorch's Conv2d: kaiming_uniform(a = sqrt(5)) for the weights and the
-                // same bound for the bias, U(+-1/sqrt(fan_in)) with fan_in a patch's size.
-                static_assert(std::is_same_v<Scheme, init::pytorch_default>);
-                const double bound = 1.0 / std::sqrt(static_cast<double>(patch));
-                for (std::size_t i = 0; i < weight_count; ++i)
-                    params[i] = static_cast<T>(random.uniform(-bound, bound));
-                for (std::size_t f = 0; f < Filters; ++f)
-                    bias_values[f] = static_cast<T>(random.uniform(-bound, bound));
-            }
-        }
-
-        // Forward and the weight gradient split between cores by column blocks
-        // (filters) when there are enough, so each core keeps its part of W; else by rows.
-        struct split_result {
-            work_share::range rows;
-            work_share::range blocks;
-        };
-        template <class T>
-        static constexpr split_result split(std::size_t rows, work_share share) noexcept {
-            constexpr std::size_t blocks = kernels::column_blocks<T, Filters>;
-            if (blocks >= share.count) return {{0, rows}, share.rows(blocks)};
-            return {share.rows(rows, kernels::tile_rows), {0, blocks}};
+            weights_and_bias::initialize(params, weight_count, params + bias_offset, Filters, patch,
+                                         random, scheme);
         }
 
         static constexpr std::size_t flops_per_example = 2 * pixels * weight_count;
@@ -181,7 +154,7 @@ struct conv2d {
         static void forward(const T* params, const T* x, T* y, std::size_t batch,
                             work_share share = {}) noexcept {
             const T* const bias_values = params + bias_offset;
-            const auto [rows, blocks] = split<T>(batch * pixels, share);
+            const auto [rows, blocks] = weights_and_bias::split<T, Filters>(batch * pixels, share);
             // Depth: the kernel rows of a patch, and the values of each.
             using walk = kernels::depth_walk<0, Kernel, row_stride, run, 1>;
             kernels::gather_matmul<T, Filters, walk>(
@@ -269,7 +242,7 @@ struct conv2d {
         template <class T, class Sink>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
-            const auto [weight_rows, blocks] = split<T>(patch, share);
+            const auto [weight_rows, blocks] = weights_and_bias::split<T, Filters>(patch, share);
             // Depth: the output pixels, example by example, output row by output row.
             using pixel_walk = kernels::depth_walk<In::size, out_height, Stride * row_stride,
                                                    out_width, Stride * channels>;
@@ -282,25 +255,12 @@ struct conv2d {
                 kernels::gather_matmul<T, Filters, pixel_walk>(
                     x, dy, weight_rows.begin, weight_rows.end,
                     [](std::size_t k) { return patch_offset(k); }, first, first + count,
-                    [=, &sink](std::size_t row, std::size_t column, auto& tile) {
-                        tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
-                            constexpr std::size_t n = decltype(lanes)::value;
-                            const std::size_t at = (row + r) * Filters + column + c;
-                            auto total = value;
-                            if (!first_chunk) total += kernels::load_lanes<n>(scratch + at);
-                            if (last_chunk)
-                                sink.template gradient<n>(at, total);
-                            else
-                                kernels::store_lanes<n>(scratch + at, total);
-                        });
-                    },
+                    weights_and_bias::gradient_chunk<Filters>(scratch, sink, first_chunk,
+                                                              last_chunk),
                     blocks.begin, blocks.end);
             }
             if (share.index == 0)
-                kernels::sum_rows<T, Filters>(
-                    dy, batch * pixels, [&](std::size_t filter, const auto& total, auto lanes) {
-                        sink.template gradient<decltype(lanes)::value>(bias_offset + filter, total);
-                    });
+                weights_and_bias::bias_gradient<T, Filters>(dy, batch * pixels, bias_offset, sink);
         }
     };
 };

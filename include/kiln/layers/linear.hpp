@@ -10,8 +10,8 @@
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/layers/weights_and_bias.hpp"
 
-#include <cmath>
 #include <string>
 
 namespace kiln {
@@ -76,34 +76,8 @@ struct affine_layer {
 
         template <class T, class Scheme>
         static void initialize(T* params, rng& random, const Scheme& scheme) {
-            T* const bias_values = params + bias_offset;
-            if constexpr (std::is_same_v<Scheme, init::normal>) {
-                for (std::size_t i = 0; i < weight_count; ++i)
-                    params[i] = static_cast<T>(random.normal(scheme.mean, scheme.stddev));
-                for (std::size_t o = 0; o < bias_count; ++o)
-                    bias_values[o] = static_cast<T>(random.normal(scheme.mean, scheme.stddev));
-            } else {
-                static_assert(std::is_same_v<Scheme, init::pytorch_default>);
-                const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
-                for (std::size_t i = 0; i < weight_count; ++i)
-                    params[i] = static_cast<T>(random.uniform(-bound, bound));
-                for (std::size_t o = 0; o < bias_count; ++o)
-                    bias_values[o] = static_cast<T>(random.uniform(-bound, bound));
-            }
-        }
-
-        // How forward and backward_params split between cores: by column blocks of
-        // W when there are several, so that each core keeps updating the same part of
-        // W in its own cache from step to step; else by rows.
-        struct split_result {
-            work_share::range rows;
-            work_share::range blocks;
-        };
-        template <class T>
-        static constexpr split_result split(std::size_t rows, work_share share) noexcept {
-            constexpr std::size_t blocks = kernels::column_blocks<T, Out>;
-            if (blocks >= share.count) return {{0, rows}, share.rows(blocks)};
-            return {share.rows(rows, kernels::tile_rows), {0, blocks}};
+            weights_and_bias::initialize(params, weight_count, params + bias_offset, bias_count,
+                                         in_features, random, scheme);
         }
 
         // Multiply-adds per example, for deciding whether a pass is worth splitting.
@@ -114,7 +88,8 @@ struct affine_layer {
         static void forward(const T* params, const T* x, T* y, std::size_t batch,
                             work_share share = {}) noexcept {
             const T* const bias_values = params + bias_offset;
-            const auto [rows, blocks] = split<T>(batch * rows_per_example, share);
+            const auto [rows, blocks] =
+                weights_and_bias::split<T, Out>(batch * rows_per_example, share);
             kernels::matmul<T, Out, in_features, 1>(
                 x, params, rows.begin, rows.end, in_features,
                 [=](std::size_t row, std::size_t column, auto& tile) {
@@ -151,52 +126,22 @@ struct affine_layer {
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
             const std::size_t rows = batch * rows_per_example;
-            const auto [weight_rows, blocks] = split<T>(in_features, share);
+            const auto [weight_rows, blocks] = weights_and_bias::split<T, Out>(in_features, share);
             // Chunks of the batch: all but the last leave partial sums in scratch
             // (the layer's gradient slice); the last adds them and hands over the total.
             for (std::size_t first = 0; first < rows; first += batch_chunk) {
                 const std::size_t count = rows - first < batch_chunk ? rows - first : batch_chunk;
                 const bool first_chunk = first == 0;
                 const bool last_chunk = first + count == rows;
-                // Flags and pointers by value: the epilogue's stores must not force
-                // reloads of what it reads.
                 kernels::matmul<T, Out, 1, in_features>(
                     x + first * in_features, dy + first * Out, weight_rows.begin, weight_rows.end,
-                    count, [=, &sink](std::size_t row, std::size_t column, auto& tile) {
-                        tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
-                            constexpr std::size_t n = decltype(lanes)::value;
-                            const std::size_t at = (row + r) * Out + column + c;
-                            auto total = value;
-                            if (!first_chunk) total += kernels::load_lanes<n>(scratch + at);
-                            if (last_chunk)
-                                sink.template gradient<n>(at, total);
-                            else
-                                kernels::store_lanes<n>(scratch + at, total);
-                        });
-                    },
+                    count,
+                    weights_and_bias::gradient_chunk<Out>(scratch, sink, first_chunk, last_chunk),
                     blocks.begin, blocks.end);
             }
             if constexpr (has_bias)
-                if (share.index == 0) reduce_bias(dy, rows, sink);
-        }
-
-    private:
-        template <class T, class Sink>
-        static void reduce_bias(const T* dy, std::size_t rows, Sink& sink) noexcept {
-            constexpr std::size_t W = simd::width<T>;
-            std::size_t o = 0;
-            for (; o + W <= Out; o += W) {
-                auto total = simd::load(dy + o);
-                for (std::size_t r = 1; r < rows; ++r)
-                    total += simd::load(dy + r * Out + o);
-                sink.template gradient<W>(bias_offset + o, total);
-            }
-            if constexpr (Out % W != 0) {
-                auto total = simd::load_partial(dy + o, Out % W);
-                for (std::size_t r = 1; r < rows; ++r)
-                    total += simd::load_partial(dy + r * Out + o, Out % W);
-                sink.template gradient<Out % W>(bias_offset + o, total);
-            }
+                if (share.index == 0)
+                    weights_and_bias::bias_gradient<T, Out>(dy, rows, bias_offset, sink);
         }
     };
 };

@@ -1,0 +1,82 @@
+#pragma once
+// What the layers that multiply by a weight matrix and add a bias (linear,
+// conv2d) share: how they initialize, how their passes split between cores, and
+// how a weight gradient summed over chunks of the batch reaches the sink.
+#include "kiln/core/init.hpp"
+#include "kiln/core/rng.hpp"
+#include "kiln/core/thread_pool.hpp"
+#include "kiln/kernels/gemm.hpp"
+
+#include <cmath>
+#include <cstddef>
+#include <type_traits>
+
+namespace kiln::weights_and_bias {
+
+// The course's N(mean, stddev) for every parameter, or PyTorch's default for
+// nn.Linear and nn.Conv2d: U(+-1/sqrt(fan_in)) for the weights and the bias
+// (kaiming_uniform with a = sqrt(5) comes to that bound), fan_in being the inputs
+// of one output.
+template <class T, class Scheme>
+void initialize(T* weights, std::size_t weight_count, T* bias, std::size_t bias_count,
+                std::size_t fan_in, rng& random, const Scheme& scheme) {
+    auto fill = [&](auto draw) {
+        for (std::size_t i = 0; i < weight_count; ++i)
+            weights[i] = static_cast<T>(draw());
+        for (std::size_t i = 0; i < bias_count; ++i)
+            bias[i] = static_cast<T>(draw());
+    };
+    if constexpr (std::is_same_v<Scheme, init::normal>) {
+        fill([&] { return random.normal(scheme.mean, scheme.stddev); });
+    } else {
+        static_assert(std::is_same_v<Scheme, init::pytorch_default>);
+        const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+        fill([&] { return random.uniform(-bound, bound); });
+    }
+}
+
+// How forward and the weight gradient split between cores: by column blocks of
+// W when there are enough, so that each core keeps updating the same part of W in
+// its own cache from step to step; else by rows.
+struct split_result {
+    work_share::range rows;
+    work_share::range blocks;
+};
+template <class T, std::size_t Columns>
+constexpr split_result split(std::size_t rows, work_share share) noexcept {
+    constexpr std::size_t blocks = kernels::column_blocks<T, Columns>;
+    if (blocks >= share.count) return {{0, rows}, share.rows(blocks)};
+    return {share.rows(rows, kernels::tile_rows), {0, blocks}};
+}
+
+// The epilogue of one chunk of a weight gradient whose rows are Columns wide:
+// every chunk but the last leaves its partial sums in scratch (the layer's slice
+// of the gradient buffer); the last adds them and hands the total to the sink.
+// Flags and pointers are captured by value, so that the stores do not force
+// reloads of what the epilogue reads.
+template <std::size_t Columns, class T, class Sink>
+auto gradient_chunk(T* scratch, Sink& sink, bool first_chunk, bool last_chunk) {
+    return [=, &sink](std::size_t row, std::size_t column, auto& tile) {
+        tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
+            constexpr std::size_t n = decltype(lanes)::value;
+            const std::size_t at = (row + r) * Columns + column + c;
+            auto total = value;
+            if (!first_chunk) total += kernels::load_lanes<n>(scratch + at);
+            if (last_chunk)
+                sink.template gradient<n>(at, total);
+            else
+                kernels::store_lanes<n>(scratch + at, total);
+        });
+    };
+}
+
+// The bias gradient, the sum of the rows of dy, handed to the sink register by
+// register at the bias's place in the layer's slice.
+template <class T, std::size_t Columns, class Sink>
+void bias_gradient(const T* dy, std::size_t rows, std::size_t bias_offset, Sink& sink) {
+    kernels::sum_rows<T, Columns>(dy, rows, [&](std::size_t column, const auto& total, auto lanes) {
+        sink.template gradient<decltype(lanes)::value>(bias_offset + column, total);
+    });
+}
+
+} // namespace kiln::weights_and_bias
