@@ -80,18 +80,10 @@ void course_epoch(benchmark::State& state) {
     kiln::model<Net> net(kiln::init::pytorch_default{}, random);
     kiln::trainer<Net> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
     kiln::workspace<Net, float> evaluation_space(250);
-    std::vector<std::size_t> order(data.train.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    kiln::aligned_buffer<float> images(batch * image::size);
-    std::vector<kiln::label_t> labels(batch);
+    kiln::shuffled_batches batches(data.train, batch);
     for (auto _ : state) {
-        random.shuffle(std::span<std::size_t>(order));
-        for (std::size_t first = 0; first + batch <= order.size(); first += batch) {
-            data.train.gather(std::span<const std::size_t>(order).subspan(first, batch),
-                              kiln::batch_view<image, float>(images.data(), batch), labels.data());
-            train.step(kiln::batch_view<image, const float>(images.data(), batch),
-                       kiln::label_view<10>(labels.data(), batch));
-        }
+        batches.epoch(random,
+                      [&](std::size_t, auto inputs, auto labels) { train.step(inputs, labels); });
         benchmark::DoNotOptimize(
             kiln::evaluate(net, evaluation_space, data.train.inputs(), data.train.labels())
                 .accuracy);

@@ -40,9 +40,10 @@ void training_step(benchmark::State& state) {
     // FLOP of the matrix products, as bench/run.py counts them: forward 2(784h + 10h),
     // weight gradients 2(784h + 10h), hidden-layer gradient 2(10h); the first layer's
     // input gradient is not needed and not computed.
-    state.counters["GFLOP/s"] = benchmark::Counter(
-        static_cast<double>(state.iterations() * batch) * (4.0 * 784 * Hidden + 6.0 * 10 * Hidden) / 1e9,
-        benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations() * batch) *
+                               (4.0 * 784 * Hidden + 6.0 * 10 * Hidden) / 1e9,
+                           benchmark::Counter::kIsRate);
 }
 BENCHMARK(training_step<mlp, 128>)
     ->Name("training_step")
@@ -92,18 +93,10 @@ void course_epoch(benchmark::State& state) {
     kiln::model<image_mlp> net(kiln::init::normal{0, 0.1}, random);
     kiln::trainer<image_mlp> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
     kiln::workspace<image_mlp, float> evaluation_space(1000);
-    std::vector<std::size_t> order(data.train.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    kiln::aligned_buffer<float> images(batch * image::size);
-    std::vector<kiln::label_t> labels(batch);
+    kiln::shuffled_batches batches(data.train, batch);
     for (auto _ : state) {
-        random.shuffle(std::span<std::size_t>(order));
-        for (std::size_t first = 0; first + batch <= order.size(); first += batch) {
-            data.train.gather(std::span<const std::size_t>(order).subspan(first, batch),
-                              kiln::batch_view<image, float>(images.data(), batch), labels.data());
-            train.step(kiln::batch_view<image, const float>(images.data(), batch),
-                       kiln::label_view<10>(labels.data(), batch));
-        }
+        batches.epoch(random,
+                      [&](std::size_t, auto inputs, auto labels) { train.step(inputs, labels); });
         benchmark::DoNotOptimize(
             kiln::evaluate(net, evaluation_space, data.train.inputs(), data.train.labels())
                 .accuracy);

@@ -105,7 +105,7 @@ void adopt_options(const kiln::checkpoint& state, const CLI::App& app, options& 
 kiln::checkpoint training_state(const options& opt, kiln::trainer<mlp>& train,
                                 const kiln::rng& random, const kiln::early_stopping& stopper,
                                 const kiln::aligned_buffer<float>& best,
-                                const std::vector<std::size_t>& order, const progress& done) {
+                                std::span<const std::size_t> order, const progress& done) {
     auto state = kiln::checkpoint::of<mlp, float>();
     kiln::store(state, train);
     kiln::store(state, random);
@@ -124,13 +124,13 @@ kiln::checkpoint training_state(const options& opt, kiln::trainer<mlp>& train,
 
 void restore_training_state(const kiln::checkpoint& state, kiln::trainer<mlp>& train,
                             kiln::rng& random, kiln::early_stopping& stopper,
-                            kiln::aligned_buffer<float>& best, std::vector<std::size_t>& order,
+                            kiln::aligned_buffer<float>& best, std::span<std::size_t> order,
                             progress& done) {
     kiln::restore(state, train);
     kiln::restore(state, random);
     kiln::restore(state, stopper);
     state.get("best_parameters", best.span());
-    state.get("order", std::span<std::size_t>(order));
+    state.get("order", order);
     // The order must stay a permutation: gather would refuse an index out of range,
     // but a repeated one would silently train on other data.
     std::vector<bool> seen(order.size());
@@ -231,18 +231,15 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
     kiln::early_stopping stopper(opt.early_stopping_patience);
     kiln::aligned_buffer<float> best_parameters(net.parameters().size());
 
-    // Staging for one shuffled mini-batch, made once.
-    std::vector<std::size_t> order(train_count);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    kiln::aligned_buffer<float> batch_images(batch * image::size);
-    std::vector<kiln::label_t> batch_labels(batch);
-    const std::size_t steps = train_count / batch; // the remainder is dropped, as in the course
+    kiln::shuffled_batches batches(data.train, batch);
+    const std::size_t steps = batches.steps_per_epoch();
 
     progress done;
     auto& [finished_epochs, updates_to_best, recorded_seconds, train_accuracy, validation_accuracy,
            train_loss] = done;
     if (resume_from) {
-        restore_training_state(*resume_from, train, random, stopper, best_parameters, order, done);
+        restore_training_state(*resume_from, train, random, stopper, best_parameters,
+                               batches.order(), done);
         std::printf("resumed from %s: %zu epochs done, best epoch %zu (val acc %.4f)\n",
                     opt.resume.c_str(), finished_epochs, stopper.best_epoch(),
                     stopper.best_score());
@@ -258,18 +255,12 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
     for (std::size_t epoch = finished_epochs + 1; epoch <= opt.num_epoch && !stopper.should_stop();
          ++epoch) {
         const auto epoch_start = clock::now();
-        random.shuffle(std::span<std::size_t>(order));
         kiln::progress_bar bar(stdout, "epoch " + std::to_string(epoch), steps);
-        for (std::size_t step = 0; step < steps; ++step) {
-            data.train.gather(std::span<const std::size_t>(order).subspan(step * batch, batch),
-                              kiln::batch_view<image, float>(batch_images.data(), batch),
-                              batch_labels.data());
-            const float loss =
-                train.step(kiln::batch_view<image, const float>(batch_images.data(), batch),
-                           kiln::label_view<10>(batch_labels.data(), batch));
+        batches.epoch(random, [&](std::size_t step, auto inputs, auto labels) {
+            const float loss = train.step(inputs, labels);
             kiln::check_finite(loss, train, (epoch - 1) * steps + step + 1);
             bar.update(step + 1);
-        }
+        });
         bar.finish();
         const auto on_train =
             kiln::evaluate(net, evaluation_space, data.train.inputs(), data.train.labels());
@@ -291,7 +282,7 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
         if (!opt.save.empty()) {
             const auto save_start = clock::now();
             recorded_seconds = training_seconds();
-            training_state(opt, train, random, stopper, best_parameters, order, done)
+            training_state(opt, train, random, stopper, best_parameters, batches.order(), done)
                 .save(opt.save);
             saving_seconds += std::chrono::duration<double>(clock::now() - save_start).count();
         }

@@ -85,11 +85,7 @@ model_result train_and_score(const std::string& name, const Scheme& scheme, cons
     kiln::early_stopping stopper(opt.early_stopping_patience);
     kiln::aligned_buffer<float> best_parameters(net.parameters().size());
 
-    std::vector<std::size_t> order(train_set.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    kiln::aligned_buffer<float> batch_images(batch * image::size);
-    std::vector<kiln::label_t> batch_labels(batch);
-    const std::size_t steps = train_set.size() / batch; // the remainder is dropped
+    kiln::shuffled_batches batches(train_set, batch);
 
     model_result result;
     result.name = name;
@@ -98,16 +94,12 @@ model_result train_and_score(const std::string& name, const Scheme& scheme, cons
     const auto start = clock::now();
     for (std::size_t epoch = 1; epoch <= opt.num_epoch; ++epoch) {
         const auto epoch_start = clock::now();
-        random.shuffle(std::span<std::size_t>(order));
-        kiln::progress_bar bar(stdout, name + " epoch " + std::to_string(epoch), steps);
-        for (std::size_t step = 0; step < steps; ++step) {
-            train_set.gather(std::span<const std::size_t>(order).subspan(step * batch, batch),
-                             kiln::batch_view<image, float>(batch_images.data(), batch),
-                             batch_labels.data());
-            train.step(kiln::batch_view<image, const float>(batch_images.data(), batch),
-                       kiln::label_view<10>(batch_labels.data(), batch));
+        kiln::progress_bar bar(stdout, name + " epoch " + std::to_string(epoch),
+                               batches.steps_per_epoch());
+        batches.epoch(random, [&](std::size_t step, auto inputs, auto labels) {
+            train.step(inputs, labels);
             bar.update(step + 1);
-        }
+        });
         bar.finish();
         const auto on_train =
             kiln::evaluate(net, evaluation_space, train_set.inputs(), train_set.labels());

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/gradient_probe.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -58,63 +60,8 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
-// ---------------------------------------------------------------------------
-// Gradients: L = sum_k c_k y_k with fixed random c, so dL/dy = c; every parameter
-// and input against central differences (eps 1e-6) in double, as in
-// test_gradients.cpp. Pass: relative error below 1e-6.
-
-double relative_error(double backprop, double numeric) {
-    return std::abs(backprop - numeric) / std::max({std::abs(backprop), std::abs(numeric), 0.01});
-}
-
-template <class Net>
-struct probe {
-    static constexpr std::size_t batch = 3;
-    static constexpr double eps = 1e-6;
-    kiln::model<Net, double> net{kiln::init::normal{0, 0.5}, 11};
-    kiln::workspace<Net, double> space{batch};
-    std::vector<double> x = random_values(batch * Net::input_shape::size, 5);
-    std::vector<double> c = random_values(batch * Net::output_shape::size, 6);
-
-    double objective() {
-        const auto y = kiln::forward(
-            net, space, kiln::batch_view<typename Net::input_shape, const double>(x.data(), batch));
-        double total = 0;
-        for (std::size_t i = 0; i < y.size(); ++i)
-            total += c[i] * y.data()[i];
-        return total;
-    }
-    double central_difference(double& value) {
-        const double saved = value;
-        value = saved + eps;
-        const double plus = objective();
-        value = saved - eps;
-        const double minus = objective();
-        value = saved;
-        return (plus - minus) / (2 * eps);
-    }
-
-    void check() {
-        objective();
-        std::copy(c.begin(), c.end(), kiln::output_gradient(space).data());
-        std::vector<double> input_gradient(x.size());
-        kiln::backward(net, space, input_gradient.data());
-        const std::vector<double> gradient(net.gradients().begin(), net.gradients().end());
-        auto params = net.parameters();
-        std::size_t nonzero = 0;
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            const double numeric = central_difference(params[i]);
-            INFO("parameter ", i);
-            REQUIRE(relative_error(gradient[i], numeric) < 1e-6);
-            nonzero += numeric != 0;
-        }
-        if (Net::param_count != 0) CHECK(nonzero > 0);
-        for (std::size_t i = 0; i < x.size(); ++i) {
-            INFO("input ", i);
-            REQUIRE(relative_error(input_gradient[i], central_difference(x[i])) < 1e-6);
-        }
-    }
-};
+using kiln_test::probe;
+using kiln_test::relative_error;
 
 // ---------------------------------------------------------------------------
 // Naive references, one loop per index, in long double.

@@ -6,46 +6,17 @@
 
 #include <doctest/doctest.h>
 
+#include "support/golden_file.hpp"
+
 #include <cmath>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#ifndef KILN_SOURCE_DIR
-#define KILN_SOURCE_DIR "."
-#endif
-
 namespace {
 
-constexpr double tolerance = 1e-9;
-
-std::map<std::string, std::vector<double>> read_golden(const std::string& name) {
-    const std::string path = std::string(KILN_SOURCE_DIR) + "/test/golden/" + name;
-    std::ifstream in(path);
-    REQUIRE_MESSAGE(in.good(), "cannot open " << path);
-    std::map<std::string, std::vector<double>> values;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream fields(line);
-        std::string key;
-        std::size_t count = 0;
-        fields >> key >> count;
-        std::vector<double>& entry = values[key];
-        entry.resize(count);
-        for (double& v : entry)
-            fields >> v;
-        REQUIRE_MESSAGE(!fields.fail(), path << ": bad line for " << key);
-    }
-    return values;
-}
-
-void check_close(double kiln_value, double torch_value, const std::string& what) {
-    INFO(what, ": kiln ", kiln_value, ", PyTorch ", torch_value);
-    CHECK(std::abs(kiln_value - torch_value) <= tolerance * std::max(1.0, std::abs(torch_value)));
-}
+using kiln_test::check_close;
+using kiln_test::read_golden;
 
 // Fills parameters and inputs by the formulas of make_golden.py and runs one
 // forward and backward pass in double.

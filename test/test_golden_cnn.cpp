@@ -6,47 +6,18 @@
 
 #include <doctest/doctest.h>
 
+#include "support/golden_file.hpp"
+
 #include <cmath>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
-#ifndef KILN_SOURCE_DIR
-#define KILN_SOURCE_DIR "."
-#endif
-
 namespace {
 
-constexpr double tolerance = 1e-9;
-
-std::map<std::string, std::vector<double>> read_golden(const std::string& name) {
-    const std::string path = std::string(KILN_SOURCE_DIR) + "/test/golden/" + name;
-    std::ifstream in(path);
-    REQUIRE_MESSAGE(in.good(), "cannot open " << path);
-    std::map<std::string, std::vector<double>> values;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream fields(line);
-        std::string key;
-        std::size_t count = 0;
-        fields >> key >> count;
-        auto& entry = values[key];
-        entry.resize(count);
-        for (double& v : entry)
-            fields >> v;
-        REQUIRE_MESSAGE(!fields.fail(), path << ": bad line for " << key);
-    }
-    return values;
-}
-
-void check_close(double kiln_value, double torch_value, const std::string& what) {
-    INFO(what, ": kiln ", kiln_value, ", PyTorch ", torch_value);
-    CHECK(std::abs(kiln_value - torch_value) <= tolerance * std::max(1.0, std::abs(torch_value)));
-}
+using kiln_test::check_close;
+using kiln_test::read_golden;
 
 // One forward and backward pass in double at the formulas of make_golden_cnn.py.
 template <class Net, std::size_t Batch>
@@ -130,7 +101,8 @@ void check_sampled_gradients(const Run& run,
         // Sums of zero-sum gradients are rounding noise: compared on the scale of their squares.
         const double sum_scale = std::max(1.0, std::sqrt(golden.at(name + "_sumsq")[0] * count));
         INFO(name, " sum: kiln ", sum, ", PyTorch ", golden.at(name + "_sum")[0]);
-        CHECK(std::abs(sum - golden.at(name + "_sum")[0]) <= tolerance * sum_scale);
+        CHECK(std::abs(sum - golden.at(name + "_sum")[0]) <=
+              kiln_test::golden_tolerance * sum_scale);
         check_close(squares, golden.at(name + "_sumsq")[0], name + " sum of squares");
         const auto& positions = golden.at(name + "_positions");
         const auto& expected = golden.at(name + "_values");
