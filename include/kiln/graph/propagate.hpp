@@ -46,7 +46,8 @@ forward(const model<Net, T>& net, workspace<Net, T>& space, batch_view<Shape, U>
                 const T* const x = space.template activation<I - 1>();
                 T* const y = space.template activation<I>();
                 space.pool().run(
-                    space.parts_for(layer_type::flops_per_example * batch),
+                    space.parts_for(layer_type::flops_per_example * batch,
+                                    layer_type::storage_size * sizeof(T)),
                     [&](work_share share) { layer_type::forward(params, x, y, batch, share); });
             }
         };
@@ -93,7 +94,8 @@ void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
             const T* const params = net.template parameters_of<I>();
             const T* const x = space.template activation<I - 1>();
             const T* const y = space.template activation<I>();
-            const std::size_t parts = space.parts_for(layer_type::flops_per_example * batch);
+            const std::size_t parts = space.parts_for(layer_type::flops_per_example * batch,
+                                                      layer_type::storage_size * sizeof(T));
             // The input gradient first: it reads the parameters the sink may update.
             if (dx != nullptr)
                 space.pool().run(parts, [&](work_share share) {

@@ -64,12 +64,18 @@ public:
     std::size_t capacity() const noexcept { return capacity_; }
     thread_pool& pool() const noexcept { return *pool_; }
 
-    // Parts to split a pass of `flops` into: one unless each core gets enough work
-    // to pay for the hand-over (measured in bench/mlp_step.cpp).
-    std::size_t parts_for(std::size_t flops) const noexcept {
-        return flops >= min_flops_per_split_ ? pool_->size() : 1;
+    // Parts to split a pass of `flops` into, for a layer whose parameters take
+    // `weight_bytes`: one unless each core gets enough work to pay for the
+    // hand-over and for moving the weights between the cores' caches. The cost of
+    // the move grows with the weights, so a layer with small weights (a
+    // convolution's) splits sooner than one with large weights (a wide linear).
+    std::size_t parts_for(std::size_t flops, std::size_t weight_bytes) const noexcept {
+        const std::size_t worth_splitting =
+            std::min(min_flops_per_split_,
+                     std::max(min_flops_for_small_weights, flops_per_weight_byte * weight_bytes));
+        return flops >= worth_splitting ? pool_->size() : 1;
     }
-    // Below this much work a pass runs on one core (tests set 0 to force splits).
+    // From this much work a pass always splits (tests set 0 to force splits).
     void set_min_flops_per_split(std::size_t flops) noexcept { min_flops_per_split_ = flops; }
     // The default, or KILN_SPLIT_FLOPS for experiments.
     static std::size_t min_flops_per_split() {
@@ -81,9 +87,13 @@ public:
         return value;
     }
     // Measured on the 2-core machine of docs/performance.md: splitting a pass of
-    // 8 MFLOP made it slower (the hand-over and moving W between the cores' caches
-    // cost more than half the work); from about 40 MFLOP the split wins.
+    // the 784-128-10 network's first layer (400 KB of weights) at 8 MFLOP made it
+    // slower, the hand-over and the weights' move costing more than half the work;
+    // from about 40 MFLOP the split wins. The second convolution of CNN3 (131 KB)
+    // wins at 33 MFLOP. Below 4 MFLOP a split cannot pay even for the hand-over.
     static constexpr std::size_t default_min_flops_per_split = 40'000'000;
+    static constexpr std::size_t flops_per_weight_byte = 100;
+    static constexpr std::size_t min_flops_for_small_weights = 4'000'000;
 
     // Output of position I (0 = the input of the last forward pass).
     template <std::size_t I>
