@@ -1,27 +1,42 @@
 #!/usr/bin/env python3
 """Runs kiln's benchmarks and its peers in one go and prints one comparison table
-per network (784-128-10 and 784-1000-10).
+per network family: the MLPs 784-128-10 and 784-1000-10, and the CNNs CNN2 and CNN3.
 
-    python3 bench/run.py --build build                 # the full run (about 5 minutes)
-    python3 bench/run.py --build build --quick         # a smoke test (about 30 s)
+    python3 bench/run.py --build build                 # the full run (roughly 10 minutes)
+    python3 bench/run.py --build build --quick         # a smoke test (about a minute)
+    python3 bench/run.py --build build --only cnn      # one part alone: mlp, cnn or all
     python3 bench/run.py --build build --markdown bench.md
 
 What runs, one after the other (never two at once, on this 2-core machine):
 
-1. BUILD/bench/mlp_step: kiln's training step and inference (Google Benchmark,
+1. BUILD/bench/peak: the float32 FMA peak on 1 and 2 cores (best repetition).
+
+The MLPs (--only mlp):
+
+2. BUILD/bench/mlp_step: kiln's training step and inference (Google Benchmark,
    median of the repetitions), twice: with KILN_THREADS=1 and KILN_THREADS=2
    (kiln's thread pool splits a pass over the cores only when it is big enough).
    Names: training_step/<batch>, inference/<batch> for 784-128-10;
    training_step_wide/<batch>, inference_wide/<batch> for 784-1000-10. A name
    the program lacks shows as "—".
-2. BUILD/bench/peak: the float32 FMA peak on 1 and 2 cores (best repetition).
 3. BUILD/bench/sgemm, if built: OpenBLAS's cblas_sgemm on the products of the
    same step (median; best of 1 and 2 threads).
 4. bench/peers/mlp_step.py under Debian's python (--peer-python): PyTorch and
    numpy, at 1 and 2 threads (median; best of the two thread counts).
 
+The CNNs (--only cnn), as SECTIONS describes them:
+
+5. BUILD/bench/cnn_step: kiln's training step of CNN2 and CNN3 at batch 5 and 32
+   and one epoch of the course's recipe (cnn2_epoch, cnn3_epoch), median of the
+   repetitions, at kiln's default thread count (KILN_THREADS unset: its pool
+   decides whether to split). Its GFLOP/s counter gives the FLOP count.
+6. bench/peers/cnn_step.py under Debian's python: PyTorch at 1 and at 2 threads,
+   both shown, with --epoch (an epoch is timed once).
+
+--quick leaves the epochs out (the peer's alone take minutes).
+
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which make OpenBLAS pick slower kernels
-on this machine, are removed from the environment of steps 3 and 4 only.
+on this machine, are removed from the environment of steps 3, 4 and 6 only.
 
 Only the Python standard library is used.
 """
@@ -37,6 +52,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from typing import NamedTuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INPUTS, CLASSES = 784, 10
@@ -48,6 +64,36 @@ CASES = [("training_step", b) for b in (1, 5, 50, 500, 5000)] + \
         [("inference", b) for b in (1, 5000)]
 OPENBLAS_SLOW_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 DASH = "—"
+
+
+class Section(NamedTuple):
+    """A network family with a kiln Google Benchmark program and a PyTorch peer that
+    follow bench/cnn_step's conventions. The program's cases: <network>_step/<batch>,
+    with a GFLOP/s counter, and <network>_epoch if epoch_batch is set. The peer takes
+    --quick, --epoch and --out FILE, and FILE holds {"environment": {"workers": [...]},
+    "results": [{peer, case ("training_step" or "epoch"), network, batch, threads,
+    seconds_per_step (a step) or seconds (an epoch)}, ...]}."""
+    name: str  # --only's choice
+    title: str  # the table's heading
+    program: str  # BUILD/bench/<program>
+    peer: str  # bench/peers/<peer>
+    networks: tuple  # the names both programs use
+    batches: tuple  # of the training steps
+    epoch_batch: object  # the batch of an epoch's steps; None: the program has no epochs
+    flop_note: str  # what the GFLOP/s counter counts
+
+    def epochs(self, quick):
+        """Whether the epochs run: they take minutes, so --quick leaves them out."""
+        return self.epoch_batch is not None and not quick
+
+
+SECTIONS = (
+    Section("cnn", "CNN2 and CNN3", "cnn_step", "cnn_step.py", ("cnn2", "cnn3"), (5, 32), 5,
+            "CNN FLOP (bench/cnn_step's count): 2 x the multiply-adds of the products of the "
+            "convolutions and the linear layer; each does its forward product and its weight "
+            "gradient, every one but the first its input gradient too. Bias, ReLU, pooling, "
+            "softmax and the SGD update are not counted."),
+)
 
 
 # ----------------------------------------------------------------------------
@@ -93,18 +139,43 @@ def run_google_benchmark(program, repetitions, min_time, env=None, extra=(), sho
                "--benchmark_report_aggregates_only=true",
                f"--benchmark_min_time={min_time}", *extra]
     log("  $ " + shown_env + " ".join(shlex.quote(c) for c in command))
-    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True)
-    if done.returncode != 0:
-        log(f"  failed (exit status {done.returncode}):\n{done.stderr.strip()}")
+    try:
+        done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    except OSError as error:
+        log(f"  cannot run {program}: {error}")
         return None
-    return json.loads(done.stdout)
+    if done.returncode != 0:
+        log(f"  failed (exit status {done.returncode}):\n{last_lines(done.stderr)}")
+        return None
+    try:
+        document = json.loads(done.stdout)
+    except ValueError:
+        log(f"  {program} did not print a JSON report: skipped")
+        return None
+    for entry in document.get("benchmarks", []):
+        if entry.get("error_occurred"):
+            log(f"  {entry['name']}: {entry.get('error_message', 'failed')}")
+    return document
 
 
-def seconds(entry):
-    """A Google Benchmark entry's real time per iteration, in seconds."""
+def last_lines(text, count=10):
+    """The end of a program's error output, indented, for the log; of a Python
+    traceback, only the exception's line."""
+    lines, in_traceback = [], False
+    for line in text.strip().splitlines():
+        if line.startswith("Traceback (most recent call last):"):
+            in_traceback = True
+        elif not (in_traceback and line[:1].isspace()):
+            in_traceback = False
+            lines.append(line)
+    return "\n".join("    " + line for line in lines[-count:] or ["(no error output)"])
+
+
+def seconds(entry, time="real_time"):
+    """A Google Benchmark entry's real (or CPU) time per iteration, in seconds."""
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[entry["time_unit"]]
-    return entry["real_time"] * scale
+    return entry[time] * scale
 
 
 def aggregates(document, aggregate):
@@ -159,32 +230,70 @@ def sgemm_times(document):
     return times
 
 
-def run_peers(python, quick):
-    """Runs bench/peers/mlp_step.py; returns its JSON document (or None)."""
-    script = os.path.join(HERE, "peers", "mlp_step.py")
+def run_peers(python, script, quick, extra=()):
+    """Runs bench/peers/SCRIPT, which writes its results with --out FILE; returns that
+    JSON document (what it has, if the peer failed part way), or None."""
+    path = os.path.join(HERE, "peers", script)
+    if not os.path.exists(path):
+        log(f"  {path} not found: skipped")
+        return None
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "peers.json")
-        command = [python, script, "--out", out] + (["--quick"] if quick else [])
+        command = [python, path, "--out", out, *(["--quick"] if quick else []), *extra]
         log("  $ env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE " +
             " ".join(shlex.quote(c) for c in command))
-        done = subprocess.run(command, env=without_slow_openblas_vars(),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if done.returncode != 0:
-            log(f"  the peers failed (exit status {done.returncode}):\n{done.stderr.strip()}")
-        if not os.path.exists(out):
+        try:
+            done = subprocess.run(command, env=without_slow_openblas_vars(),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        except OSError as error:
+            log(f"  cannot run {python}: {error}")
             return None
-        with open(out) as f:
-            return json.load(f)
+        if done.returncode != 0:
+            log(f"  {script} failed (exit status {done.returncode}); the end of its error "
+                f"output:\n{last_lines(done.stderr)}")
+        try:
+            with open(out) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return None
+
+
+def peer_times_by_threads(document):
+    """{(peer, network, case, batch): {threads: seconds}}: a step's median, an epoch's time."""
+    times = {}
+    for r in (document or {}).get("results", []):
+        key = (r["peer"], r["network"], r["case"], r["batch"])
+        times.setdefault(key, {})[r["threads"]] = r.get("seconds_per_step", r.get("seconds"))
+    return times
 
 
 def peer_times(document):
     """{(peer, network, case, batch): (seconds, threads)}: the best thread count."""
+    return {key: fastest(by_threads)
+            for key, by_threads in peer_times_by_threads(document).items()}
+
+
+def section_kiln_times(section, document):
+    """{(network, case, batch): (seconds, FLOP or None)} from a section's program: the
+    median time of <network>_step/<batch> and <network>_epoch.
+
+    The GFLOP/s counter is a rate per second of the main thread's CPU time (Google
+    Benchmark's kIsRate), not per second of real time, so it is turned back into the
+    FLOP of one step (exact with an odd repetition count: the median repetition is the
+    same for both); rates are then taken over real time, like the times."""
+    medians = aggregates(document, "median")
     times = {}
-    for r in (document or {}).get("results", []):
-        key = (r["peer"], r["network"], r["case"], r["batch"])
-        value = (r["seconds_per_step"], r["threads"])
-        if key not in times or value[0] < times[key][0]:
-            times[key] = value
+    for network in section.networks:
+        for batch in section.batches:
+            entry = medians.get(f"{network}_step/{batch}")
+            if entry is not None:
+                flop_count = entry.get("GFLOP/s")
+                if flop_count is not None:
+                    flop_count *= 1e9 * seconds(entry, "cpu_time")
+                times[(network, "training_step", batch)] = (seconds(entry), flop_count)
+        for name, entry in medians.items():  # "cnn2_epoch/iterations:1"
+            if section.epoch_batch is not None and name.split("/")[0] == f"{network}_epoch":
+                times[(network, "epoch", section.epoch_batch)] = (seconds(entry), None)
     return times
 
 
@@ -250,10 +359,12 @@ def peer_description(document):
         if blas:
             b = blas[0]
             where = f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')} kernels)"
+        elif "mkldnn" in worker:  # the CNN peer: its convolutions' library
+            where = "oneDNN" if worker["mkldnn"] else "no oneDNN"
         else:
             where = ", ".join(worker.get("blas_files", [])) or "unknown BLAS"
         parts.append(f"{worker['peer']} {worker['version']} on {where}")
-    return "; ".join(parts)
+    return "; ".join(parts) or "no result"
 
 
 # ----------------------------------------------------------------------------
@@ -265,7 +376,7 @@ def microseconds(value):
 
 
 def ratio(peer, kiln):
-    """peer time / kiln time, both (seconds, threads) entries."""
+    """peer time / kiln time, both (seconds, ...) entries."""
     return DASH if peer is None or kiln is None else f"{peer[0] / kiln[0]:.2f}"
 
 
@@ -281,8 +392,12 @@ def fastest(by_threads):
     return by_threads[threads], threads
 
 
+def milliseconds(value):
+    return DASH if value is None else f"{value * 1e3:,.1f}"
+
+
 def case_label(case, batch):
-    return f"training step, batch {batch}" if case == "training_step" else f"inference, batch {batch}"
+    return f"{case.replace('_', ' ')}, batch {batch}"  # training step, inference, epoch
 
 
 def table(network, hidden, kiln, peers, sgemm, peak):
@@ -317,6 +432,123 @@ def table(network, hidden, kiln, peers, sgemm, peak):
     return "\n".join(lines)
 
 
+def section_table(section, kiln, peers, peak, epochs):
+    """A section's markdown table. kiln: {(network, case, batch): (seconds, FLOP)};
+    peers: {(peer, network, case, batch): {threads: seconds}}; peak: {cores: GFLOP/s}."""
+    cores = os.cpu_count()  # kiln's default pool: one thread per core
+    header = ["case", "kiln ms", "torch 1t ms", "torch 2t ms", "torch / kiln", "kiln GFLOP/s",
+              f"kiln % of {cores}-core peak"]
+    lines = [f"### {section.title}", "",
+             "| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for network in section.networks:
+        rows = [("training_step", batch) for batch in section.batches]
+        if epochs:
+            rows.append(("epoch", section.epoch_batch))
+        for case, batch in rows:
+            ours = kiln.get((network, case, batch))  # (seconds, FLOP or None)
+            torch = peers.get(("torch", network, case, batch), {})
+            rate, share = DASH, DASH
+            if ours and ours[1]:
+                gflops = ours[1] / ours[0] / 1e9
+                rate = f"{gflops:.0f}"
+                share = f"{100 * gflops / peak[cores]:.0f}%" if peak.get(cores) else DASH
+            cells = [f"{network} {case_label(case, batch)}", milliseconds(ours and ours[0]),
+                     milliseconds(torch.get(1)), milliseconds(torch.get(2)),
+                     ratio(fastest(torch), ours), rate, share]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------
+# The runs
+# ----------------------------------------------------------------------------
+
+def run_mlp(args, bench, repetitions, min_time):
+    """Steps 2-4 of the docstring: {"kiln": {KILN_THREADS: document}, "sgemm": document,
+    "peers": document}."""
+    kiln_docs = {}
+    for threads in (1, 2):
+        log(f"kiln (bench/mlp_step, KILN_THREADS={threads})")
+        kiln_docs[threads] = run_google_benchmark(
+            os.path.join(bench, "mlp_step"), repetitions, min_time,
+            env=dict(os.environ, KILN_THREADS=str(threads)),
+            extra=["--benchmark_filter=^(training_step|inference)(_wide)?/"],
+            shown_env=f"KILN_THREADS={threads} ")
+    log("OpenBLAS (bench/sgemm)")
+    sgemm_doc = run_google_benchmark(os.path.join(bench, "sgemm"), repetitions,
+                                     0.02 if args.quick else 0.3,
+                                     env=without_slow_openblas_vars(),
+                                     extra=["--benchmark_filter=sgemm_(step|forward)/"],
+                                     shown_env="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ")
+    peers_doc = None
+    if not args.no_peers:
+        log("peers (bench/peers/mlp_step.py)")
+        peers_doc = run_peers(args.peer_python, "mlp_step.py", args.quick)
+    return {"kiln": kiln_docs, "sgemm": sgemm_doc, "peers": peers_doc}
+
+
+def mlp_report(docs, peak):
+    """The MLPs' tables and notes, and whether kiln gave any result."""
+    kiln = kiln_times(docs["kiln"])
+    sgemm = sgemm_times(docs["sgemm"])
+    peers = peer_times(docs["peers"])
+    tables = [table(network, hidden, kiln, peers, sgemm, peak)
+              for network, hidden, _ in NETWORKS]
+    sgemm_core = (docs["sgemm"] or {}).get("context", {}).get("openblas_core", "not run")
+    notes = [
+        "MLPs: times are per step (µs), the median of the repetitions. kiln at KILN_THREADS=1 "
+        "and 2 (its pool splits a pass over the cores only from 40 MFLOP, so small cases run on "
+        "one core either way); torch, numpy and OpenBLAS show their faster thread count (1t or "
+        "2t). Ratios are peer time / kiln's faster time (of 1t and 2t): above 1 means kiln is "
+        "faster. kiln's GFLOP/s and share of the peak are given for each thread count, the share "
+        "against the measured peak of as many cores (1t: 1 core; 2t: 2 cores, used or not).",
+        "OpenBLAS sgemm: cblas_sgemm alone on the matrix products the step does (training: "
+        "both forward products, both weight gradients, the hidden-layer gradient; "
+        "inference: the two forward products). Its kernels: " + sgemm_core + ".",
+        FLOP_FORMULA,
+    ]
+    return tables, notes, bool(kiln)
+
+
+def run_section(section, args, bench, repetitions, min_time):
+    """Steps 5-6 of the docstring for one section: {"kiln": document, "peers": document}."""
+    epochs = section.epochs(args.quick)
+    log(f"kiln (bench/{section.program}, KILN_THREADS unset)")
+    cases = "(step/|epoch)" if epochs else "step/"
+    kiln_doc = run_google_benchmark(
+        os.path.join(bench, section.program), repetitions, min_time,
+        env={k: v for k, v in os.environ.items() if k != "KILN_THREADS"},
+        extra=[f"--benchmark_filter=^({'|'.join(section.networks)})_{cases}"],
+        shown_env="env -u KILN_THREADS ")
+    peers_doc = None
+    if not args.no_peers:
+        log(f"peers (bench/peers/{section.peer})")
+        peers_doc = run_peers(args.peer_python, section.peer, args.quick,
+                              ["--epoch"] if epochs else [])
+    return {"kiln": kiln_doc, "peers": peers_doc}
+
+
+def section_report(section, docs, peak, quick):
+    """A section's table and notes, and whether kiln gave any result."""
+    kiln = section_kiln_times(section, docs["kiln"])
+    cores = os.cpu_count()
+    note = (
+        f"{section.title}: times are per training step (ms), the median of the repetitions. "
+        f"kiln at its default thread count ({cores}; its pool splits a pass only when it is big "
+        f"enough); torch at 1 and 2 threads. torch / kiln is torch's faster time over kiln's: "
+        f"above 1 means kiln is faster. kiln's GFLOP/s is over real time; its share is against "
+        f"the measured peak of all {cores} cores, used or not.")
+    if section.epoch_batch is not None:
+        note += (f" An epoch (ms): the course's recipe at batch {section.epoch_batch}, every "
+                 f"shuffled mini-batch of the training split, then the evaluation of the "
+                 f"training and validation sets; kiln's is the median of the repetitions, "
+                 f"torch's is timed once" + (" (left out by --quick)." if quick else "."))
+    table_text = section_table(section, kiln, peer_times_by_threads(docs["peers"]), peak,
+                               section.epochs(quick))
+    return [table_text], [note, section.flop_note], bool(kiln)
+
+
 # ----------------------------------------------------------------------------
 
 def parse_args():
@@ -324,7 +556,9 @@ def parse_args():
                                             "OpenBLAS, as markdown tables")
     p.add_argument("--build", default="build", help="meson build folder (default: build)")
     p.add_argument("--quick", action="store_true",
-                   help="smoke test: fewer repetitions, short minimum times")
+                   help="smoke test: fewer repetitions, short minimum times, no epochs")
+    p.add_argument("--only", choices=["mlp", *(s.name for s in SECTIONS), "all"], default="all",
+                   help="run one part alone (default: all)")
     p.add_argument("--markdown", metavar="FILE", help="also write the tables to FILE")
     p.add_argument("--raw", metavar="FILE", help="write every program's raw results as JSON")
     p.add_argument("--peer-python", default="/usr/bin/python3" if os.path.exists(
@@ -344,72 +578,57 @@ def main():
         log(f"warning: load average {load_before:.2f}: other processes are running, and the "
             f"2-thread results (kiln's included) suffer most")
 
-    kiln_docs = {}
-    for threads in (1, 2):
-        log(f"kiln (bench/mlp_step, KILN_THREADS={threads})")
-        kiln_docs[threads] = run_google_benchmark(
-            os.path.join(bench, "mlp_step"), repetitions, min_time,
-            env=dict(os.environ, KILN_THREADS=str(threads)),
-            extra=["--benchmark_filter=^(training_step|inference)(_wide)?/"],
-            shown_env=f"KILN_THREADS={threads} ")
     log("peak (bench/peak)")
     peak_doc = run_google_benchmark(os.path.join(bench, "peak"), repetitions,
                                     0.05 if args.quick else 0.2)
-    log("OpenBLAS (bench/sgemm)")
-    sgemm_doc = run_google_benchmark(os.path.join(bench, "sgemm"), repetitions,
-                                     0.02 if args.quick else 0.3,
-                                     env=without_slow_openblas_vars(),
-                                     extra=["--benchmark_filter=sgemm_(step|forward)/"],
-                                     shown_env="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ")
-    peers_doc = None
-    if not args.no_peers:
-        log("peers (bench/peers/mlp_step.py)")
-        peers_doc = run_peers(args.peer_python, args.quick)
-
-    kiln = kiln_times(kiln_docs)
     peak, width = peak_gflops(peak_doc)
-    sgemm = sgemm_times(sgemm_doc)
-    peers = peer_times(peers_doc)
+    raw = {"peak": peak_doc}
+    tables, notes, peers, no_kiln = [], [], [], []
+    if args.only in ("mlp", "all"):
+        docs = run_mlp(args, bench, repetitions, min_time)
+        raw.update(docs)  # "kiln", "sgemm", "peers", as before there were sections
+        more_tables, more_notes, ran = mlp_report(docs, peak)
+        tables += more_tables
+        notes += more_notes
+        peers.append("MLP peers: " + peer_description(docs["peers"]))
+        if not ran:
+            no_kiln.append("mlp_step")
+    for section in SECTIONS:
+        if args.only not in (section.name, "all"):
+            continue
+        docs = run_section(section, args, bench, repetitions, min_time)
+        raw[section.name] = docs
+        more_tables, more_notes, ran = section_report(section, docs, peak, args.quick)
+        tables += more_tables
+        notes += more_notes
+        peers.append(f"{section.title} peer: {peer_description(docs['peers'])}")
+        if not ran:
+            no_kiln.append(section.program)
 
-    sgemm_core = (sgemm_doc or {}).get("context", {}).get("openblas_core", "not run")
     peak_text = ", ".join(f"{t} core{'s' if t > 1 else ''} {g:.0f} GFLOP/s"
                           for t, g in sorted(peak.items())) or "not measured"
-    notes = [
-        "Times are per step (µs), the median of the repetitions. kiln at KILN_THREADS=1 and 2 "
-        "(its pool splits a pass over the cores only from 40 MFLOP, so small cases run on one "
-        "core either way); torch, numpy and OpenBLAS show their faster thread count (1t or 2t). "
-        "Ratios are peer time / kiln's faster time (of 1t and 2t): above 1 means kiln is faster. "
-        "kiln's GFLOP/s and share of the peak are given for each thread count, the share "
-        "against the measured peak of as many cores (1t: 1 core; 2t: 2 cores, used or not).",
-        "OpenBLAS sgemm: cblas_sgemm alone on the matrix products the step does (training: "
-        "both forward products, both weight gradients, the hidden-layer gradient; "
-        "inference: the two forward products).",
-        FLOP_FORMULA,
-        f"Measured float32 FMA peak ({width or '?'}-bit registers, best repetition): "
-        f"{peak_text}.",
-    ]
+    notes.append(f"Measured float32 FMA peak ({width or '?'}-bit registers, best repetition): "
+                 f"{peak_text}.")
     machine = (
         f"Machine: {cpu_model()}, {os.cpu_count()} cores; kiln built by {build_compiler(args.build)} "
         f"({build_options(args.build)}); installed: {compiler_versions()}; "
-        f"peers: {peer_description(peers_doc)}; OpenBLAS sgemm kernels: {sgemm_core}; "
+        f"{'; '.join(peers)}; "
         f"load average (1 min) {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
         f"date {started.strftime('%Y-%m-%d %H:%M UTC')}; command: "
         f"`python3 {' '.join(shlex.quote(a) for a in [os.path.relpath(sys.argv[0])] + sys.argv[1:])}`"
         f"{' (quick: not for quoting)' if args.quick else ''}.")
 
-    parts = [table(network, hidden, kiln, peers, sgemm, peak)
-             for network, hidden, _ in NETWORKS]
-    text = "\n\n".join(parts) + "\n\n" + "\n\n".join(notes) + "\n\n" + machine + "\n"
+    text = "\n\n".join(tables) + "\n\n" + "\n\n".join(notes) + "\n\n" + machine + "\n"
     print(text)
     if args.markdown:
         with open(args.markdown, "w") as out:
             out.write(text)
     if args.raw:
         with open(args.raw, "w") as out:
-            json.dump({"kiln": kiln_docs, "peak": peak_doc, "sgemm": sgemm_doc,
-                       "peers": peers_doc}, out, indent=1)
-    if not kiln:
-        log("error: no kiln result (is the build folder right, and bench/mlp_step built?)")
+            json.dump(raw, out, indent=1)
+    if no_kiln:
+        log(f"error: no kiln result from {', '.join('bench/' + p for p in no_kiln)} (wrong "
+            f"--build folder, or not built?)")
         sys.exit(1)
 
 
