@@ -4,13 +4,21 @@
 // A diagnostic is a struct template in kiln::error whose name says what is wrong
 // and whose template parameters carry the facts (the layer's position and name,
 // the shape it got, the shape it needs). Its static `report()` holds a
-// static_assert with the fix in words. `kiln::require<ok, diagnostic>` takes the
-// address of `report` only when `ok` is false, so the compiler instantiates it and
-// prints the struct with its facts: g++ as "In instantiation of ... [with Layer =
-// kiln::layer<3, kiln::linear<10>>; Got = kiln::shape<28, 10>; ...]", clang++ in
-// the static_assert's requirement. Because the failure sits in a function body,
-// the surrounding class stays valid and one mistake yields one error, not a cascade.
+// static_assert with the fix in words. Reporting takes the address of `report`,
+// so the compiler instantiates it and prints the struct with its facts: g++ as
+// "In instantiation of ... [with Layer = kiln::layer<3, kiln::linear<10>>; Got =
+// kiln::shape<28, 10>; ...]", clang++ in the static_assert's requirement. Because
+// the failure sits in a function body, the surrounding class stays valid and one
+// mistake yields one error, not a cascade.
+//
+// The budget every diagnostic keeps (test/compile_fail/run.py checks it): the
+// first `error:` is kiln's, the facts and the fix come within 10 lines, the whole
+// output within 25. g++ prints one "required from" line per template between the
+// user's code and the report, so a rule is reported from as few levels as possible:
+// layers state their rules as data (kiln::rule), and the network reports the first
+// broken one from its own body (graph/sequential.hpp).
 #include <cstddef>
+#include <type_traits>
 
 namespace kiln {
 
@@ -26,24 +34,46 @@ template <class... Facts>
 inline constexpr bool facts_of_the_error = false;
 } // namespace error
 
-namespace detail {
-template <bool Ok, class Diagnostic>
-struct require {
-    static constexpr bool value = true;
+// A rule a network must keep, stated without reporting anything: when Holds is
+// false, Diagnostic is what to tell the user.
+template <bool Holds, class Diagnostic>
+struct rule {
+    static constexpr bool holds = Holds;
+    using diagnostic = Diagnostic;
 };
-template <class Diagnostic>
-struct require<false, Diagnostic> {
-    // Taking report's address instantiates it; the result is false.
-    static constexpr bool value = &Diagnostic::report == nullptr;
+using no_broken_rule = rule<true, void>;
+
+namespace detail {
+template <class... Rules>
+struct find_broken {
+    using type = no_broken_rule;
+};
+template <class Rule, class... Rest>
+struct find_broken<Rule, Rest...> {
+    using type = std::conditional_t<Rule::holds, typename find_broken<Rest...>::type, Rule>;
 };
 } // namespace detail
 
-// True when Ok; otherwise reports Diagnostic and is false, so callers can skip
-// work that would only add follow-on errors.
-template <bool Ok, class Diagnostic>
-inline constexpr bool require = detail::require<Ok, Diagnostic>::value;
+// The first rule that does not hold, or no_broken_rule. Later rules may assume the
+// earlier ones hold: only the first broken one is reported.
+template <class... Rules>
+using first_broken = typename detail::find_broken<Rules...>::type;
 
-// `static_assert(kiln::checked(require<...>))` makes a class or function evaluate a
+// True when Rule holds; otherwise reports its diagnostic and is false, so callers
+// can skip work that would only add follow-on errors. (A partial specialization,
+// not a helper class, keeps g++'s "required from" chain one line shorter.)
+template <class Rule>
+inline constexpr bool enforce = true;
+template <class Diagnostic>
+inline constexpr bool enforce<rule<false, Diagnostic>> = &Diagnostic::report == nullptr;
+
+// The same for one condition: true when Ok, else reports Diagnostic.
+template <bool Ok, class Diagnostic>
+inline constexpr bool require = true;
+template <class Diagnostic>
+inline constexpr bool require<false, Diagnostic> = &Diagnostic::report == nullptr;
+
+// `static_assert(kiln::checked(enforce<...>))` makes a class or function evaluate a
 // check (class members are otherwise instantiated lazily) without adding a
 // second error of its own when the check fails.
 constexpr bool checked(bool) {

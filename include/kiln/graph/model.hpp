@@ -20,8 +20,9 @@ struct model_needs_a_sequential_network {
     static void report() {
         static_assert(facts_of_the_error<Given>,
                       "kiln: kiln::model<Net, T> needs a network declared as "
-                      "kiln::sequential<kiln::input<...>, layers...> (the type above is what it "
-                      "was given).");
+                      "kiln::sequential<kiln::input<...>, layers...>, but 'Given' is not one. Fix: "
+                      "declare the network, then make the model of it: kiln::model<"
+                      "kiln::sequential<kiln::input<784>, kiln::linear<10>>>.");
     }
 };
 template <class Given>
@@ -29,7 +30,8 @@ struct scalar_must_be_float_or_double {
     static void report() {
         static_assert(facts_of_the_error<Given>,
                       "kiln: the scalar type of a model must be float (for speed) or double (for "
-                      "gradient checks); the type above is neither.");
+                      "gradient checks), but 'Given' is neither. Fix: write kiln::model<Net> "
+                      "(float) or kiln::model<Net, double>.");
     }
 };
 } // namespace error
@@ -56,20 +58,19 @@ struct parameter_layout {
 
 template <class Net, class T = float>
 class model {
-    static constexpr bool valid_net =
-        require<is_sequential<Net>, error::model_needs_a_sequential_network<Net>>;
-    static constexpr bool valid_scalar =
-                              require < std::is_same_v<T, float> || std::is_same_v<T, double>,
-                          error::scalar_must_be_float_or_double < T >>
-        ;
+    static_assert(checked(
+        enforce<first_broken<rule<is_sequential<Net>, error::model_needs_a_sequential_network<Net>>,
+                             rule<std::is_same_v<T, float> || std::is_same_v<T, double>,
+                                  error::scalar_must_be_float_or_double<T>>>>));
 
 public:
-    using network = Net;
+    // Net, or after a reported mistake an empty network that adds no errors of its own.
+    using network = std::conditional_t<is_sequential<Net>, Net, sequential<input<1>>>;
     using scalar = T;
-    using layout = parameter_layout<Net>;
-    using input_shape = typename Net::input_shape;
-    using output_shape = typename Net::output_shape;
-    static constexpr std::size_t param_count = Net::param_count;
+    using layout = parameter_layout<network>;
+    using input_shape = typename network::input_shape;
+    using output_shape = typename network::output_shape;
+    static constexpr std::size_t param_count = network::param_count;
 
     // Draws every parameter from the scheme with a generator seeded by `seed`.
     template <class Scheme = init::normal>
@@ -103,11 +104,11 @@ public:
     void initialize(const Scheme& scheme, rng& random) {
         parameters_.fill(T{0});
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (std::tuple_element_t<I, typename Net::layers>::initialize(
+            (std::tuple_element_t<I, typename network::layers>::initialize(
                  parameters_.data() + layout::offsets[I + 1], random, scheme),
              ...);
         }
-        (std::make_index_sequence<Net::layer_count>{});
+        (std::make_index_sequence<network::layer_count>{});
     }
 
     // The whole flat buffers, padding included (padding is zero and stays zero).

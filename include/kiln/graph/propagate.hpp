@@ -24,19 +24,46 @@ struct input_shape_does_not_match_the_network {
                       "in the network's shape with batch.as<Needs>().");
     }
 };
+template <class Got, class Needs>
+struct data_scalar_differs_from_the_model {
+    static void report() {
+        static_assert(facts_of_the_error<Got, Needs>,
+                      "kiln: the examples passed to the model hold 'Got' values but the model's "
+                      "parameters are 'Needs'. Fix: convert the data, or make the model of the "
+                      "data's type (kiln::model<Net, Got>).");
+    }
+};
+template <class Got, class Needs>
+struct workspace_is_for_another_network {
+    static void report() {
+        static_assert(facts_of_the_error<Got, Needs>,
+                      "kiln: the workspace 'Got' was made for another network or scalar type than "
+                      "the model it serves ('Needs'). Fix: make the workspace of the model's own "
+                      "types, kiln::workspace<Net, T> with the Net and T of kiln::model<Net, T>.");
+    }
+};
 } // namespace error
 
-// Runs the network on x; the result lives in the workspace until its next use.
+// The rules data passed to a model keeps: the model's scalar type, the input's shape.
 template <class Net, class T, class Shape, class U>
-batch_view<typename Net::output_shape, const T>
-forward(const model<Net, T>& net, workspace<Net, T>& space, batch_view<Shape, U> x) {
-    static_assert(std::is_same_v<std::remove_const_t<U>, T>,
-                  "kiln: the data's scalar type differs from the model's: use the same float or "
-                  "double for both.");
-    if constexpr (require<
-                      std::is_same_v<Shape, typename Net::input_shape>,
+using input_rules =
+    first_broken<rule<std::is_same_v<std::remove_const_t<U>, T>,
+                      error::data_scalar_differs_from_the_model<std::remove_const_t<U>, T>>,
+                 rule<std::is_same_v<Shape, typename Net::input_shape>,
                       error::input_shape_does_not_match_the_network<
-                          layer<0, typename Net::input_spec>, Shape, typename Net::input_shape>>) {
+                          layer<0, typename Net::input_spec>, Shape, typename Net::input_shape>>>;
+
+// A workspace serves the model of its own network and scalar type.
+template <class Net, class T, class Space>
+using workspace_rule = rule<std::is_same_v<Space, workspace<Net, T>>,
+                            error::workspace_is_for_another_network<Space, workspace<Net, T>>>;
+
+// Runs the network on x; the result lives in the workspace until its next use.
+template <class Net, class T, class SpaceNet, class SpaceT, class Shape, class U>
+batch_view<typename Net::output_shape, const T>
+forward(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space, batch_view<Shape, U> x) {
+    if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,
+                                       input_rules<Net, T, Shape, U>>>) {
         const std::size_t batch = x.batch();
         space.bind_input(x.data(), batch);
         auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
@@ -55,8 +82,10 @@ forward(const model<Net, T>& net, workspace<Net, T>& space, batch_view<Shape, U>
             (step(std::integral_constant<std::size_t, I + 1>{}), ...);
         }
         (std::make_index_sequence<Net::layer_count>{});
+        return {space.template activation<Net::layer_count>(), x.batch()};
+    } else {
+        return {}; // after a reported mistake: nothing more to check or to say
     }
-    return {space.template activation<Net::layer_count>(), x.batch()};
 }
 
 // Where the loss writes d loss / d output before calling backward.

@@ -57,12 +57,28 @@ struct first_spec<Spec, Rest...> {
     using type = Spec;
 };
 
+// A bound layer's first broken rule (layers/layer.hpp); a layer that reports its
+// mistakes itself through `valid` has none here.
+template <class Bound>
+struct broken_rule_of {
+    using type = no_broken_rule;
+};
+template <class Bound>
+requires requires {
+    typename Bound::broken_rule;
+}
+struct broken_rule_of<Bound> {
+    using type = typename Bound::broken_rule;
+};
+
 // Binds Specs in order, each to the shape the one before produces and, when
-// Fuse, to its neighbours (graph/lowering.hpp).
+// Fuse, to its neighbours (graph/lowering.hpp). broken_rule is the first rule a
+// layer breaks; the network reports it (one mistake, one error).
 template <bool Fuse, class In, std::size_t Position, class Previous, class... Specs>
 struct bind_chain {
     using layers = std::tuple<>;
     using out_shape = In;
+    using broken_rule = no_broken_rule;
 };
 template <bool Fuse, class In, std::size_t Position, class Previous, class Spec, class... Rest>
 struct bind_chain<Fuse, In, Position, Previous, Spec, Rest...> {
@@ -74,6 +90,8 @@ struct bind_chain<Fuse, In, Position, Previous, Spec, Rest...> {
     using layers = decltype(std::tuple_cat(std::declval<std::tuple<bound>>(),
                                            std::declval<typename rest::layers>()));
     using out_shape = typename rest::out_shape;
+    using broken_rule =
+        first_broken<typename broken_rule_of<bound>::type, typename rest::broken_rule>;
 };
 
 template <class Input>
@@ -88,19 +106,25 @@ struct input_shape<input<Dims...>> {
 
 template <bool Fuse, class Input, class... Specs>
 struct basic_sequential {
-    static constexpr bool valid_input =
-        require<is_input<Input>, error::sequential_must_start_with_input<Input>>;
     using input_shape = typename detail::input_shape<Input>::type;
-    static constexpr bool valid_shape =
-        require<!input_shape::has_zero_dim,
-                error::input_has_a_zero_dimension<layer<0, Input>, input_shape>>;
 
-    static_assert(checked(valid_input && valid_shape));
+private:
+    // The layers see a one-value input after a mistake in the input, so they add none.
+    using bound_input = std::conditional_t<input_shape::has_zero_dim, shape<1>, input_shape>;
+    using chain = detail::bind_chain<Fuse, bound_input, 1, no_layer, Specs...>;
+
+public:
+    // The first rule the network breaks: sequential and unfused_sequential report it.
+    using broken_rule =
+        first_broken<rule<is_input<Input>, error::sequential_must_start_with_input<Input>>,
+                     rule<!input_shape::has_zero_dim,
+                          error::input_has_a_zero_dimension<layer<0, Input>, input_shape>>,
+                     typename chain::broken_rule>;
+    static constexpr bool valid = broken_rule::holds;
 
     using input_spec = Input;
-    using layers = typename detail::bind_chain<Fuse, input_shape, 1, no_layer, Specs...>::layers;
-    using output_shape =
-        typename detail::bind_chain<Fuse, input_shape, 1, no_layer, Specs...>::out_shape;
+    using layers = typename chain::layers;
+    using output_shape = typename chain::out_shape;
     static constexpr std::size_t layer_count = sizeof...(Specs);
 
 private:
@@ -148,13 +172,19 @@ public:
 };
 
 // A network: its layers bound in order, with the fusion rules of graph/lowering.hpp.
+// The network reports its first broken rule from its own body, so that g++'s
+// "required from" chain between the user's code and the error stays short.
 template <class Input, class... Specs>
-struct sequential : basic_sequential<true, Input, Specs...> {};
+struct sequential : basic_sequential<true, Input, Specs...> {
+    static_assert(checked(enforce<typename sequential::broken_rule>));
+};
 
 // The same network with every fusion off: each layer does its own work. Tests
 // check the fused code against it.
 template <class Input, class... Specs>
-struct unfused_sequential : basic_sequential<false, Input, Specs...> {};
+struct unfused_sequential : basic_sequential<false, Input, Specs...> {
+    static_assert(checked(enforce<typename unfused_sequential::broken_rule>));
+};
 
 template <class T>
 inline constexpr bool is_sequential = false;

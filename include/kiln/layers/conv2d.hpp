@@ -77,18 +77,13 @@ struct conv2d {
         static constexpr bool kernel_fits = Kernel <= image::height && Kernel <= image::width;
 
     public:
-        // One mistake, one error: each check runs only when those before it passed.
-        static constexpr bool valid = [] {
-            if constexpr (!require<image::is_image, error::layer_needs_an_image<here, In>>)
-                return false;
-            else if constexpr (!require<Filters != 0, error::conv2d_has_no_filters<here>>)
-                return false;
-            else if constexpr (!require<sizes_nonzero, error::window_size_is_zero<here>>)
-                return false;
-            else
-                return require<kernel_fits,
-                               error::kernel_larger_than_input<here, In, kernel_window>>;
-        }();
+        // One mistake, one error: the network reports the first rule broken.
+        using broken_rule = first_broken<
+            rule<image::is_image, error::layer_needs_an_image<here, In>>,
+            rule<Filters != 0, error::conv2d_has_no_filters<here>>,
+            rule<sizes_nonzero, error::window_size_is_zero<here>>,
+            rule<kernel_fits, error::kernel_larger_than_input<here, In, kernel_window>>>;
+        static constexpr bool valid = broken_rule::holds;
 
         using spec = conv2d;
         using in_shape = In;

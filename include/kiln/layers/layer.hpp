@@ -5,7 +5,12 @@
 // it decides. `Spec::bind<In, Position, Previous, Next>` is the layer once its
 // input shape and its neighbours' specs are known (the neighbours are kiln::no_layer
 // at the ends and in an unfused network; graph/lowering.hpp has the fusion rules), with:
-//   valid                    false after a kiln::require reported a mistake
+//   broken_rule              the first kiln::rule the layer breaks (kiln::first_broken
+//                            of its rules, core/diagnostics.hpp), or no_broken_rule;
+//                            the network reports it, so the layer never reports
+//                            itself, and after a mistake claims a placeholder
+//                            out_shape that the layers after it accept
+//   valid                    broken_rule::holds
 //   in_shape, out_shape      shapes of one example
 //   param_count              logical number of parameters (what PyTorch would count)
 //   storage_size             scalars its slice of the parameter buffer takes (padded)
@@ -26,6 +31,7 @@
 // Each pass does the part of the work `share` names (core/thread_pool.hpp), so
 // the thread pool can split it; a part's results must not depend on the split.
 // All pointers are to batch-major, contiguous storage.
+#include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
 #include "kiln/core/rng.hpp"
 #include "kiln/core/shape.hpp"
@@ -43,6 +49,7 @@ struct parameterless_layer {
     using out_shape = Out;
     static constexpr std::size_t position = Position;
     static constexpr std::size_t param_count = 0;
+    using broken_rule = no_broken_rule;
     static constexpr bool valid = true;
     static constexpr bool is_view = false;
     static constexpr bool passes_gradient = false;

@@ -43,8 +43,9 @@ struct affine_layer {
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind {
-        static constexpr bool valid =
-            require<Out != 0, error::layer_size_is_zero<layer<Position, Spec>>>;
+        using broken_rule =
+            first_broken<rule<Out != 0, error::layer_size_is_zero<layer<Position, Spec>>>>;
+        static constexpr bool valid = broken_rule::holds;
 
         using spec = Spec;
         using in_shape = In;

@@ -68,15 +68,11 @@ struct max_pool2d {
         static constexpr bool window_fits = Size <= image::height && Size <= image::width;
 
     public:
-        static constexpr bool valid = [] {
-            if constexpr (!require<image::is_image, error::layer_needs_an_image<here, In>>)
-                return false;
-            else if constexpr (!require<Size != 0, error::window_size_is_zero<here>>)
-                return false;
-            else
-                return require<window_fits,
-                               error::pool_window_larger_than_input<here, In, pool_window>>;
-        }();
+        using broken_rule = first_broken<
+            rule<image::is_image, error::layer_needs_an_image<here, In>>,
+            rule<Size != 0, error::window_size_is_zero<here>>,
+            rule<window_fits, error::pool_window_larger_than_input<here, In, pool_window>>>;
+        static constexpr bool valid = broken_rule::holds;
 
         static constexpr std::size_t height = image::height;
         static constexpr std::size_t width = image::width;

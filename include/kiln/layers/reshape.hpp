@@ -39,9 +39,9 @@ struct reshape {
               std::conditional_t<sizeof...(Dims) != 0 && !shape_type::has_zero_dim, shape_type, In>,
               Position> {
         static constexpr bool same_size = sizeof...(Dims) != 0 && In::size == shape_type::size;
-        static constexpr bool valid =
-            require<same_size,
-                    error::reshape_changes_the_size<layer<Position, reshape>, In, shape_type>>;
+        using broken_rule = first_broken<rule<
+            same_size, error::reshape_changes_the_size<layer<Position, reshape>, In, shape_type>>>;
+        static constexpr bool valid = broken_rule::holds;
         static constexpr bool is_view = true;
         static constexpr bool passes_gradient = true;
     };

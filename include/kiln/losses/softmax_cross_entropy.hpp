@@ -46,15 +46,17 @@ struct softmax_cross_entropy {
     // Logits is the network's output shape; LastLayer names the layer that made it.
     template <class Logits, class LastLayer>
     struct bind {
-        static constexpr bool valid =
-            require<Logits::rank == 1, error::logits_must_be_one_vector_per_example<
-                                           LastLayer, Logits, shape<last_dim<Logits>>>>;
+        // The rules the loss states (core/diagnostics.hpp); the trainer reports them.
+        using broken_rule =
+            first_broken<rule<Logits::rank == 1, error::logits_must_be_one_vector_per_example<
+                                                     LastLayer, Logits, shape<last_dim<Logits>>>>>;
+        static constexpr bool valid = broken_rule::holds;
         static constexpr std::size_t class_count = last_dim<Logits>;
 
         template <std::size_t Classes>
-        static constexpr bool accepts_labels =
-            require<Classes == class_count, error::labels_do_not_match_the_logits<
-                                                LastLayer, classes<Classes>, logits<class_count>>>;
+        using labels_rule =
+            rule<Classes == class_count, error::labels_do_not_match_the_logits<
+                                             LastLayer, classes<Classes>, logits<class_count>>>;
 
         // Mean loss; when gradient is not null, also d loss / d logits.
         template <class T>

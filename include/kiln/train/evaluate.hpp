@@ -18,12 +18,11 @@ struct evaluation {
     std::size_t count = 0;
 };
 
-template <class Loss = softmax_cross_entropy, class Net, class T, class Shape, class U,
-          std::size_t Classes>
-evaluation evaluate(const model<Net, T>& net, workspace<Net, T>& space, batch_view<Shape, U> x,
-                    label_view<Classes> labels) {
-    using loss_type = bound_loss<Loss, Net>;
-    static_assert(checked(loss_type::template accepts_labels<Classes>));
+namespace detail {
+// The work of evaluate, once its arguments are known to fit.
+template <class LossType, class Net, class T, class Shape, class U, std::size_t Classes>
+evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
+                            batch_view<Shape, U> x, label_view<Classes> labels) {
     evaluation result;
     double loss_sum = 0;
     for (std::size_t first = 0; first < x.batch(); first += space.capacity()) {
@@ -31,11 +30,11 @@ evaluation evaluate(const model<Net, T>& net, workspace<Net, T>& space, batch_vi
         const auto out = forward(net, space, x.rows(first, count));
         const auto chunk_labels = labels.rows(first, count);
         loss_sum +=
-            static_cast<double>(loss_type::evaluate(out.data(), chunk_labels.data(), count)) *
+            static_cast<double>(LossType::evaluate(out.data(), chunk_labels.data(), count)) *
             static_cast<double>(count);
         for (std::size_t b = 0; b < count; ++b)
             result.correct +=
-                loss_type::predict(out[b].data()) == static_cast<std::size_t>(chunk_labels[b]);
+                LossType::predict(out[b].data()) == static_cast<std::size_t>(chunk_labels[b]);
     }
     result.count = x.batch();
     if (result.count > 0) {
@@ -43,6 +42,20 @@ evaluation evaluate(const model<Net, T>& net, workspace<Net, T>& space, batch_vi
         result.accuracy = static_cast<double>(result.correct) / static_cast<double>(result.count);
     }
     return result;
+}
+} // namespace detail
+
+// The mean loss and accuracy of the model on x, in chunks as large as the workspace.
+template <class Loss = softmax_cross_entropy, class Net, class T, class SpaceNet, class SpaceT,
+          class Shape, class U, std::size_t Classes>
+evaluation evaluate(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space,
+                    batch_view<Shape, U> x, label_view<Classes> labels) {
+    using loss_type = bound_loss<Loss, Net>;
+    if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,
+                                       batch_rules<Net, T, loss_type, Shape, U, Classes>>>)
+        return detail::evaluate_checked<loss_type>(net, space, x, labels);
+    else
+        return {}; // after a reported mistake
 }
 
 } // namespace kiln
