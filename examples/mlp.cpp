@@ -41,6 +41,8 @@ struct options {
     std::uint64_t random_seed = 42;
     bool check_gradient = false;
     bool check_magnitude = false;
+    bool test_each_epoch = false;   // the early-stopping study's test curve
+    std::size_t watch_patience = 0; // where this patience would have stopped (0: not asked)
     std::string data_dir{kiln::data::default_fashion_mnist_dir};
     std::string out_dir = ".";
     std::string save;   // checkpoint after every epoch
@@ -230,6 +232,11 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
     kiln::workspace<mlp, float> evaluation_space(1000);
     kiln::early_stopping stopper(opt.early_stopping_patience);
     kiln::aligned_buffer<float> best_parameters(net.parameters().size());
+    // The early-stopping study trains on without stopping and notes where
+    // --watch_patience would have stopped, and the test accuracy of every epoch.
+    kiln::early_stopping watcher(opt.watch_patience);
+    std::size_t watch_stop_epoch = 0;
+    std::vector<double> test_accuracy_each_epoch;
 
     kiln::shuffled_batches batches(data.train, batch);
     const std::size_t steps = batches.steps_per_epoch();
@@ -247,10 +254,10 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
     const double seconds_before = recorded_seconds;
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
-    double saving_seconds = 0; // kept out of the training time
+    double excluded_seconds = 0; // saving and test scoring, kept out of the training time
     auto training_seconds = [&] {
         return seconds_before + std::chrono::duration<double>(clock::now() - start).count() -
-               saving_seconds;
+               excluded_seconds;
     };
     for (std::size_t epoch = finished_epochs + 1; epoch <= opt.num_epoch && !stopper.should_stop();
          ++epoch) {
@@ -270,6 +277,17 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
         train_accuracy.push_back(on_train.accuracy);
         validation_accuracy.push_back(on_validation.accuracy);
         const bool improved = stopper.record(on_validation.accuracy);
+        if (opt.watch_patience != 0 && watch_stop_epoch == 0) {
+            watcher.record(on_validation.accuracy);
+            if (watcher.should_stop()) watch_stop_epoch = epoch;
+        }
+        if (opt.test_each_epoch) { // scored outside the training time
+            const auto scoring_start = clock::now();
+            test_accuracy_each_epoch.push_back(
+                kiln::evaluate(net, evaluation_space, data.test.inputs(), data.test.labels())
+                    .accuracy);
+            excluded_seconds += std::chrono::duration<double>(clock::now() - scoring_start).count();
+        }
         if (improved) {
             std::copy(net.parameters().begin(), net.parameters().end(), best_parameters.data());
             updates_to_best = epoch * steps;
@@ -284,7 +302,7 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
             recorded_seconds = training_seconds();
             training_state(opt, train, random, stopper, best_parameters, batches.order(), done)
                 .save(opt.save);
-            saving_seconds += std::chrono::duration<double>(clock::now() - save_start).count();
+            excluded_seconds += std::chrono::duration<double>(clock::now() - save_start).count();
         }
         if (stopper.should_stop()) {
             std::printf("early stopping: no better validation accuracy for %zu epochs\n",
@@ -306,15 +324,25 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
     const std::filesystem::path out =
         std::filesystem::path(opt.out_dir) /
         ("MLP_lr" + format_rate(opt.learning_rate) + "_b" + std::to_string(batch) + ".json");
-    kiln::examples::json_object()
-        .numbers("train", train_accuracy)
+    kiln::examples::json_object results;
+    results.numbers("train", train_accuracy)
         .numbers("val", validation_accuracy)
         .number("test", on_test.accuracy)
         .number("time", seconds)
         .numbers("train_loss", train_loss)
         .number("best_epoch", static_cast<double>(stopper.best_epoch()))
         .number("updates_to_best", static_cast<double>(updates_to_best))
-        .write(out);
+        .number("epochs", static_cast<double>(stopper.epochs()))
+        .number("minibatch_size", static_cast<double>(batch))
+        .number("momentum", opt.momentum);
+    if (opt.test_each_epoch) results.numbers("test_each_epoch", test_accuracy_each_epoch);
+    if (opt.watch_patience != 0) {
+        // 0 when it would not have stopped within the epochs run.
+        results.number("watch_patience", static_cast<double>(opt.watch_patience))
+            .number("watch_stop_epoch", static_cast<double>(watch_stop_epoch))
+            .number("watch_best_epoch", static_cast<double>(watcher.best_epoch()));
+    }
+    results.write(out);
     std::printf("wrote %s\n", out.string().c_str());
     return 0;
 }
@@ -349,6 +377,14 @@ int main(int argc, char** argv) {
                  "compare backprop with central differences on a few parameters");
     app.add_flag("--check_magnitude", opt.check_magnitude,
                  "print the first layer's summed weight gradient on 50 and 5000 examples");
+    app.add_flag("--test_each_epoch", opt.test_each_epoch,
+                 "score the test set after every epoch too (JSON key test_each_epoch; kept out "
+                 "of the training time)");
+    app.add_option("--watch_patience", opt.watch_patience,
+                   "record where early stopping with this patience would have stopped, without "
+                   "stopping (JSON keys watch_stop_epoch, watch_best_epoch; 0: off)")
+        ->check(kiln::examples::whole_number_at_least(0))
+        ->capture_default_str();
     app.add_option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files")
         ->capture_default_str();
     app.add_option("--out_dir", opt.out_dir, "folder for MLP_lr{lr}_b{batch}.json")

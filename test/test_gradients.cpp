@@ -41,6 +41,96 @@ TEST_SUITE("gradients") {
             .check();
     }
 
+    TEST_CASE("conv1d on a sequence of one channel") {
+        probe<kiln::sequential<kiln::input<9>, kiln::conv1d<4, 3>>>{}.check();
+    }
+    TEST_CASE("conv1d on several channels, then relu and a linear layer") {
+        probe<kiln::sequential<kiln::input<7, 3>, kiln::conv1d<5, 2>, kiln::relu, kiln::flatten,
+                               kiln::linear<2>>>{}
+            .check();
+    }
+    TEST_CASE("conv1d without bias: the mini CNN of the course") {
+        probe<kiln::sequential<kiln::input<3>, kiln::conv1d_no_bias<1, 2>, kiln::relu,
+                               kiln::flatten, kiln::linear_no_bias<1>>>{}
+            .check();
+    }
+
+    // A loss's gradient with respect to its inputs against central differences.
+    auto check_loss_gradient = []<class Loss>(std::type_identity<Loss>, std::vector<double> z,
+                                              const std::vector<kiln::label_t>& labels) {
+        const std::size_t batch = labels.size();
+        std::vector<double> gradient(z.size());
+        Loss::evaluate(z.data(), labels.data(), batch, gradient.data());
+        std::size_t nonzero = 0;
+        for (std::size_t i = 0; i < z.size(); ++i) {
+            const double saved = z[i];
+            z[i] = saved + eps;
+            const double plus = Loss::evaluate(z.data(), labels.data(), batch);
+            z[i] = saved - eps;
+            const double minus = Loss::evaluate(z.data(), labels.data(), batch);
+            z[i] = saved;
+            INFO("entry ", i);
+            REQUIRE(relative_error(gradient[i], (plus - minus) / (2 * eps)) < tolerance);
+            nonzero += gradient[i] != 0;
+        }
+        CHECK(nonzero > 0);
+    };
+
+    TEST_CASE("logistic: value and gradient with respect to the score") {
+        using loss = kiln::logistic::bind<kiln::shape<1>, kiln::layer<1, kiln::linear<1>>>;
+        kiln::rng random(4);
+        std::vector<double> scores(6);
+        for (auto& s : scores)
+            s = random.normal(0, 3);
+        const std::vector<kiln::label_t> labels{1, -1, -1, 1, 1, -1};
+        check_loss_gradient(std::type_identity<loss>{}, scores, labels);
+        // ln(1 + e^-ys) by the definition, and no overflow for huge margins.
+        const double one[1] = {0.7};
+        const kiln::label_t minus[1] = {-1};
+        CHECK(loss::evaluate(one, minus, 1) == doctest::Approx(std::log1p(std::exp(0.7))));
+        const double huge[1] = {-1000};
+        double g[1];
+        const kiln::label_t plus[1] = {1};
+        CHECK(loss::evaluate(huge, plus, 1, g) == doctest::Approx(1000));
+        CHECK(g[0] == doctest::Approx(-1));
+    }
+
+    TEST_CASE("multiclass_perceptron: value and gradient away from ties") {
+        using loss = kiln::multiclass_perceptron::bind<kiln::shape<5>,
+                                                       kiln::layer<1, kiln::linear_no_bias<5>>>;
+        kiln::rng random(6);
+        std::vector<double> scores(4 * 5);
+        for (auto& s : scores)
+            s = random.normal(0, 2);
+        const std::vector<kiln::label_t> labels{0, 3, 4, 2};
+        check_loss_gradient(std::type_identity<loss>{}, scores, labels);
+        // The definition: max(0, max_{c != y} z_c - z_y), mean over the batch.
+        double expected = 0;
+        for (std::size_t b = 0; b < 4; ++b) {
+            double other = -1e300;
+            for (std::size_t c = 0; c < 5; ++c)
+                if (c != std::size_t(labels[b])) other = std::max(other, scores[b * 5 + c]);
+            expected += std::max(0.0, other - scores[b * 5 + labels[b]]);
+        }
+        CHECK(loss::evaluate(scores.data(), labels.data(), 4) == doctest::Approx(expected / 4));
+    }
+
+    TEST_CASE("multiclass_perceptron: a tie with an earlier class is a mistake") {
+        using loss = kiln::multiclass_perceptron::bind<kiln::shape<3>,
+                                                       kiln::layer<1, kiln::linear_no_bias<3>>>;
+        const double zeros[3] = {0, 0, 0};
+        const kiln::label_t label[1] = {2};
+        double g[3];
+        CHECK(loss::evaluate(zeros, label, 1, g) == 0);
+        CHECK(g[0] == 1);
+        CHECK(g[1] == 0);
+        CHECK(g[2] == -1);
+        const kiln::label_t first[1] = {0};
+        loss::evaluate(zeros, first, 1, g);
+        CHECK(g[0] == 0);
+        CHECK(g[2] == 0);
+    }
+
     TEST_CASE("softmax_cross_entropy: value and gradient with respect to the logits") {
         using loss =
             kiln::softmax_cross_entropy::bind<kiln::shape<6>, kiln::layer<1, kiln::linear<6>>>;

@@ -24,3 +24,19 @@ struct store_gradients {
 };
 
 } // namespace kiln
+
+namespace kiln {
+
+// Hands Count stored gradient values (a layer's scratch) to a sink, register by
+// register, for layers that sum their gradients in memory first.
+template <std::size_t Count, class T, class Sink>
+void hand_over_gradients(const T* values, std::size_t offset, Sink& sink) noexcept {
+    constexpr std::size_t W = simd::width<T>;
+    std::size_t i = 0;
+    for (; i + W <= Count; i += W)
+        sink.template gradient<W>(offset + i, simd::load(values + i));
+    if constexpr (Count % W != 0)
+        sink.template gradient<Count % W>(offset + i, simd::load_partial(values + i, Count % W));
+}
+
+} // namespace kiln

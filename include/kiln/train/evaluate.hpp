@@ -33,8 +33,9 @@ evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
             static_cast<double>(LossType::evaluate(out.data(), chunk_labels.data(), count)) *
             static_cast<double>(count);
         for (std::size_t b = 0; b < count; ++b)
-            result.correct +=
-                LossType::predict(out[b].data()) == static_cast<std::size_t>(chunk_labels[b]);
+            // As signed numbers: a class index, or a sign (-1, +1) for the logistic loss.
+            result.correct += static_cast<long long>(LossType::predict(out[b].data())) ==
+                              static_cast<long long>(chunk_labels[b]);
     }
     result.count = x.batch();
     if (result.count > 0) {

@@ -1,0 +1,208 @@
+#pragma once
+// kiln::conv1d<Filters, Kernel>: a 1-D convolution (valid, stride 1) along the first
+// axis of a sequence, y[t][f] = b[f] + sum_{k, c} x[t + k][c] W[k][c][f], as
+// PyTorch's nn.Conv1d on a length x channels example (channels last). A rank-1
+// example is a sequence of one channel. kiln::conv1d_no_bias drops b (the mini
+// CNN of SEED.md B: a 2-tap filter over three inputs).
+//
+// Its users are tiny (three inputs), so the passes are plain loops over the
+// filters, which are contiguous in W, y and dy (the compiler vectorizes them);
+// the weight gradient is summed in the layer's scratch and then handed to the
+// sink register by register, like every other layer's.
+#include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/diagnostics.hpp"
+#include "kiln/core/thread_pool.hpp"
+#include "kiln/layers/image.hpp"
+#include "kiln/layers/layer.hpp"
+#include "kiln/layers/linear.hpp"
+#include "kiln/optim/gradient_sink.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <type_traits>
+
+namespace kiln {
+
+// A filter's length, as diagnostics name it.
+template <std::size_t Taps>
+struct kernel_length {};
+
+namespace error {
+template <class Layer, class Got>
+struct layer_needs_a_sequence {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got>,
+                      "kiln: conv1d works on sequences (length, or length x channels), but it "
+                      "receives shape 'Got'. Fix: flatten the example first, or view it as a "
+                      "sequence with kiln::reshape<length, channels>.");
+    }
+};
+template <class Layer, class Got, class Kernel>
+struct kernel_longer_than_sequence {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got, Kernel>,
+                      "kiln: the conv1d filter ('Kernel' taps) is longer than the sequence it "
+                      "slides over (shape 'Got'), so no output position fits. Fix: use a filter "
+                      "of at most the sequence's length.");
+    }
+};
+} // namespace error
+
+// A sequence's length and channels; is_sequence is false for any rank but 1 and 2.
+template <class Shape>
+struct sequence_dims {
+    static constexpr bool is_sequence = false;
+    static constexpr std::size_t length = 1, channels = 1;
+};
+template <std::size_t L>
+struct sequence_dims<shape<L>> {
+    static constexpr bool is_sequence = true;
+    static constexpr std::size_t length = L, channels = 1;
+};
+template <std::size_t L, std::size_t C>
+struct sequence_dims<shape<L, C>> {
+    static constexpr bool is_sequence = true;
+    static constexpr std::size_t length = L, channels = C;
+};
+
+template <std::size_t Filters, std::size_t Kernel, bool HasBias, class Spec>
+struct conv1d_layer {
+    static constexpr bool has_bias = HasBias;
+    static std::string name() {
+        return (has_bias ? "conv1d<" : "conv1d_no_bias<") + std::to_string(Filters) + ", " +
+               std::to_string(Kernel) + ">";
+    }
+
+    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
+    struct bind {
+        using spec = Spec;
+        using in_shape = In;
+        using dims = sequence_dims<In>;
+        using here = layer<Position, Spec>;
+        // The first mistake only, so that one mistake gives one error.
+        static constexpr bool valid = [] {
+            if constexpr (!require<dims::is_sequence, error::layer_needs_a_sequence<here, In>>)
+                return false;
+            else if constexpr (!require<Filters != 0, error::layer_size_is_zero<here>>)
+                return false;
+            else if constexpr (!require<Kernel != 0, error::window_size_is_zero<here>>)
+                return false;
+            else
+                return require<Kernel <= dims::length,
+                               error::kernel_longer_than_sequence<here, In, kernel_length<Kernel>>>;
+        }();
+
+        static constexpr std::size_t position = Position;
+        static constexpr std::size_t channels = dims::channels;
+        // After a reported mistake: one output position, so nothing after complains.
+        static constexpr std::size_t out_length = valid ? dims::length - Kernel + 1 : 1;
+        using out_shape = shape<out_length, Filters>;
+
+        // A patch (Kernel x channels contiguous inputs) times W ([patch entry][filter]).
+        static constexpr std::size_t patch_size = Kernel * channels;
+        static constexpr std::size_t weight_count = patch_size * Filters;
+        static constexpr std::size_t bias_count = has_bias ? Filters : 0;
+        static constexpr std::size_t param_count = weight_count + bias_count;
+        static constexpr std::size_t bias_offset = padded_count(weight_count);
+        static constexpr std::size_t storage_size = bias_offset + padded_count(bias_count);
+        static constexpr bool is_view = false;
+        static constexpr bool passes_gradient = false;
+        static constexpr std::size_t flops_per_example = 2 * out_length * weight_count;
+
+        static constexpr std::size_t weight_at(std::size_t k, std::size_t c, std::size_t f) {
+            return (k * channels + c) * Filters + f;
+        }
+        static constexpr std::size_t bias_at(std::size_t f) { return bias_offset + f; }
+
+        // As nn.Conv1d (or the course's N(0, sigma)): fan_in = Kernel x channels.
+        template <class T, class Scheme>
+        static void initialize(T* params, rng& random, const Scheme& scheme) {
+            auto draw = [&] {
+                if constexpr (std::is_same_v<Scheme, init::normal>)
+                    return static_cast<T>(random.normal(scheme.mean, scheme.stddev));
+                else {
+                    static_assert(std::is_same_v<Scheme, init::pytorch_default>);
+                    const double bound = 1.0 / std::sqrt(static_cast<double>(patch_size));
+                    return static_cast<T>(random.uniform(-bound, bound));
+                }
+            };
+            for (std::size_t i = 0; i < weight_count; ++i)
+                params[i] = draw();
+            for (std::size_t f = 0; f < bias_count; ++f)
+                params[bias_offset + f] = draw();
+        }
+
+        // y[t] = b + patch(t) W, for this share's examples.
+        template <class T>
+        static void forward(const T* params, const T* x, T* y, std::size_t batch,
+                            work_share share = {}) noexcept {
+            const auto examples = share.rows(batch);
+            for (std::size_t b = examples.begin; b < examples.end; ++b)
+                for (std::size_t t = 0; t < out_length; ++t) {
+                    const T* const patch = x + b * In::size + t * channels;
+                    T* const out = y + (b * out_length + t) * Filters;
+                    for (std::size_t f = 0; f < Filters; ++f) {
+                        if constexpr (has_bias)
+                            out[f] = params[bias_offset + f];
+                        else
+                            out[f] = T{0};
+                    }
+                    for (std::size_t j = 0; j < patch_size; ++j)
+                        for (std::size_t f = 0; f < Filters; ++f)
+                            out[f] += patch[j] * params[j * Filters + f];
+                }
+        }
+
+        // dx[t + k][c] += W[k][c] . dy[t], over every output position t.
+        template <class T>
+        static void backward_input(const T* params, const T*, const T*, const T* dy, T* dx,
+                                   std::size_t batch, work_share share = {}) noexcept {
+            const auto examples = share.rows(batch);
+            for (std::size_t b = examples.begin; b < examples.end; ++b) {
+                T* const grad = dx + b * In::size;
+                std::fill_n(grad, In::size, T{0});
+                for (std::size_t t = 0; t < out_length; ++t) {
+                    const T* const g = dy + (b * out_length + t) * Filters;
+                    for (std::size_t j = 0; j < patch_size; ++j) {
+                        T sum = 0;
+                        for (std::size_t f = 0; f < Filters; ++f)
+                            sum += params[j * Filters + f] * g[f];
+                        grad[t * channels + j] += sum;
+                    }
+                }
+            }
+        }
+
+        // dW[j] = sum over examples and positions of patch[j] dy[t]; db = sum of dy.
+        // The whole sum is one core's (share 0): these layers are far below the split.
+        template <class T, class Sink>
+        static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
+                                    std::size_t batch, Sink& sink, work_share share = {}) noexcept {
+            if (share.index != 0) return;
+            std::fill_n(scratch, storage_size, T{0});
+            for (std::size_t b = 0; b < batch; ++b)
+                for (std::size_t t = 0; t < out_length; ++t) {
+                    const T* const patch = x + b * In::size + t * channels;
+                    const T* const g = dy + (b * out_length + t) * Filters;
+                    for (std::size_t j = 0; j < patch_size; ++j)
+                        for (std::size_t f = 0; f < Filters; ++f)
+                            scratch[j * Filters + f] += patch[j] * g[f];
+                    if constexpr (has_bias)
+                        for (std::size_t f = 0; f < Filters; ++f)
+                            scratch[bias_offset + f] += g[f];
+                }
+            hand_over_gradients<weight_count>(scratch, 0, sink);
+            if constexpr (has_bias)
+                hand_over_gradients<bias_count>(scratch + bias_offset, bias_offset, sink);
+        }
+    };
+};
+
+template <std::size_t Filters, std::size_t Kernel>
+struct conv1d : conv1d_layer<Filters, Kernel, true, conv1d<Filters, Kernel>> {};
+
+template <std::size_t Filters, std::size_t Kernel>
+struct conv1d_no_bias : conv1d_layer<Filters, Kernel, false, conv1d_no_bias<Filters, Kernel>> {};
+
+} // namespace kiln
