@@ -4,6 +4,8 @@
 // double; agreement within a relative 1e-9 (the differences are rounding order).
 #include <kiln/kiln.hpp>
 
+#include "support/golden_file.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -21,26 +23,7 @@ namespace {
 
 constexpr double tolerance = 1e-9;
 
-std::map<std::string, std::vector<double>> read_golden(const std::string& name) {
-    const std::string path = std::string(KILN_SOURCE_DIR) + "/test/golden/" + name;
-    std::ifstream in(path);
-    REQUIRE_MESSAGE(in.good(), "cannot open " << path);
-    std::map<std::string, std::vector<double>> values;
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream fields(line);
-        std::string key;
-        std::size_t count = 0;
-        fields >> key >> count;
-        std::vector<double>& entry = values[key];
-        entry.resize(count);
-        for (double& v : entry)
-            fields >> v;
-        REQUIRE_MESSAGE(!fields.fail(), path << ": bad line for " << key);
-    }
-    return values;
-}
+using kiln::testing::read_golden;
 
 void check_close(double kiln_value, double torch_value, const std::string& what) {
     INFO(what, ": kiln ", kiln_value, ", PyTorch ", torch_value);

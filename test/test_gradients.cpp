@@ -3,83 +3,18 @@
 // below 1e-6 for every parameter and every input.
 #include <kiln/kiln.hpp>
 
+#include "support/gradient_probe.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
 
 namespace {
-
-constexpr double eps = 1e-6;
-constexpr double tolerance = 1e-6;
-
-double relative_error(double backprop, double numeric) {
-    return std::abs(backprop - numeric) / std::max({std::abs(backprop), std::abs(numeric), 0.01});
-}
-
-// A network's objective: L = sum_k c_k y_k with fixed random c, so dL/dy = c and
-// each layer's backward is checked without a loss in the way.
-template <class Net>
-struct probe {
-    static constexpr std::size_t batch = 3;
-    kiln::model<Net, double> net{kiln::init::normal{0, 0.5}, 11};
-    kiln::workspace<Net, double> space{batch};
-    std::vector<double> x = std::vector<double>(batch * Net::input_shape::size);
-    std::vector<double> c = std::vector<double>(batch * Net::output_shape::size);
-
-    probe() {
-        kiln::rng random(5);
-        for (auto& v : x)
-            v = random.normal();
-        for (auto& v : c)
-            v = random.normal();
-    }
-    auto input() {
-        return kiln::batch_view<typename Net::input_shape, const double>(x.data(), batch);
-    }
-
-    double objective() {
-        const auto y = kiln::forward(net, space, input());
-        double total = 0;
-        for (std::size_t i = 0; i < y.size(); ++i)
-            total += c[i] * y.data()[i];
-        return total;
-    }
-
-    // d objective / d value, with value a parameter or an input.
-    double central_difference(double& value) {
-        const double saved = value;
-        value = saved + eps;
-        const double plus = objective();
-        value = saved - eps;
-        const double minus = objective();
-        value = saved;
-        return (plus - minus) / (2 * eps);
-    }
-
-    void check() {
-        objective();
-        std::copy(c.begin(), c.end(), kiln::output_gradient(space).data());
-        std::vector<double> input_gradient(x.size());
-        kiln::backward(net, space, input_gradient.data());
-        const std::vector<double> gradient(net.gradients().begin(), net.gradients().end());
-
-        auto params = net.parameters();
-        std::size_t checked = 0;
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            const double numeric = central_difference(params[i]);
-            INFO("parameter ", i);
-            REQUIRE(relative_error(gradient[i], numeric) < tolerance);
-            checked += numeric != 0;
-        }
-        CHECK(checked > 0);
-        for (std::size_t i = 0; i < x.size(); ++i) {
-            INFO("input ", i);
-            REQUIRE(relative_error(input_gradient[i], central_difference(x[i])) < tolerance);
-        }
-    }
-};
-
+using kiln::testing::eps;
+using kiln::testing::probe;
+using kiln::testing::relative_error;
+using kiln::testing::tolerance;
 } // namespace
 
 TEST_SUITE("gradients") {

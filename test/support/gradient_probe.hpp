@@ -1,0 +1,87 @@
+#pragma once
+// Central differences in double against a network's backward: the objective is
+// L = sum_k c_k y_k with fixed random c, so dL/dy = c and each layer's backward
+// is checked without a loss in the way. Pass: |backprop - numeric| /
+// max(|backprop|, |numeric|, 0.01) below 1e-6 for every parameter and, unless the
+// input is token ids (Vocab != 0: the ids are drawn from [0, Vocab)), every input.
+#include <kiln/kiln.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace kiln::testing {
+
+inline constexpr double eps = 1e-6;
+inline constexpr double tolerance = 1e-6;
+
+inline double relative_error(double backprop, double numeric) {
+    return std::abs(backprop - numeric) / std::max({std::abs(backprop), std::abs(numeric), 0.01});
+}
+
+template <class Net, std::size_t Vocab = 0, std::size_t Batch = 3>
+struct probe {
+    static constexpr std::size_t batch = Batch;
+    kiln::model<Net, double> net{kiln::init::normal{0, 0.5}, 11};
+    kiln::workspace<Net, double> space{batch};
+    std::vector<double> x = std::vector<double>(batch * Net::input_shape::size);
+    std::vector<double> c = std::vector<double>(batch * Net::output_shape::size);
+
+    probe() {
+        kiln::rng random(5);
+        for (auto& v : x)
+            v = Vocab ? static_cast<double>(random.below(Vocab)) : random.normal();
+        for (auto& v : c)
+            v = random.normal();
+    }
+    auto input() {
+        return kiln::batch_view<typename Net::input_shape, const double>(x.data(), batch);
+    }
+
+    double objective() {
+        const auto y = kiln::forward(net, space, input());
+        double total = 0;
+        for (std::size_t i = 0; i < y.size(); ++i)
+            total += c[i] * y.data()[i];
+        return total;
+    }
+
+    // d objective / d value, with value a parameter or an input.
+    double central_difference(double& value) {
+        const double saved = value;
+        value = saved + eps;
+        const double plus = objective();
+        value = saved - eps;
+        const double minus = objective();
+        value = saved;
+        return (plus - minus) / (2 * eps);
+    }
+
+    void check() {
+        objective();
+        std::copy(c.begin(), c.end(), kiln::output_gradient(space).data());
+        std::vector<double> input_gradient(x.size());
+        kiln::backward(net, space, input_gradient.data());
+        const std::vector<double> gradient(net.gradients().begin(), net.gradients().end());
+
+        auto params = net.parameters();
+        std::size_t checked = 0;
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            const double numeric = central_difference(params[i]);
+            INFO("parameter ", i);
+            REQUIRE(relative_error(gradient[i], numeric) < tolerance);
+            checked += numeric != 0;
+        }
+        CHECK(checked > 0);
+        if (Vocab != 0) return;
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            INFO("input ", i);
+            REQUIRE(relative_error(input_gradient[i], central_difference(x[i])) < tolerance);
+        }
+    }
+};
+
+} // namespace kiln::testing
