@@ -159,6 +159,50 @@ TEST_SUITE("gpt") {
     }
 }
 
+TEST_SUITE("checkpoint") {
+    TEST_CASE("a GPT and its AdamW state resume exactly where they stopped") {
+        using net_type = small_gpt<11, 6, 8, 2, 2, 32>;
+        kiln::rng random(4);
+        std::vector<float> x(3 * 6);
+        std::vector<kiln::label_t> y(3 * 6);
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            x[i] = static_cast<float>(random.below(11));
+            y[i] = static_cast<kiln::label_t>(random.below(11));
+        }
+        const kiln::batch_view<kiln::shape<6>, const float> xs(x.data(), 3);
+        const kiln::label_view<11> ys(y.data(), 3);
+        const kiln::adamw settings{.learning_rate = 1e-2};
+
+        kiln::model<net_type> net(kiln::init::pytorch_default{}, 1);
+        kiln::trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw> train(net, settings, 3);
+        for (int i = 0; i < 3; ++i)
+            train.step(xs, ys);
+        kiln::testing::temp_dir dir;
+        auto state = kiln::checkpoint::of<net_type, float>();
+        kiln::store(state, train);
+        state.save(dir / "gpt.kiln");
+        for (int i = 0; i < 3; ++i)
+            train.step(xs, ys);
+
+        kiln::model<net_type> resumed_net(kiln::init::pytorch_default{}, 99);
+        kiln::trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw> resumed(resumed_net,
+                                                                                   settings, 3);
+        kiln::restore(kiln::checkpoint::load<net_type, float>(dir / "gpt.kiln"), resumed);
+        CHECK(resumed.optimizer().steps() == 3);
+        for (int i = 0; i < 3; ++i)
+            resumed.step(xs, ys);
+        const auto a = net.parameters();
+        const auto b = resumed_net.parameters();
+        CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+
+        kiln::trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw> other(
+            resumed_net, kiln::adamw{.learning_rate = 5e-3}, 3);
+        CHECK_THROWS_WITH(
+            kiln::restore(kiln::checkpoint::load<net_type, float>(dir / "gpt.kiln"), other),
+            doctest::Contains("adamw{learning_rate 0.01"));
+    }
+}
+
 TEST_SUITE("data") {
     TEST_CASE("char_text: vocabulary, encode and decode, the 90/10 split, windows") {
         const kiln::data::char_text text("hello, world\n");
