@@ -4,6 +4,7 @@
 // ever found (test/test_fuzz_replay.cpp). An input may be refused with the
 // reader's own error (data_error, checkpoint_error); anything else that escapes
 // (another exception, a crash, a sanitizer report) is a bug.
+#include <kiln/data/char_text.hpp>
 #include <kiln/data/error.hpp>
 #include <kiln/data/fashion_mnist.hpp>
 #include <kiln/data/idx.hpp>
@@ -72,6 +73,31 @@ inline void idx_reader(const std::uint8_t* data, std::size_t size) {
             for (std::size_t i = 0; i < set.size(); ++i)
                 if (static_cast<std::size_t>(set.labels()[i]) >= 10) __builtin_trap();
         }
+    } catch (const kiln::data::data_error&) {
+    }
+}
+
+// Character text: the loader, encode and decode, the split, and windows of a
+// block the first byte picks. A loaded text must round-trip and its windows'
+// targets must be the next ids.
+inline void text_loader(const std::uint8_t* data, std::size_t size) {
+    static memory_file file;
+    if (size == 0) return;
+    try {
+        const auto text = kiln::data::char_text::load(file.set(data + 1, size - 1));
+        if (text.vocabulary_size() == 0 || text.vocabulary_size() > 256) __builtin_trap();
+        if (text.train().size() + text.validation().size() != text.text().size()) __builtin_trap();
+        if (text.decode(text.ids()) != text.text()) __builtin_trap();
+        const std::size_t block = 1 + data[0] % 8;
+        kiln::data::require_windows(text.validation(), block, "validation");
+        kiln::rng random(data[0]);
+        std::vector<float> x(2 * block);
+        std::vector<kiln::label_t> y(2 * block);
+        kiln::data::sample_windows(text.validation(), block, 2, random, x.data(), y.data());
+        for (std::size_t i = 0; i < x.size(); ++i)
+            if (x[i] < 0 || x[i] >= static_cast<float>(text.vocabulary_size()) ||
+                (i % block + 1 < block && static_cast<kiln::label_t>(x[i + 1]) != y[i]))
+                __builtin_trap();
     } catch (const kiln::data::data_error&) {
     }
 }

@@ -108,6 +108,6 @@ def gpt_losses(runs, path, title):
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (label, run) in enumerate(runs.items()):
         colour = f"C{i}"
-        ax.plot(run["iters"], run["train"], linestyle="--", color=colour, label=f"{label} train")
-        ax.plot(run["iters"], run["val"], color=colour, label=f"{label} validation")
+        ax.plot(run["iteration"], run["train"], linestyle="--", color=colour, label=f"{label} train")
+        ax.plot(run["iteration"], run["val"], color=colour, label=f"{label} validation")
     return _finish(fig, ax, path, "iteration", "loss (cross-entropy)", title, legend_size=8)

@@ -200,11 +200,11 @@ def gpt(rep, step):
     rep.figure(fig.gpt_losses(heads, rep.path("gpt_heads_sweep.png"), "Transformer: heads sweep"),
                "heads sweep")
     for name, r in runs.items():
-        samples = r["json"].get("samples", {})
         rep.add(f"#### Samples, {name}", "")
         for when in ("before", "after"):
-            if when in samples:
-                rep.add(f"{when} training:", "", "```text", samples[when].rstrip("\n"), "```", "")
+            sample = r["json"].get(f"sample_{when}")
+            if sample is not None:
+                rep.add(f"{when} training:", "", "```text", sample.rstrip("\n"), "```", "")
 
 
 SECTIONS = [

@@ -12,12 +12,8 @@ built (the transformer, until it lands) is skipped, and the report says so.
 
 The experiments are the STEPS list below: a step is a program and its runs, each
 run the program's arguments in full and in quick mode; `{dir}` stands for the
-run's folder. The transformer step expects `gpt` to write `{dir}/gpt.json` as
-
-    {"config": {"block_size": 32, "n_head": 4, ...},   # whatever the run used
-     "iters": [0, 100, ...], "train": [...], "val": [...],   # mean losses
-     "time": seconds,
-     "samples": {"before": "text...", "after": "text..."}}
+run's folder and `{text}` the transformer's text (--text; the step is skipped,
+and the report says so, when that file is missing).
 """
 import argparse
 import datetime
@@ -72,11 +68,12 @@ STEPS = [
                   ["--num_epoch", "1", "--out", "{dir}/ood.json"])]},
     # Part F: the base model, then the sweeps (block size 2, 16, 64; heads 2, 8;
     # the base is block 32 with 4 heads).
-    {"name": "gpt", "program": "gpt", "part": "F", "optional": True,
+    {"name": "gpt", "program": "gpt", "part": "F", "optional": True, "needs_text": True,
      "runs": [run(f"block{b}_heads{h}",
-                  ["--block_size", str(b), "--n_head", str(h), "--out", "{dir}/gpt.json"],
-                  ["--block_size", str(b), "--n_head", str(h), "--max_iters", "20",
-                   "--eval_interval", "10", "--eval_iters", "5", "--out", "{dir}/gpt.json"])
+                  ["--text", "{text}", "--block", str(b), "--heads", str(h), "--out_dir", "{dir}"],
+                  ["--text", "{text}", "--block", str(b), "--heads", str(h), "--iterations", "20",
+                   "--eval_interval", "10", "--eval_iters", "5", "--sample_length", "80",
+                   "--out_dir", "{dir}"])
               for b, h in ((32, 4), (2, 4), (16, 4), (64, 4), (32, 2), (32, 8))]},
 ]
 
@@ -112,17 +109,23 @@ def run_steps(args, build, results):
                 done[step["name"]] = {"skipped": f"`{step['program']}` is not built in this tree"}
                 continue
             raise SystemExit(f"reproduce: {program} is missing and could not be built")
+        if step.get("needs_text") and not args.text.is_file():
+            log(f"{step['name']}: skipped, no text at {args.text}")
+            done[step["name"]] = {"skipped": f"the text `{args.text}` is missing (pass --text)"}
+            continue
         records = {}
         for r in step["runs"]:
             folder = results / step["name"] / r["name"]
             folder.mkdir(parents=True, exist_ok=True)
             for old in folder.glob("*.json"):
                 old.unlink()
-            argv = [a.replace("{dir}", str(folder)) for a in r["quick" if args.quick else "full"]]
+            argv = [a.replace("{dir}", str(folder)).replace("{text}", str(args.text))
+                    for a in r["quick" if args.quick else "full"]]
             command = [str(program)] + argv
             shown = " ".join(shlex.quote(a) for a in
                              [f"build/examples/{step['program']}"] +
-                             [a.replace(str(results), "results") for a in argv])
+                             [a.replace(str(results), "results").replace(str(ROOT.parent), "..")
+                              for a in argv])
             log(f"{step['name']}/{r['name']}: {shown}")
             start = time.monotonic()
             with open(folder / "log.txt", "w") as out:
@@ -181,6 +184,9 @@ if __name__ == "__main__":
                         help="the report to write")
     parser.add_argument("--figures", type=pathlib.Path, default=ROOT / "docs" / "figures",
                         help="where the PNG figures go")
+    parser.add_argument("--text", type=pathlib.Path,
+                        default=ROOT.parent / "shared" / "data" / "tinyshakespeare.txt",
+                        help="tiny Shakespeare, for the transformer (part F)")
     parser.add_argument("--only", nargs="*", help="run only these steps (a partial report)")
     args = parser.parse_args()
     if args.quick and args.doc == ROOT / "docs" / "results.md":

@@ -60,8 +60,8 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
-using kiln_test::probe;
-using kiln_test::relative_error;
+using kiln::testing::probe;
+using kiln::testing::relative_error;
 
 // ---------------------------------------------------------------------------
 // Naive references, one loop per index, in long double.

@@ -45,6 +45,11 @@ TEST_SUITE("fuzz_replay") {
                 " regression input(s) replayed");
     }
 
+    TEST_CASE("the text loader survives its corpus and every input that once broke it") {
+        CHECK(replay("corpus", "text_loader", kiln::fuzz::text_loader) >= 3);
+        MESSAGE(replay("regressions", "text_loader", kiln::fuzz::text_loader),
+                " regression input(s) replayed");
+    }
     TEST_CASE("the checkpoint loader survives its corpus and every input that once broke it") {
         CHECK(replay("corpus", "checkpoint_loader", kiln::fuzz::checkpoint_loader) >= 3);
         MESSAGE(replay("regressions", "checkpoint_loader", kiln::fuzz::checkpoint_loader),

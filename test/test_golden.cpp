@@ -4,6 +4,8 @@
 // double; agreement within a relative 1e-9 (the differences are rounding order).
 #include <kiln/kiln.hpp>
 
+#include "support/golden_file.hpp"
+
 #include <doctest/doctest.h>
 
 #include "support/golden_file.hpp"
@@ -15,8 +17,8 @@
 
 namespace {
 
-using kiln_test::check_close;
-using kiln_test::read_golden;
+using kiln::testing::check_close;
+using kiln::testing::read_golden;
 
 // Fills parameters and inputs by the formulas of make_golden.py and runs one
 // forward and backward pass in double.

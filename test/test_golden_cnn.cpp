@@ -4,6 +4,8 @@
 // by formulas. kiln recomputes them in double; agreement within a relative 1e-9.
 #include <kiln/kiln.hpp>
 
+#include "support/golden_file.hpp"
+
 #include <doctest/doctest.h>
 
 #include "support/golden_file.hpp"
@@ -16,8 +18,8 @@
 
 namespace {
 
-using kiln_test::check_close;
-using kiln_test::read_golden;
+using kiln::testing::check_close;
+using kiln::testing::read_golden;
 
 // One forward and backward pass in double at the formulas of make_golden_cnn.py.
 template <class Net, std::size_t Batch>
@@ -102,7 +104,7 @@ void check_sampled_gradients(const Run& run,
         const double sum_scale = std::max(1.0, std::sqrt(golden.at(name + "_sumsq")[0] * count));
         INFO(name, " sum: kiln ", sum, ", PyTorch ", golden.at(name + "_sum")[0]);
         CHECK(std::abs(sum - golden.at(name + "_sum")[0]) <=
-              kiln_test::golden_tolerance * sum_scale);
+              kiln::testing::golden_tolerance * sum_scale);
         check_close(squares, golden.at(name + "_sumsq")[0], name + " sum of squares");
         const auto& positions = golden.at(name + "_positions");
         const auto& expected = golden.at(name + "_values");

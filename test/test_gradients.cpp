@@ -3,6 +3,8 @@
 // below 1e-6 for every parameter and every input.
 #include <kiln/kiln.hpp>
 
+#include "support/gradient_probe.hpp"
+
 #include <doctest/doctest.h>
 
 #include "support/gradient_probe.hpp"
@@ -12,10 +14,10 @@
 
 namespace {
 
-using kiln_test::eps;
-using kiln_test::probe;
-using kiln_test::relative_error;
-using kiln_test::tolerance;
+using kiln::testing::eps;
+using kiln::testing::probe;
+using kiln::testing::relative_error;
+using kiln::testing::tolerance;
 
 } // namespace
 

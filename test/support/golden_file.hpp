@@ -1,12 +1,12 @@
 #pragma once
-// Golden files (test/golden/*.txt): values PyTorch computed in float64, one
-// tensor a line as "key count v1 v2 ...", '#' starting a comment; and the
-// comparison every golden test makes: a relative 1e-9, the differences being
-// rounding order.
+// Reads a golden file of test/golden/ (format in test/golden/README.md): every
+// line `name count v1 ... v_count` becomes values[name]; `#` lines are comments.
+// check_close is the comparison every golden test makes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -17,9 +17,7 @@
 #define KILN_SOURCE_DIR "."
 #endif
 
-namespace kiln_test {
-
-inline constexpr double golden_tolerance = 1e-9;
+namespace kiln::testing {
 
 inline std::map<std::string, std::vector<double>> read_golden(const std::string& name) {
     const std::string path = std::string(KILN_SOURCE_DIR) + "/test/golden/" + name;
@@ -33,7 +31,7 @@ inline std::map<std::string, std::vector<double>> read_golden(const std::string&
         std::string key;
         std::size_t count = 0;
         fields >> key >> count;
-        std::vector<double>& entry = values[key];
+        auto& entry = values[key];
         entry.resize(count);
         for (double& v : entry)
             fields >> v;
@@ -42,10 +40,13 @@ inline std::map<std::string, std::vector<double>> read_golden(const std::string&
     return values;
 }
 
+// Agreement with PyTorch: a relative 1e-9, the differences being rounding order.
+inline constexpr double golden_tolerance = 1e-9;
+
 inline void check_close(double kiln_value, double torch_value, const std::string& what) {
     INFO(what, ": kiln ", kiln_value, ", PyTorch ", torch_value);
     CHECK(std::abs(kiln_value - torch_value) <=
           golden_tolerance * std::max(1.0, std::abs(torch_value)));
 }
 
-} // namespace kiln_test
+} // namespace kiln::testing

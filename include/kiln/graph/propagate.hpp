@@ -3,6 +3,7 @@
 // over the layer list, each call specialised on its layer's sizes.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/tensor.hpp"
+#include "kiln/graph/layer_calls.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/workspace.hpp"
 #include "kiln/optim/gradient_sink.hpp"
@@ -68,7 +69,11 @@ forward(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space, batch_view
         space.bind_input(x.data(), batch);
         auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
             using layer_type = std::tuple_element_t<I - 1, typename Net::layers>;
-            if constexpr (!layer_type::is_view) {
+            if constexpr (is_stateful<layer_type>) {
+                layer_type::forward(
+                    net.template parameters_of<I>(), space.template activation<I - 1>(),
+                    space.template activation<I>(), space.template saved<I>(), batch);
+            } else if constexpr (!layer_type::is_view) {
                 const T* const params = net.template parameters_of<I>();
                 const T* const x = space.template activation<I - 1>();
                 T* const y = space.template activation<I>();
@@ -123,19 +128,26 @@ void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
             const T* const params = net.template parameters_of<I>();
             const T* const x = space.template activation<I - 1>();
             const T* const y = space.template activation<I>();
-            const std::size_t parts = space.parts_for(layer_type::flops_per_example * batch,
-                                                      layer_type::storage_size * sizeof(T));
-            // The input gradient first: it reads the parameters the sink may update.
-            if (dx != nullptr)
-                space.pool().run(parts, [&](work_share share) {
-                    layer_type::backward_input(params, x, y, dy, dx, batch, share);
-                });
-            if constexpr (layer_type::param_count != 0) {
+            if constexpr (is_stateful<layer_type>) {
+                // One pass on one core: the input gradient, then the parameters'.
                 auto sink = sinks.slice(model<Net, T>::template offset_of<I>);
-                T* const scratch = net.template gradients_of<I>();
-                space.pool().run(parts, [&](work_share share) {
-                    layer_type::backward_params(params, scratch, x, y, dy, batch, sink, share);
-                });
+                layer_type::backward(params, net.template gradients_of<I>(), x, y,
+                                     space.template saved<I>(), dy, dx, batch, sink);
+            } else {
+                const std::size_t parts = space.parts_for(layer_type::flops_per_example * batch,
+                                                          layer_type::storage_size * sizeof(T));
+                // The input gradient first: it reads the parameters the sink may update.
+                if (dx != nullptr)
+                    space.pool().run(parts, [&](work_share share) {
+                        layer_type::backward_input(params, x, y, dy, dx, batch, share);
+                    });
+                if constexpr (layer_type::param_count != 0) {
+                    auto sink = sinks.slice(model<Net, T>::template offset_of<I>);
+                    T* const scratch = net.template gradients_of<I>();
+                    space.pool().run(parts, [&](work_share share) {
+                        layer_type::backward_params(params, scratch, x, y, dy, batch, sink, share);
+                    });
+                }
             }
             in_second = !in_second;
         } else if (I == 1 && input_gradient != nullptr) {

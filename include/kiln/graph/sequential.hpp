@@ -33,7 +33,38 @@ struct sequential_must_start_with_input {
                       "kiln::sequential<kiln::input<784>, ...>.");
     }
 };
+template <class Layer, class Input>
+struct token_ids_need_an_embedding {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Input>,
+                      "kiln: the network's input 'Input' gives token ids, but the layer after it "
+                      "needs vectors (or looks up another vocabulary). Fix: put "
+                      "kiln::embedding<Vocab, Width> with the tokens' vocabulary right after "
+                      "kiln::tokens<Block, Vocab>.");
+    }
+};
 } // namespace error
+
+// An input of token ids (kiln::tokens) names its vocabulary; so does the only kind
+// of layer that may read it (kiln::embedding).
+template <class Spec>
+inline constexpr bool gives_token_ids = requires {
+    Spec::vocabulary;
+};
+template <class Spec>
+inline constexpr bool looks_up_token_ids = requires {
+    Spec::looks_up_token_ids;
+};
+// Whether First may follow Input: after token ids, only a lookup of the same vocabulary.
+template <class Input, class First>
+inline constexpr bool reads_its_input = [] {
+    if constexpr (!gives_token_ids<Input>)
+        return true;
+    else if constexpr (looks_up_token_ids<First>)
+        return First::vocabulary == Input::vocabulary;
+    else
+        return false;
+}();
 
 // The shape of one example entering the network, e.g. input<784> or input<28, 28>.
 template <std::size_t... Dims>
@@ -112,6 +143,7 @@ private:
     // The layers see a one-value input after a mistake in the input, so they add none.
     using bound_input = std::conditional_t<input_shape::has_zero_dim, shape<1>, input_shape>;
     using chain = detail::bind_chain<Fuse, bound_input, 1, no_layer, Specs...>;
+    using first_spec = typename detail::first_spec<Specs...>::type;
 
 public:
     // The first rule the network breaks: sequential and unfused_sequential report it.
@@ -119,6 +151,8 @@ public:
         first_broken<rule<is_input<Input>, error::sequential_must_start_with_input<Input>>,
                      rule<!input_shape::has_zero_dim,
                           error::input_has_a_zero_dimension<layer<0, Input>, input_shape>>,
+                     rule<reads_its_input<Input, first_spec>,
+                          error::token_ids_need_an_embedding<layer<1, first_spec>, Input>>,
                      typename chain::broken_rule>;
     static constexpr bool valid = broken_rule::holds;
 

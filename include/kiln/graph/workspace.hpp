@@ -6,6 +6,7 @@
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/tensor.hpp"
 #include "kiln/core/thread_pool.hpp"
+#include "kiln/graph/layer_calls.hpp"
 #include "kiln/graph/sequential.hpp"
 
 #include <array>
@@ -39,6 +40,13 @@ class workspace {
                                                         layer_t<I>::out_shape::size...};
     }
     (std::make_index_sequence<layer_count>{});
+    // Scalars per example each layer keeps for its backward beyond its output
+    // (graph/layer_calls.hpp: stateful layers); they follow the outputs in the arena.
+    static constexpr std::array<std::size_t, layer_count + 1> saved_sizes =
+        []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<std::size_t, layer_count + 1>{0, saved_per_example_of<layer_t<I>>...};
+    }
+    (std::make_index_sequence<layer_count>{});
     static constexpr std::size_t widest = [] {
         std::size_t w = 0;
         for (std::size_t i = 1; i <= layer_count; ++i)
@@ -58,6 +66,10 @@ public:
             if (owner[i] != i) continue;
             arena_slots_[i] = arena_.data() + offset;
             offset += padded_count(example_sizes[i] * capacity);
+        }
+        for (std::size_t i = 1; i <= layer_count; ++i) {
+            saved_slots_[i] = arena_.data() + offset;
+            offset += padded_count(saved_sizes[i] * capacity);
         }
     }
 
@@ -103,6 +115,11 @@ public:
         else
             return arena_slots_[owner[I]];
     }
+    // Layer I's saved state (stateful layers), laid out for the batch of the last forward.
+    template <std::size_t I>
+    T* saved() noexcept {
+        return saved_slots_[I];
+    }
     const T* input() const noexcept { return input_; }
     std::size_t batch() const noexcept { return batch_; }
 
@@ -126,6 +143,8 @@ private:
         std::size_t total = 0;
         for (std::size_t i = 1; i <= layer_count; ++i)
             if (owner[i] == i) total += padded_count(example_sizes[i] * capacity);
+        for (std::size_t i = 1; i <= layer_count; ++i)
+            total += padded_count(saved_sizes[i] * capacity);
         return total;
     }
 
@@ -136,6 +155,7 @@ private:
     aligned_buffer<T> gradient_a_;
     aligned_buffer<T> gradient_b_;
     std::array<T*, layer_count + 1> arena_slots_{};
+    std::array<T*, layer_count + 1> saved_slots_{};
     const T* input_ = nullptr;
     std::size_t batch_ = 0;
 };

@@ -110,6 +110,29 @@ inline vec<T> select_equal(const vec<T>& a, const vec<T>& b, const vec<T>& if_eq
     return xsimd::select(a == b, if_equal, otherwise);
 }
 
+// e^v in every lane (softmax in the attention and the loss).
+template <class T>
+inline vec<T> exp(const vec<T>& v) noexcept {
+    return xsimd::exp(v);
+}
+
+// The square root of every lane, to full precision (AdamW).
+template <class T>
+inline vec<T> sqrt(const vec<T>& v) noexcept {
+    return xsimd::sqrt(v);
+}
+
+// out[i] = a[i] + b[i] (out may be a or b)
+template <class T>
+inline void add(std::size_t n, const T* a, const T* b, T* out) noexcept {
+    const std::size_t vector_end = n - n % width<T>;
+    std::size_t i = 0;
+    for (; i < vector_end; i += width<T>)
+        (vec<T>::load_unaligned(a + i) + vec<T>::load_unaligned(b + i)).store_unaligned(out + i);
+    for (; i < n; ++i)
+        out[i] = a[i] + b[i];
+}
+
 // y[i] += a * x[i]
 template <class T>
 inline void axpy(std::size_t n, T a, const T* x, T* y) noexcept {

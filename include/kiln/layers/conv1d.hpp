@@ -80,18 +80,14 @@ struct conv1d_layer {
         using in_shape = In;
         using dims = sequence_dims<In>;
         using here = layer<Position, Spec>;
-        // The first mistake only, so that one mistake gives one error.
-        static constexpr bool valid = [] {
-            if constexpr (!require<dims::is_sequence, error::layer_needs_a_sequence<here, In>>)
-                return false;
-            else if constexpr (!require<Filters != 0, error::layer_size_is_zero<here>>)
-                return false;
-            else if constexpr (!require<Kernel != 0, error::window_size_is_zero<here>>)
-                return false;
-            else
-                return require<Kernel <= dims::length,
-                               error::kernel_longer_than_sequence<here, In, kernel_length<Kernel>>>;
-        }();
+        // The rules this layer states; the network reports the first broken one.
+        using broken_rule =
+            first_broken<rule<dims::is_sequence, error::layer_needs_a_sequence<here, In>>,
+                         rule<Filters != 0, error::layer_size_is_zero<here>>,
+                         rule<Kernel != 0, error::window_size_is_zero<here>>,
+                         rule<Kernel <= dims::length,
+                              error::kernel_longer_than_sequence<here, In, kernel_length<Kernel>>>>;
+        static constexpr bool valid = broken_rule::holds;
 
         static constexpr std::size_t position = Position;
         static constexpr std::size_t channels = dims::channels;

@@ -108,9 +108,34 @@ struct affine_layer {
 
         // dx[r] = dy[r] W^T, masked by x > 0 when relu before is fused in; this
         // share's batch rows. Runs before backward_params, which may update W.
+        // Up to this many weights, backward_input transposes W onto the stack and
+        // uses matmul's register tiles: matmul_nt's horizontal sums made the input
+        // gradients half of a transformer step (64- and 256-wide layers, 512 rows).
+        static constexpr std::size_t max_transposed_weights = 16384;
+
         template <class T>
         static void backward_input(const T* params, const T* x, const T*, const T* dy, T* dx,
                                    std::size_t batch, work_share share = {}) noexcept {
+            if constexpr (weight_count <= max_transposed_weights) {
+                alignas(64) T transposed[weight_count]; // [Out][in_features]
+                for (std::size_t i = 0; i < in_features; ++i)
+                    for (std::size_t o = 0; o < Out; ++o)
+                        transposed[o * in_features + i] = params[weight_at(i, o)];
+                const auto rows = share.rows(batch * rows_per_example, kernels::tile_rows);
+                kernels::matmul<T, in_features, Out, 1>(
+                    dy, transposed, rows.begin, rows.end, Out,
+                    [=](std::size_t row, std::size_t column, auto& tile) {
+                        tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
+                            constexpr std::size_t n = decltype(lanes)::value;
+                            const std::size_t at = (row + r) * in_features + column + c;
+                            auto out = value;
+                            if constexpr (masks_input_gradient)
+                                out = simd::where_positive(kernels::load_lanes<n>(x + at), out);
+                            kernels::store_lanes<n>(dx + at, out);
+                        });
+                    });
+                return;
+            }
             const auto rows = share.rows(batch * rows_per_example, 4);
             kernels::matmul_nt<T, Out, in_features>(dy, params, rows.begin, rows.end,
                                                     [&](std::size_t r, std::size_t i, T value) {

@@ -41,15 +41,17 @@ struct logistic {
 
     template <class Scores, class LastLayer>
     struct bind {
-        static constexpr bool valid =
-            require<std::is_same_v<Scores, shape<1>>,
-                    error::logistic_needs_one_score_per_example<LastLayer, Scores, shape<1>>>;
+        // The rules the loss states (core/diagnostics.hpp); the trainer reports them.
+        using broken_rule = first_broken<
+            rule<std::is_same_v<Scores, shape<1>>,
+                 error::logistic_needs_one_score_per_example<LastLayer, Scores, shape<1>>>>;
+        static constexpr bool valid = broken_rule::holds;
         static constexpr std::size_t class_count = 2;
 
         template <std::size_t Classes>
-        static constexpr bool accepts_labels =
-            require<Classes == 2,
-                    error::logistic_needs_two_classes<LastLayer, classes<Classes>, classes<2>>>;
+        using labels_rule =
+            rule<Classes == 2,
+                 error::logistic_needs_two_classes<LastLayer, classes<Classes>, classes<2>>>;
 
         // The predicted label: +1 for a positive score, else -1.
         template <class T>

@@ -34,15 +34,17 @@ struct multiclass_perceptron {
 
     template <class Scores, class LastLayer>
     struct bind {
-        static constexpr bool valid =
-            require<Scores::rank == 1, error::scores_must_be_one_vector_per_example<
-                                           LastLayer, Scores, shape<last_dim<Scores>>>>;
+        // The rules the loss states (core/diagnostics.hpp); the trainer reports them.
+        using broken_rule =
+            first_broken<rule<Scores::rank == 1, error::scores_must_be_one_vector_per_example<
+                                                     LastLayer, Scores, shape<last_dim<Scores>>>>>;
+        static constexpr bool valid = broken_rule::holds;
         static constexpr std::size_t class_count = last_dim<Scores>;
 
         template <std::size_t Classes>
-        static constexpr bool accepts_labels =
-            require<Classes == class_count, error::labels_do_not_match_the_logits<
-                                                LastLayer, classes<Classes>, logits<class_count>>>;
+        using labels_rule =
+            rule<Classes == class_count, error::labels_do_not_match_the_logits<
+                                             LastLayer, classes<Classes>, logits<class_count>>>;
 
         // The predicted class: the first top score.
         template <class T>

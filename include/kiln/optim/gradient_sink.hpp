@@ -23,6 +23,34 @@ struct store_gradients {
     slice_sink slice(std::size_t offset) const noexcept { return {gradients + offset}; }
 };
 
+// Hands count gradients stored at values to sink, as indices offset.. offset + count
+// of its slice: for layers that must sum a gradient before it is final (an
+// embedding row used twice, a layer norm's scale summed over positions).
+template <class T, class Sink>
+void hand_over(Sink& sink, std::size_t offset, const T* values, std::size_t count) noexcept {
+    constexpr std::size_t W = simd::width<T>;
+    const std::size_t full = count - count % W;
+    std::size_t i = 0;
+    for (; i < full; i += W)
+        sink.template gradient<W>(offset + i, simd::load(values + i));
+    for (; i < count; ++i) {
+        alignas(64) T lane[W] = {values[i]};
+        sink.template gradient<1>(offset + i, simd::vec<T>::load_aligned(lane));
+    }
+}
+
+// A sink for a part of a layer's slice that starts at offset: what a composite
+// layer (residual, repeat, attention) hands each of its inner layers.
+template <class Sink>
+struct offset_sink {
+    Sink* sink;
+    std::size_t offset;
+    template <std::size_t Lanes, class V>
+    void gradient(std::size_t index, const V& value) const noexcept {
+        sink->template gradient<Lanes>(offset + index, value);
+    }
+};
+
 } // namespace kiln
 
 namespace kiln {

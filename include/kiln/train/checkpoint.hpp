@@ -1,7 +1,7 @@
 #pragma once
 // What kiln's objects put in a checkpoint (io/checkpoint_file.hpp), and how they
 // take it back: store(checkpoint, x) and restore(checkpoint, x) for a model, an
-// SGD state, a trainer (both), a kiln::rng and an early_stopping; save_model and
+// SGD or AdamW state, a trainer (both), a kiln::rng and an early_stopping; save_model and
 // load_model for a file that holds a model alone. A run that stores all of them,
 // plus its own counters and data order, can resume exactly where it stopped.
 //
@@ -17,6 +17,7 @@
 #include "kiln/core/rng.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/io/checkpoint_file.hpp"
+#include "kiln/optim/adamw.hpp"
 #include "kiln/optim/sgd.hpp"
 #include "kiln/train/early_stopping.hpp"
 #include "kiln/train/trainer.hpp"
@@ -79,6 +80,39 @@ void restore(const checkpoint& state, sgd::state<T>& optimizer) {
                    detail::setting_text(here[1]) +
                    "}: resume with the same settings, or restore the model alone");
     state.get("sgd.velocity", optimizer.velocity());
+}
+
+// --- AdamW: its settings, step count and both moments ------------------------------
+template <class T>
+void store(checkpoint& state, adamw::state<T>& optimizer) {
+    const adamw s = optimizer.settings();
+    const std::array<double, 5> settings{s.learning_rate, s.beta1, s.beta2, s.eps, s.weight_decay};
+    state.put_text("optimizer", adamw::name());
+    state.put("adamw.settings", std::span<const double>(settings));
+    state.put_value("adamw.steps", optimizer.steps());
+    state.put("adamw.first_moment", optimizer.first_moment());
+    state.put("adamw.second_moment", optimizer.second_moment());
+}
+// Resuming with other settings would not continue the same run: refused.
+template <class T>
+void restore(const checkpoint& state, adamw::state<T>& optimizer) {
+    if (const auto name = state.get_text("optimizer"); name != adamw::name())
+        state.fail("the file holds the state of optimizer '" + name + "', this program uses " +
+                   adamw::name());
+    std::array<double, 5> settings{};
+    state.get("adamw.settings", std::span<double>(settings));
+    const adamw s = optimizer.settings();
+    if (settings != std::array<double, 5>{s.learning_rate, s.beta1, s.beta2, s.eps, s.weight_decay})
+        state.fail("the file was trained with adamw{learning_rate " +
+                   detail::setting_text(settings[0]) + ", betas " +
+                   detail::setting_text(settings[1]) + "/" + detail::setting_text(settings[2]) +
+                   ", eps " + detail::setting_text(settings[3]) + ", weight_decay " +
+                   detail::setting_text(settings[4]) +
+                   "}, which differs from this program's: resume with the same settings, or "
+                   "restore the model alone");
+    optimizer.set_steps(state.get_value<std::uint64_t>("adamw.steps"));
+    state.get("adamw.first_moment", optimizer.first_moment());
+    state.get("adamw.second_moment", optimizer.second_moment());
 }
 
 // --- A trainer: its model and its optimizer -----------------------------------------

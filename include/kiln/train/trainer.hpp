@@ -33,26 +33,10 @@ using bound_loss = typename Loss::template bind<
     typename Net::output_shape,
     layer<Net::layer_count, typename Net::template layer_t<Net::layer_count>::spec>>;
 
-namespace detail {
-// A bound loss's rule for labels of Classes classes; a loss that reports its
-// labels itself (through accepts_labels) has none here.
-template <class Loss, std::size_t Classes>
-struct labels_rule_of {
-    using type = rule<checked(Loss::template accepts_labels<Classes>), void>;
-};
-template <class Loss, std::size_t Classes>
-requires requires {
-    typename Loss::template labels_rule<Classes>;
-}
-struct labels_rule_of<Loss, Classes> {
-    using type = typename Loss::template labels_rule<Classes>;
-};
-} // namespace detail
-
 // The rules a labelled mini-batch keeps: its data fits the model, its labels the loss.
 template <class Net, class T, class Loss, class Shape, class U, std::size_t Classes>
-using batch_rules = first_broken<input_rules<Net, T, Shape, U>,
-                                 typename detail::labels_rule_of<Loss, Classes>::type>;
+using batch_rules =
+    first_broken<input_rules<Net, T, Shape, U>, typename Loss::template labels_rule<Classes>>;
 
 template <class Net, class Loss = softmax_cross_entropy, class Optimizer = sgd, class T = float>
 class trainer {

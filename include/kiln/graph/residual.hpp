@@ -1,0 +1,79 @@
+#pragma once
+// kiln::residual<Specs...>: x + f(x), where f is the network Specs... (bound to
+// x's shape). The branch must give back x's shape, which is checked where the
+// residual is bound. Backward: d loss / d x = dy + f's input gradient.
+#include "kiln/core/diagnostics.hpp"
+#include "kiln/graph/inner_network.hpp"
+#include "kiln/graph/lowering.hpp"
+#include "kiln/kernels/simd.hpp"
+
+#include <cstddef>
+#include <string>
+#include <type_traits>
+
+namespace kiln {
+
+namespace error {
+template <class Layer, class Got, class Needs>
+struct residual_branch_changes_the_shape {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got, Needs>,
+                      "kiln: the branch of kiln::residual<...> turns its input of shape 'Needs' "
+                      "into shape 'Got', so x + f(x) cannot be added up. Fix: end the branch "
+                      "with a layer that gives back the input's width (e.g. kiln::linear<64> "
+                      "for a 64-wide input).");
+    }
+};
+} // namespace error
+
+template <class... Specs>
+struct residual {
+    static std::string name() { return "residual<" + spec_names<Specs...>() + ">"; }
+
+    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
+    struct bind {
+        using branch = inner_network<In, Position, type_list<Specs...>>;
+        using broken_rule =
+            first_broken<typename branch::broken_rule,
+                         rule<std::is_same_v<typename branch::out_shape, In>,
+                              error::residual_branch_changes_the_shape<
+                                  layer<Position, residual>, typename branch::out_shape, In>>>;
+        static constexpr bool valid = broken_rule::holds;
+
+        using spec = residual;
+        using in_shape = In;
+        using out_shape = In;
+        static constexpr std::size_t position = Position;
+        static constexpr std::size_t param_count = branch::param_count;
+        static constexpr std::size_t storage_size = branch::storage_size;
+        static constexpr bool is_view = false;
+        static constexpr bool passes_gradient = false;
+        static constexpr std::size_t flops_per_example = 0;
+        static constexpr std::size_t saved_per_example = branch::saved_per_example;
+
+        template <class T, class Scheme>
+        static void initialize(T* params, rng& random, const Scheme& scheme) {
+            branch::initialize(params, random, scheme);
+        }
+
+        template <class T>
+        static void forward(const T* params, const T* x, T* y, T* saved,
+                            std::size_t batch) noexcept {
+            if constexpr (valid) {
+                const T* const fx = branch::forward(params, x, saved, batch);
+                simd::add(batch * In::size, x, fx, y);
+            }
+        }
+
+        template <class T, class Sink>
+        static void backward(const T* params, T* scratch, const T* x, const T*, T* saved,
+                             const T* dy, T* dx, std::size_t batch, Sink& sink) noexcept {
+            if constexpr (valid) {
+                branch::backward(params, scratch, x, saved, dy, dx, batch, sink);
+                if (dx != nullptr) simd::add(batch * In::size, dx, dy, dx);
+            }
+        }
+    };
+};
+
+} // namespace kiln

@@ -1,0 +1,314 @@
+#pragma once
+// kiln::causal_self_attention<Heads>: multi-head self-attention over a sequence
+// of T vectors of width C, as the course's code: per head, q, k, v = x Wq, x Wk,
+// x Wv (no bias; head size C / Heads), scores q k^T scaled by C^-0.5 (the course
+// scales by n_embd, not by the head size), a causal mask (position i sees
+// positions j <= i only), softmax, and the heads' outputs side by side through
+// an output projection with bias.
+//
+// The three input products are one linear_no_bias<3C> (columns q | k | v, head h
+// at h * head_size within each) and the projection a linear<C>, so both use the
+// register-blocked kernels. Attention itself runs per example and head with
+// everything in L1: k (forward) or v (backward) transposed to a small buffer so
+// that each row of scores is a few registers built by broadcast FMAs.
+// Forward keeps q|k|v, the probabilities and the heads' outputs for backward.
+#include "kiln/core/diagnostics.hpp"
+#include "kiln/kernels/gemm.hpp"
+#include "kiln/kernels/simd.hpp"
+#include "kiln/layers/layer.hpp"
+#include "kiln/layers/linear.hpp"
+#include "kiln/optim/gradient_sink.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+
+namespace kiln {
+
+namespace error {
+template <class Layer, class Heads, class Width>
+struct heads_do_not_divide_the_width {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Heads, Width>,
+                      "kiln: causal_self_attention splits the width among its heads, but 'Heads' "
+                      "does not divide 'Width'. Fix: choose a number of heads that divides the "
+                      "width (for 64: 1, 2, 4, 8, 16, 32 or 64).");
+    }
+};
+template <class Layer, class Got>
+struct attention_needs_a_sequence {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got>,
+                      "kiln: causal_self_attention needs a sequence of vectors (positions x "
+                      "width), but it gets shape 'Got'. Fix: feed it the output of "
+                      "kiln::embedding / kiln::add_position (or a layer after them).");
+    }
+};
+} // namespace error
+
+// Counts in diagnostics.
+template <std::size_t Count>
+struct heads {};
+template <std::size_t Count>
+struct width {};
+
+template <std::size_t Heads>
+struct causal_self_attention {
+    static std::string name() { return "causal_self_attention<" + std::to_string(Heads) + ">"; }
+
+    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
+    struct bind {
+        static constexpr bool is_sequence = In::rank == 2;
+        static constexpr std::size_t width_ = last_dim<In>;
+        using here = layer<Position, causal_self_attention>;
+        using broken_rule = first_broken<
+            rule<is_sequence, error::attention_needs_a_sequence<here, In>>,
+            rule<Heads != 0 && width_ % (Heads == 0 ? 1 : Heads) == 0,
+                 error::heads_do_not_divide_the_width<here, heads<Heads>, width<width_>>>>;
+        static constexpr bool valid = broken_rule::holds;
+
+        static constexpr std::size_t length = In::size / width_; // T
+        static constexpr std::size_t head_size = valid ? width_ / Heads : 1;
+        using sequence = shape<length, width_>;
+        using qkv_layer = typename linear_no_bias<3 * width_>::template bind<sequence, Position>;
+        using projection = typename linear<width_>::template bind<sequence, Position>;
+
+        using spec = causal_self_attention;
+        using in_shape = In;
+        using out_shape = In;
+        static constexpr std::size_t position = Position;
+        static constexpr std::size_t param_count = qkv_layer::param_count + projection::param_count;
+        static constexpr std::size_t projection_offset = qkv_layer::storage_size;
+        static constexpr std::size_t storage_size = projection_offset + projection::storage_size;
+        static constexpr bool is_view = false;
+        static constexpr bool passes_gradient = false;
+        static constexpr std::size_t flops_per_example = 0;
+
+        // Per example: q|k|v, the probabilities of every head, the heads' outputs,
+        // and backward's gradients of the latter two products.
+        static constexpr std::size_t qkv_size = padded_count(length * 3 * width_);
+        static constexpr std::size_t probability_size = padded_count(Heads * length * length);
+        static constexpr std::size_t heads_size = padded_count(length * width_);
+        static constexpr std::size_t saved_per_example =
+            2 * qkv_size + probability_size + 2 * heads_size;
+
+        template <class T, class Scheme>
+        static void initialize(T* params, rng& random, const Scheme& scheme) {
+            qkv_layer::initialize(params, random, scheme);
+            projection::initialize(params + projection_offset, random, scheme);
+        }
+
+        template <class T>
+        struct slots {
+            T* qkv;
+            T* probabilities;
+            T* heads_out;
+            T* heads_gradient;
+            T* qkv_gradient;
+            slots(T* saved, std::size_t batch)
+                : qkv(saved), probabilities(qkv + batch * qkv_size),
+                  heads_out(probabilities + batch * probability_size),
+                  heads_gradient(heads_out + batch * heads_size),
+                  qkv_gradient(heads_gradient + batch * heads_size) {}
+        };
+
+        template <class T>
+        static void forward(const T* params, const T* x, T* y, T* saved,
+                            std::size_t batch) noexcept {
+            if constexpr (valid) {
+                const slots<T> s(saved, batch);
+                qkv_layer::forward(params, x, s.qkv, batch);
+                for (std::size_t b = 0; b < batch; ++b)
+                    for (std::size_t h = 0; h < Heads; ++h)
+                        attend(s.qkv + b * length * 3 * width_ + h * head_size,
+                               s.probabilities + (b * Heads + h) * length * length,
+                               s.heads_out + b * length * width_ + h * head_size);
+                projection::forward(params + projection_offset, s.heads_out, y, batch);
+            }
+        }
+
+        template <class T, class Sink>
+        static void backward(const T* params, T* scratch, const T* x, const T* y, T* saved,
+                             const T* dy, T* dx, std::size_t batch, Sink& sink) noexcept {
+            if constexpr (valid) {
+                const slots<T> s(saved, batch);
+                offset_sink<Sink> projection_sink{&sink, projection_offset};
+                projection::backward_input(params + projection_offset, s.heads_out, y, dy,
+                                           s.heads_gradient, batch);
+                projection::backward_params(params + projection_offset, scratch + projection_offset,
+                                            s.heads_out, y, dy, batch, projection_sink);
+                for (std::size_t b = 0; b < batch; ++b)
+                    for (std::size_t h = 0; h < Heads; ++h)
+                        attend_backward(s.qkv + b * length * 3 * width_ + h * head_size,
+                                        s.probabilities + (b * Heads + h) * length * length,
+                                        s.heads_gradient + b * length * width_ + h * head_size,
+                                        s.qkv_gradient + b * length * 3 * width_ + h * head_size);
+                if (dx != nullptr)
+                    qkv_layer::backward_input(params, x, s.qkv, s.qkv_gradient, dx, batch);
+                qkv_layer::backward_params(params, scratch, x, s.qkv, s.qkv_gradient, batch, sink);
+            }
+        }
+
+    private:
+        static constexpr std::size_t qkv_stride = 3 * width_;
+
+        // A row of `Count` values as registers: full ones, then a partial one.
+        template <class T, std::size_t Count>
+        struct row {
+            static constexpr std::size_t W = simd::width<T>;
+            static constexpr std::size_t registers = (Count + W - 1) / W;
+            simd::vec<T> r[registers];
+
+            template <class F>
+            [[gnu::always_inline]] static void each(F&& f) {
+                [&]<std::size_t... R>(std::index_sequence<R...>) {
+                    (f(std::integral_constant<std::size_t, R>{},
+                       std::integral_constant < std::size_t,
+                       (R + 1) * W <= Count ? W : Count - R * W > {}),
+                     ...);
+                }
+                (std::make_index_sequence<registers>{});
+            }
+            void zero() noexcept {
+                for (auto& v : r)
+                    v = simd::vec<T>(T{0});
+            }
+            void load(const T* p) noexcept {
+                each([&](auto i, auto lanes) {
+                    r[i] = kernels::load_lanes<decltype(lanes)::value>(p + i * W);
+                });
+            }
+            void store(T* p) const noexcept {
+                each([&](auto i, auto lanes) {
+                    kernels::store_lanes<decltype(lanes)::value>(p + i * W, r[i]);
+                });
+            }
+            // this += a * v
+            void add_scaled(T a, const T* v) noexcept {
+                const simd::vec<T> scale(a);
+                each([&](auto i, auto lanes) {
+                    r[i] = simd::fma(scale, kernels::load_lanes<decltype(lanes)::value>(v + i * W),
+                                     r[i]);
+                });
+            }
+        };
+
+        // Columns of a transposed [length][head_size] block, padded to whole registers.
+        template <class T>
+        static constexpr std::size_t
+            padded_length = (length + simd::width<T> - 1) / simd::width<T>* simd::width<T>;
+
+        // into[d][j] = from[j * qkv_stride + d], zero past the sequence.
+        template <class T>
+        static void transpose_head(const T* from, T* into) noexcept {
+            constexpr std::size_t L = padded_length<T>;
+            std::fill_n(into, head_size * L, T{0});
+            for (std::size_t j = 0; j < length; ++j)
+                for (std::size_t d = 0; d < head_size; ++d)
+                    into[d * L + j] = from[j * qkv_stride + d];
+        }
+
+        // The first (i + 1) / W rounded up registers of sum_d a[d] * columns[d][:].
+        template <class T>
+        static void products_with(const T* a, const T* columns, std::size_t registers,
+                                  simd::vec<T>* out) noexcept {
+            constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
+            for (std::size_t r = 0; r < registers; ++r)
+                out[r] = simd::vec<T>(T{0});
+            for (std::size_t d = 0; d < head_size; ++d) {
+                const simd::vec<T> value(a[d]);
+                for (std::size_t r = 0; r < registers; ++r)
+                    out[r] = simd::fma(value, simd::load(columns + d * L + r * W), out[r]);
+            }
+        }
+
+        // One head of one example: q, k, v at qkv (+0, +C, +2C along each row).
+        template <class T>
+        static void attend(const T* qkv, T* probabilities, T* out) noexcept {
+            constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
+            const T scale = T{1} / std::sqrt(static_cast<T>(width_));
+            alignas(64) T keys[head_size * L];
+            alignas(64) T scores[L];
+            transpose_head(qkv + width_, keys);
+            for (std::size_t i = 0; i < length; ++i) {
+                const std::size_t registers = i / W + 1;
+                simd::vec<T> s[L / W];
+                products_with(qkv + i * qkv_stride, keys, registers, s);
+                for (std::size_t r = 0; r < registers; ++r)
+                    simd::store(scores + r * W, s[r] * simd::vec<T>(scale));
+                const T largest = *std::max_element(scores, scores + i + 1);
+                for (std::size_t r = 0; r < registers; ++r)
+                    simd::store(scores + r * W,
+                                simd::exp(simd::load(scores + r * W) - simd::vec<T>(largest)));
+                std::fill(scores + i + 1, scores + L, T{0});
+                T total = 0;
+                for (std::size_t r = 0; r < registers; ++r)
+                    total += simd::reduce_add(simd::load(scores + r * W));
+                const T inverse_total = T{1} / total;
+                T* const p = probabilities + i * length;
+                row<T, head_size> sum;
+                sum.zero();
+                for (std::size_t j = 0; j <= i; ++j) {
+                    p[j] = scores[j] * inverse_total;
+                    sum.add_scaled(p[j], qkv + j * qkv_stride + 2 * width_);
+                }
+                std::fill(p + i + 1, p + length, T{0});
+                sum.store(out + i * width_);
+            }
+        }
+
+        // With dO the gradient of this head's output and P its probabilities:
+        //   dP = dO v^T, dS = P * (dP - rowsum(P * dP)) * scale,
+        //   dq = dS k, dk = dS^T q, dv = P^T dO (all over j <= i only).
+        template <class T>
+        static void attend_backward(const T* qkv, const T* probabilities, const T* out_gradient,
+                                    T* qkv_gradient) noexcept {
+            constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
+            const T scale = T{1} / std::sqrt(static_cast<T>(width_));
+            alignas(64) T values[head_size * L];
+            alignas(64) T score_gradient[L];
+            alignas(64) T key_gradients[length * head_size];
+            alignas(64) T value_gradients[length * head_size];
+            std::fill_n(key_gradients, length * head_size, T{0});
+            std::fill_n(value_gradients, length * head_size, T{0});
+            transpose_head(qkv + 2 * width_, values);
+            for (std::size_t i = 0; i < length; ++i) {
+                const std::size_t registers = i / W + 1;
+                const T* const p = probabilities + i * length;
+                const T* const d_out = out_gradient + i * width_;
+                simd::vec<T> dp[L / W];
+                products_with(d_out, values, registers, dp);
+                for (std::size_t r = 0; r < registers; ++r)
+                    simd::store(score_gradient + r * W, dp[r]);
+                T weighted = 0;
+                for (std::size_t j = 0; j <= i; ++j)
+                    weighted += p[j] * score_gradient[j];
+                row<T, head_size> dq;
+                dq.zero();
+                const T* const q = qkv + i * qkv_stride;
+                for (std::size_t j = 0; j <= i; ++j) {
+                    const T ds = p[j] * (score_gradient[j] - weighted) * scale;
+                    dq.add_scaled(ds, qkv + j * qkv_stride + width_);
+                    row<T, head_size> dk, dv;
+                    dk.load(key_gradients + j * head_size);
+                    dk.add_scaled(ds, q);
+                    dk.store(key_gradients + j * head_size);
+                    dv.load(value_gradients + j * head_size);
+                    dv.add_scaled(p[j], d_out);
+                    dv.store(value_gradients + j * head_size);
+                }
+                dq.store(qkv_gradient + i * qkv_stride);
+            }
+            for (std::size_t j = 0; j < length; ++j) {
+                std::copy_n(key_gradients + j * head_size, head_size,
+                            qkv_gradient + j * qkv_stride + width_);
+                std::copy_n(value_gradients + j * head_size, head_size,
+                            qkv_gradient + j * qkv_stride + 2 * width_);
+            }
+        }
+    };
+};
+
+} // namespace kiln

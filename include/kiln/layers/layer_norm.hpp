@@ -1,0 +1,122 @@
+#pragma once
+// kiln::layer_norm: each vector of the last axis is normalized to mean 0 and
+// variance 1 (biased variance, eps 1e-5, as PyTorch's nn.LayerNorm), then scaled
+// by gamma and shifted by beta. Forward keeps each vector's mean and reciprocal
+// standard deviation, so backward recomputes x-hat without a second reduction.
+#include "kiln/core/init.hpp"
+#include "kiln/graph/lowering.hpp"
+#include "kiln/kernels/gemm.hpp"
+#include "kiln/layers/layer.hpp"
+#include "kiln/optim/gradient_sink.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+
+namespace kiln {
+
+struct layer_norm {
+    static std::string name() { return "layer_norm"; }
+    static constexpr double epsilon = 1e-5;
+
+    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
+    struct bind {
+        static constexpr std::size_t width = last_dim<In>;
+        static constexpr std::size_t rows_per_example = In::size / width;
+        using spec = layer_norm;
+        using in_shape = In;
+        using out_shape = In;
+        static constexpr bool valid = true;
+        static constexpr std::size_t position = Position;
+        static constexpr std::size_t param_count = 2 * width;
+        // gamma at 0, beta on its own cache line.
+        static constexpr std::size_t beta_offset = padded_count(width);
+        static constexpr std::size_t storage_size = 2 * beta_offset;
+        static constexpr bool is_view = false;
+        static constexpr bool passes_gradient = false;
+        static constexpr std::size_t flops_per_example = 0;
+        // Per vector: its mean, then (after all the means) its reciprocal std.
+        static constexpr std::size_t saved_per_example = padded_count(2 * rows_per_example);
+
+        // PyTorch's gamma = 1, beta = 0; init::normal perturbs both (gradient checks
+        // need a gamma that is not all ones).
+        template <class T, class Scheme>
+        static void initialize(T* params, rng& random, const Scheme& scheme) {
+            for (std::size_t c = 0; c < width; ++c) {
+                params[c] = T{1};
+                params[beta_offset + c] = T{0};
+            }
+            if constexpr (std::is_same_v<Scheme, init::normal>)
+                for (std::size_t c = 0; c < width; ++c) {
+                    params[c] += static_cast<T>(random.normal(scheme.mean, scheme.stddev));
+                    params[beta_offset + c] =
+                        static_cast<T>(random.normal(scheme.mean, scheme.stddev));
+                }
+        }
+
+        template <class T>
+        static void forward(const T* params, const T* x, T* y, T* saved,
+                            std::size_t batch) noexcept {
+            const std::size_t rows = batch * rows_per_example;
+            T* const means = saved;
+            T* const inverse_stds = saved + rows;
+            for (std::size_t r = 0; r < rows; ++r) {
+                const T* const v = x + r * width;
+                T sum = 0;
+                for (std::size_t c = 0; c < width; ++c)
+                    sum += v[c];
+                const T mean = sum / T(width);
+                T squares = 0;
+                for (std::size_t c = 0; c < width; ++c)
+                    squares += (v[c] - mean) * (v[c] - mean);
+                const T inverse_std = T{1} / std::sqrt(squares / T(width) + T(epsilon));
+                means[r] = mean;
+                inverse_stds[r] = inverse_std;
+                T* const out = y + r * width;
+                for (std::size_t c = 0; c < width; ++c)
+                    out[c] = (v[c] - mean) * inverse_std * params[c] + params[beta_offset + c];
+            }
+        }
+
+        // With g = dy * gamma and x-hat the normalized input:
+        //   dx = inverse_std * (g - mean(g) - x-hat * mean(g * x-hat))
+        //   dgamma = sum over vectors of dy * x-hat,  dbeta = sum of dy.
+        template <class T, class Sink>
+        static void backward(const T* params, T* scratch, const T* x, const T*, T* saved,
+                             const T* dy, T* dx, std::size_t batch, Sink& sink) noexcept {
+            const std::size_t rows = batch * rows_per_example;
+            const T* const means = saved;
+            const T* const inverse_stds = saved + rows;
+            T* const dgamma = scratch;
+            T* const dbeta = scratch + beta_offset;
+            std::fill_n(dgamma, width, T{0});
+            std::fill_n(dbeta, width, T{0});
+            for (std::size_t r = 0; r < rows; ++r) {
+                const T* const v = x + r * width;
+                const T* const d = dy + r * width;
+                T normalized[width];
+                T g_sum = 0, g_dot = 0;
+                for (std::size_t c = 0; c < width; ++c) {
+                    normalized[c] = (v[c] - means[r]) * inverse_stds[r];
+                    const T g = d[c] * params[c];
+                    g_sum += g;
+                    g_dot += g * normalized[c];
+                    dgamma[c] += d[c] * normalized[c];
+                    dbeta[c] += d[c];
+                }
+                if (dx == nullptr) continue;
+                const T g_mean = g_sum / T(width), g_dot_mean = g_dot / T(width);
+                T* const out = dx + r * width;
+                for (std::size_t c = 0; c < width; ++c)
+                    out[c] =
+                        inverse_stds[r] * (d[c] * params[c] - g_mean - normalized[c] * g_dot_mean);
+            }
+            hand_over(sink, 0, dgamma, width);
+            hand_over(sink, beta_offset, dbeta, width);
+        }
+    };
+};
+
+} // namespace kiln
