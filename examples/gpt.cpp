@@ -202,36 +202,31 @@ int main(int argc, char** argv) {
     app.add_option("--heads", opt.heads, "attention heads: 4, or 2, 8 (with block 32)")
         ->capture_default_str();
     app.add_flag("--sweep", opt.sweep, "train every configuration above, each from scratch");
-    app.add_option("--iterations", opt.iterations, "training steps")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--eval_interval", opt.eval_interval, "steps between loss estimates")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--eval_iters", opt.eval_iters, "random batches per split per estimate")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--batch", opt.batch, "batch size")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--learning_rate", opt.learning_rate, "AdamW learning rate")
-        ->check(kiln::examples::at_least(0))
-        ->capture_default_str();
-    app.add_option("--seed", opt.seed, "seed of the initialization and the batches")
-        ->check(kiln::examples::whole_number_at_least(0))
-        ->capture_default_str();
-    app.add_option("--temperature", opt.temperature, "sampling temperature (> 0)")
-        ->check(kiln::examples::number_in(1e-3, 100))
-        ->capture_default_str();
-    app.add_option("--sample_seed", opt.sample_seed, "seed of the sampling")
-        ->check(kiln::examples::whole_number_at_least(0))
-        ->capture_default_str();
-    app.add_option("--sample_length", opt.sample_length, "characters to generate")
-        ->check(kiln::examples::whole_number_at_least(0))
-        ->capture_default_str();
-    app.add_option("--out_dir", opt.out_dir, "folder for GPT_block{B}_heads{H}.json")
-        ->check(CLI::ExistingDirectory)
-        ->capture_default_str();
+    kiln::examples::checked_option(app, "--iterations", opt.iterations, "training steps",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--eval_interval", opt.eval_interval,
+                                   "steps between loss estimates",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--eval_iters", opt.eval_iters,
+                                   "random batches per split per estimate",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--batch", opt.batch, "batch size",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--learning_rate", opt.learning_rate, "AdamW learning rate",
+                                   kiln::examples::at_least(0));
+    kiln::examples::checked_option(app, "--seed", opt.seed,
+                                   "seed of the initialization and the batches",
+                                   kiln::examples::whole_number_at_least(0));
+    kiln::examples::checked_option(app, "--temperature", opt.temperature,
+                                   "sampling temperature (> 0)",
+                                   kiln::examples::number_in(1e-3, 100));
+    kiln::examples::checked_option(app, "--sample_seed", opt.sample_seed, "seed of the sampling",
+                                   kiln::examples::whole_number_at_least(0));
+    kiln::examples::checked_option(app, "--sample_length", opt.sample_length,
+                                   "characters to generate",
+                                   kiln::examples::whole_number_at_least(0));
+    kiln::examples::checked_option(app, "--out_dir", opt.out_dir,
+                                   "folder for GPT_block{B}_heads{H}.json", CLI::ExistingDirectory);
     CLI11_PARSE(app, argc, argv);
 
     try {

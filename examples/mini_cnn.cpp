@@ -122,24 +122,20 @@ int main(int argc, char** argv) {
     options opt;
     CLI::App app{"The course's mini CNN (1-D convolution, relu, linear, logistic loss) trained by "
                  "SGD, one example at a time, on synthetic data labelled by a teacher network."};
-    app.add_option("--train_count", opt.train_count, "training examples")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--test_count", opt.test_count, "test examples")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--num_epoch", opt.num_epoch, "epochs (each: train_count random examples)")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--learning_rate", opt.learning_rate, "SGD learning rate")
-        ->check(kiln::examples::at_least(0))
-        ->capture_default_str();
-    app.add_option("--random_seed", opt.random_seed, "seed of the data, teacher and training")
-        ->check(kiln::examples::whole_number_at_least(0))
-        ->capture_default_str();
-    app.add_option("--out", opt.out, "the JSON results file")
-        ->check(kiln::examples::file_to_write())
-        ->capture_default_str();
+    kiln::examples::checked_option(app, "--train_count", opt.train_count, "training examples",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--test_count", opt.test_count, "test examples",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--num_epoch", opt.num_epoch,
+                                   "epochs (each: train_count random examples)",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--learning_rate", opt.learning_rate, "SGD learning rate",
+                                   kiln::examples::at_least(0));
+    kiln::examples::checked_option(app, "--random_seed", opt.random_seed,
+                                   "seed of the data, teacher and training",
+                                   kiln::examples::whole_number_at_least(0));
+    kiln::examples::checked_option(app, "--out", opt.out, "the JSON results file",
+                                   kiln::examples::file_to_write());
     CLI11_PARSE(app, argc, argv);
     try {
         return run(opt);

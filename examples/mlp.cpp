@@ -353,26 +353,23 @@ int main(int argc, char** argv) {
     options opt;
     CLI::App app{"Trains the course's Fashion-MNIST MLP (784-128-10) with kiln and reports its "
                  "test accuracy at the best validation epoch."};
-    app.add_option("--minibatch_size", opt.minibatch_size, "examples per SGD step")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--learning_rate", opt.learning_rate, "SGD learning rate")
-        ->check(kiln::examples::at_least(0))
-        ->capture_default_str();
-    app.add_option("--momentum", opt.momentum, "momentum alpha in [0, 1): v <- alpha v + g")
-        ->check(kiln::examples::number_in(0, 1, /*high_open=*/true))
-        ->capture_default_str();
-    app.add_option("--num_epoch", opt.num_epoch, "maximum number of epochs")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--early_stopping_patience", opt.early_stopping_patience,
-                   "epochs without a better validation accuracy before stopping (0: never stop)")
-        ->check(kiln::examples::whole_number_at_least(0))
-        ->capture_default_str();
-    app.add_option("--random_seed", opt.random_seed,
-                   "seed of the split, initialization and shuffling")
-        ->check(kiln::examples::whole_number_at_least(0))
-        ->capture_default_str();
+    kiln::examples::checked_option(app, "--minibatch_size", opt.minibatch_size,
+                                   "examples per SGD step",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--learning_rate", opt.learning_rate, "SGD learning rate",
+                                   kiln::examples::at_least(0));
+    kiln::examples::checked_option(app, "--momentum", opt.momentum,
+                                   "momentum alpha in [0, 1): v <- alpha v + g",
+                                   kiln::examples::number_in(0, 1, /*high_open=*/true));
+    kiln::examples::checked_option(app, "--num_epoch", opt.num_epoch, "maximum number of epochs",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(
+        app, "--early_stopping_patience", opt.early_stopping_patience,
+        "epochs without a better validation accuracy before stopping (0: never stop)",
+        kiln::examples::whole_number_at_least(0));
+    kiln::examples::checked_option(app, "--random_seed", opt.random_seed,
+                                   "seed of the split, initialization and shuffling",
+                                   kiln::examples::whole_number_at_least(0));
     app.add_flag("--check_gradient", opt.check_gradient,
                  "compare backprop with central differences on a few parameters");
     app.add_flag("--check_magnitude", opt.check_magnitude,
@@ -387,9 +384,8 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files")
         ->capture_default_str();
-    app.add_option("--out_dir", opt.out_dir, "folder for MLP_lr{lr}_b{batch}.json")
-        ->check(CLI::ExistingDirectory)
-        ->capture_default_str();
+    kiln::examples::checked_option(app, "--out_dir", opt.out_dir,
+                                   "folder for MLP_lr{lr}_b{batch}.json", CLI::ExistingDirectory);
     app.add_option("--save", opt.save,
                    "write the whole training state to this file after every epoch (atomically)")
         ->check(kiln::examples::file_to_write());

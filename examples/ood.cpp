@@ -226,37 +226,33 @@ int main(int argc, char** argv) {
     CLI::App app{"The course's out-of-distribution study: trains the MLP, CNN2 and CNN3 on "
                  "Fashion-MNIST with one recipe and scores each on the test set as it is, "
                  "shifted up and rotated."};
-    app.add_option("--minibatch_size", opt.minibatch_size, "examples per SGD step")
-        ->check(kiln::examples::at_least(1))
-        ->capture_default_str();
-    app.add_option("--learning_rate", opt.learning_rate, "SGD learning rate")
-        ->check(kiln::examples::at_least(0))
-        ->capture_default_str();
-    app.add_option("--momentum", opt.momentum, "momentum alpha in [0, 1): v <- alpha v + g")
-        ->check(kiln::examples::number_in(0, 1, /*high_open=*/true))
-        ->capture_default_str();
-    app.add_option("--num_epoch", opt.num_epoch, "maximum number of epochs")
-        ->check(kiln::examples::at_least(1))
-        ->capture_default_str();
-    app.add_option("--early_stopping_patience", opt.early_stopping_patience,
-                   "epochs without a better validation accuracy before stopping (0: never stop)")
-        ->check(kiln::examples::at_least(0))
-        ->capture_default_str();
-    app.add_option("--shift_pixels", opt.shift_pixels, "how far the shifted test set moves up")
-        ->check(kiln::examples::number_in(0, 28))
-        ->capture_default_str();
+    kiln::examples::checked_option(app, "--minibatch_size", opt.minibatch_size,
+                                   "examples per SGD step", kiln::examples::at_least(1));
+    kiln::examples::checked_option(app, "--learning_rate", opt.learning_rate, "SGD learning rate",
+                                   kiln::examples::at_least(0));
+    kiln::examples::checked_option(app, "--momentum", opt.momentum,
+                                   "momentum alpha in [0, 1): v <- alpha v + g",
+                                   kiln::examples::number_in(0, 1, /*high_open=*/true));
+    kiln::examples::checked_option(app, "--num_epoch", opt.num_epoch, "maximum number of epochs",
+                                   kiln::examples::at_least(1));
+    kiln::examples::checked_option(
+        app, "--early_stopping_patience", opt.early_stopping_patience,
+        "epochs without a better validation accuracy before stopping (0: never stop)",
+        kiln::examples::at_least(0));
+    kiln::examples::checked_option(app, "--shift_pixels", opt.shift_pixels,
+                                   "how far the shifted test set moves up",
+                                   kiln::examples::number_in(0, 28));
     app.add_option("--random_seed", opt.random_seed,
                    "seed of the split, and of each model's initialization and shuffling")
         ->capture_default_str();
-    app.add_option("--cnn_init", opt.cnn_init,
-                   "how the CNNs start: pytorch (U(+-1/sqrt(fan_in)), as nn.Conv2d and "
-                   "nn.Linear) or normal (N(0, 0.1), as the course's MLP)")
-        ->check(CLI::IsMember({"pytorch", "normal"}))
-        ->capture_default_str();
-    app.add_option("--models", opt.models, "which models to train, in order")
-        ->delimiter(',')
-        ->check(CLI::IsMember({"mlp", "cnn2", "cnn3"}))
-        ->capture_default_str();
+    kiln::examples::checked_option(
+        app, "--cnn_init", opt.cnn_init,
+        "how the CNNs start: pytorch (U(+-1/sqrt(fan_in)), as nn.Conv2d and "
+        "nn.Linear) or normal (N(0, 0.1), as the course's MLP)",
+        CLI::IsMember({"pytorch", "normal"}));
+    kiln::examples::checked_option(app, "--models", opt.models, "which models to train, in order",
+                                   CLI::IsMember({"mlp", "cnn2", "cnn3"}))
+        ->delimiter(',');
     app.add_option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files")
         ->capture_default_str();
     app.add_option("--out", opt.out, "the JSON results file")->capture_default_str();

@@ -175,37 +175,32 @@ int main(int argc, char** argv) {
     options opt;
     CLI::App app{"The course's multiclass perceptron on Fashion-MNIST: Algorithm 1 (a kiln "
                  "network, SGD with rate 1) and Algorithm 2 (kernelized: polynomial, RBF)."};
-    app.add_option("--num_epoch", opt.num_epoch, "epochs of Algorithm 1")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--kernel_epochs", opt.kernel_epochs, "epochs of Algorithm 2, per kernel")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--kernel_train", opt.kernel_train,
-                   "Algorithm 2 trains on the first this many training examples")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--degree", opt.degree, "polynomial kernel (x.z + offset)^degree")
-        ->check(kiln::examples::whole_number_at_least(1))
-        ->capture_default_str();
-    app.add_option("--offset", opt.offset, "polynomial kernel's offset")
-        ->check(kiln::examples::at_least(0))
-        ->capture_default_str();
-    app.add_option("--gamma", opt.gamma, "RBF kernel exp(-gamma |x - z|^2)")
-        ->check(kiln::examples::at_least(0))
-        ->capture_default_str();
-    app.add_option("--kernels", opt.kernels, "kernels of Algorithm 2, in order")
-        ->delimiter(',')
-        ->check(CLI::IsMember({"polynomial", "rbf"}))
-        ->capture_default_str();
-    app.add_option("--random_seed", opt.random_seed, "seed of the split and the example order")
-        ->check(kiln::examples::whole_number_at_least(0))
-        ->capture_default_str();
+    kiln::examples::checked_option(app, "--num_epoch", opt.num_epoch, "epochs of Algorithm 1",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--kernel_epochs", opt.kernel_epochs,
+                                   "epochs of Algorithm 2, per kernel",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--kernel_train", opt.kernel_train,
+                                   "Algorithm 2 trains on the first this many training examples",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--degree", opt.degree,
+                                   "polynomial kernel (x.z + offset)^degree",
+                                   kiln::examples::whole_number_at_least(1));
+    kiln::examples::checked_option(app, "--offset", opt.offset, "polynomial kernel's offset",
+                                   kiln::examples::at_least(0));
+    kiln::examples::checked_option(app, "--gamma", opt.gamma, "RBF kernel exp(-gamma |x - z|^2)",
+                                   kiln::examples::at_least(0));
+    kiln::examples::checked_option(app, "--kernels", opt.kernels,
+                                   "kernels of Algorithm 2, in order",
+                                   CLI::IsMember({"polynomial", "rbf"}))
+        ->delimiter(',');
+    kiln::examples::checked_option(app, "--random_seed", opt.random_seed,
+                                   "seed of the split and the example order",
+                                   kiln::examples::whole_number_at_least(0));
     app.add_option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files")
         ->capture_default_str();
-    app.add_option("--out", opt.out, "the JSON results file")
-        ->check(kiln::examples::file_to_write())
-        ->capture_default_str();
+    kiln::examples::checked_option(app, "--out", opt.out, "the JSON results file",
+                                   kiln::examples::file_to_write());
     CLI11_PARSE(app, argc, argv);
     try {
         return run(opt);

@@ -80,4 +80,11 @@ inline CLI::Validator file_to_write() {
         "FILE");
 }
 
+// An option whose values are checked and whose default --help shows.
+template <class T>
+CLI::Option* checked_option(CLI::App& app, const std::string& name, T& value,
+                            const std::string& help, const CLI::Validator& check) {
+    return app.add_option(name, value, help)->check(check)->capture_default_str();
+}
+
 } // namespace kiln::examples

@@ -167,4 +167,25 @@ private:
     }
 };
 
+// What a composite layer (residual, repeat) states about itself: everything but
+// its rules, out_shape and passes, which come from its Inner network.
+template <class Spec, class In, std::size_t Position, class Inner>
+struct composite_layer {
+    using inner = Inner;
+    using spec = Spec;
+    using in_shape = In;
+    static constexpr std::size_t position = Position;
+    static constexpr std::size_t param_count = Inner::param_count;
+    static constexpr std::size_t storage_size = Inner::storage_size;
+    static constexpr bool is_view = false;
+    static constexpr bool passes_gradient = false;
+    static constexpr std::size_t flops_per_example = 0; // counted by the inner layers
+    static constexpr std::size_t saved_per_example = Inner::saved_per_example;
+
+    template <class T, class Scheme>
+    static void initialize(T* params, rng& random, const Scheme& scheme) {
+        Inner::initialize(params, random, scheme);
+    }
+};
+
 } // namespace kiln

@@ -32,29 +32,17 @@ struct repeat {
     }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind {
-        using copies =
-            inner_network<In, Position, typename detail::repeated<N, type_list<>, Specs...>::type>;
+    struct bind : composite_layer<
+                      repeat, In, Position,
+                      inner_network<In, Position,
+                                    typename detail::repeated<N, type_list<>, Specs...>::type>> {
+        using copies = typename bind::composite_layer::inner;
         using broken_rule =
             first_broken<rule<N != 0, error::layer_size_is_zero<layer<Position, repeat>>>,
                          typename copies::broken_rule>;
         static constexpr bool valid = broken_rule::holds;
 
-        using spec = repeat;
-        using in_shape = In;
         using out_shape = typename copies::out_shape;
-        static constexpr std::size_t position = Position;
-        static constexpr std::size_t param_count = copies::param_count;
-        static constexpr std::size_t storage_size = copies::storage_size;
-        static constexpr bool is_view = false;
-        static constexpr bool passes_gradient = false;
-        static constexpr std::size_t flops_per_example = 0;
-        static constexpr std::size_t saved_per_example = copies::saved_per_example;
-
-        template <class T, class Scheme>
-        static void initialize(T* params, rng& random, const Scheme& scheme) {
-            copies::initialize(params, random, scheme);
-        }
 
         template <class T>
         static void forward(const T* params, const T* x, T* y, T* saved,

@@ -31,8 +31,9 @@ struct residual {
     static std::string name() { return "residual<" + spec_names<Specs...>() + ">"; }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind {
-        using branch = inner_network<In, Position, type_list<Specs...>>;
+    struct bind : composite_layer<residual, In, Position,
+                                  inner_network<In, Position, type_list<Specs...>>> {
+        using branch = typename bind::composite_layer::inner;
         using broken_rule =
             first_broken<typename branch::broken_rule,
                          rule<std::is_same_v<typename branch::out_shape, In>,
@@ -40,21 +41,7 @@ struct residual {
                                   layer<Position, residual>, typename branch::out_shape, In>>>;
         static constexpr bool valid = broken_rule::holds;
 
-        using spec = residual;
-        using in_shape = In;
         using out_shape = In;
-        static constexpr std::size_t position = Position;
-        static constexpr std::size_t param_count = branch::param_count;
-        static constexpr std::size_t storage_size = branch::storage_size;
-        static constexpr bool is_view = false;
-        static constexpr bool passes_gradient = false;
-        static constexpr std::size_t flops_per_example = 0;
-        static constexpr std::size_t saved_per_example = branch::saved_per_example;
-
-        template <class T, class Scheme>
-        static void initialize(T* params, rng& random, const Scheme& scheme) {
-            branch::initialize(params, random, scheme);
-        }
 
         template <class T>
         static void forward(const T* params, const T* x, T* y, T* saved,

@@ -40,7 +40,7 @@ struct add_position {
     static std::string name() { return "add_position<" + std::to_string(Block) + ">"; }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind {
+    struct bind : table_layer<add_position, In, In, Position, Block * last_dim<In>> {
         static constexpr bool is_sequence = In::rank == 2;
         static constexpr std::size_t length = In::dims[0];
         static constexpr std::size_t width = last_dim<In>;
@@ -52,21 +52,7 @@ struct add_position {
                                                                 shape<Block, width>>>>;
         static constexpr bool valid = broken_rule::holds;
 
-        using spec = add_position;
-        using in_shape = In;
-        using out_shape = In;
-        static constexpr std::size_t position = Position;
         static constexpr std::size_t param_count = Block * width;
-        static constexpr std::size_t storage_size = padded_count(param_count);
-        static constexpr bool is_view = false;
-        static constexpr bool passes_gradient = false;
-        static constexpr std::size_t flops_per_example = 0;
-        static constexpr std::size_t saved_per_example = 0;
-
-        template <class T, class Scheme>
-        static void initialize(T* params, rng& random, const Scheme& scheme) {
-            initialize_table(params, param_count, random, scheme);
-        }
 
         template <class T>
         static void forward(const T* params, const T* x, T* y, T*, std::size_t batch) noexcept {

@@ -42,6 +42,27 @@ void initialize_table(T* values, std::size_t count, rng& random, const Scheme& s
         values[i] = static_cast<T>(random.normal(mean, stddev));
 }
 
+// What a learned table (embedding, add_position) states about itself: Entries
+// parameters, initialized by initialize_table, and nothing saved for backward.
+template <class Spec, class In, class Out, std::size_t Position, std::size_t Entries>
+struct table_layer {
+    using spec = Spec;
+    using in_shape = In;
+    using out_shape = Out;
+    static constexpr std::size_t position = Position;
+    static constexpr std::size_t param_count = Entries;
+    static constexpr std::size_t storage_size = padded_count(param_count);
+    static constexpr bool is_view = false;
+    static constexpr bool passes_gradient = false;
+    static constexpr std::size_t flops_per_example = 0;
+    static constexpr std::size_t saved_per_example = 0;
+
+    template <class T, class Scheme>
+    static void initialize(T* params, rng& random, const Scheme& scheme) {
+        initialize_table(params, param_count, random, scheme);
+    }
+};
+
 template <std::size_t Vocab, std::size_t Width>
 struct embedding {
     static constexpr std::size_t vocabulary = Vocab;
@@ -51,28 +72,13 @@ struct embedding {
     }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind {
+    struct bind : table_layer<embedding, In, shape<In::dims[0], Width>, Position, Vocab * Width> {
+        static constexpr std::size_t block = In::dims[0];
+        static constexpr std::size_t param_count = Vocab * Width;
         using broken_rule = first_broken<
             rule<Vocab != 0 && Width != 0, error::layer_size_is_zero<layer<Position, embedding>>>,
             rule<In::rank == 1, error::embedding_needs_token_ids<layer<Position, embedding>, In>>>;
         static constexpr bool valid = broken_rule::holds;
-
-        static constexpr std::size_t block = In::dims[0];
-        using spec = embedding;
-        using in_shape = In;
-        using out_shape = shape<block, Width>;
-        static constexpr std::size_t position = Position;
-        static constexpr std::size_t param_count = Vocab * Width;
-        static constexpr std::size_t storage_size = padded_count(param_count);
-        static constexpr bool is_view = false;
-        static constexpr bool passes_gradient = false;
-        static constexpr std::size_t flops_per_example = 0;
-        static constexpr std::size_t saved_per_example = 0;
-
-        template <class T, class Scheme>
-        static void initialize(T* params, rng& random, const Scheme& scheme) {
-            initialize_table(params, param_count, random, scheme);
-        }
 
         template <class T>
         static void forward(const T* params, const T* x, T* y, T*, std::size_t batch) noexcept {
