@@ -63,7 +63,7 @@ public:
     template <class F>
     void run(std::size_t parts, F&& f) {
         parts = std::min(parts, size_);
-        if (parts <= 1 || pending_.load(std::memory_order_acquire) != 0) {
+        if (parts <= 1 || !workers_checked_in()) {
             f(work_share{0, 1});
             return;
         }
@@ -98,6 +98,18 @@ private:
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
+    }
+
+    // Whether every worker has checked in from the last pass. One that finished the
+    // last part checks in a moment after the caller sees it done, so back-to-back
+    // passes wait that moment (a few hundred pauses) rather than run serially; only
+    // a worker the OS has descheduled makes the caller give up.
+    bool workers_checked_in() const noexcept {
+        for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+            if (spins == 2000) return false;
+            spin_pause();
+        }
+        return true;
     }
 
     // Claims and runs parts of the current pass until none is left.

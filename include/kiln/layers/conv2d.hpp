@@ -149,7 +149,8 @@ struct conv2d {
         static void forward(const T* params, const T* x, T* y, std::size_t batch,
                             work_share share = {}) noexcept {
             const T* const bias_values = params + bias_offset;
-            const auto [rows, blocks] = weights_and_bias::split<T, Filters>(batch * pixels, share);
+            const auto [rows, blocks] =
+                weights_and_bias::split_by_rows<T, Filters>(batch * pixels, share);
             // Depth: the kernel rows of a patch, and the values of each.
             using walk = kernels::depth_walk<0, Kernel, row_stride, run, 1>;
             kernels::gather_matmul<T, Filters, walk>(
@@ -237,7 +238,8 @@ struct conv2d {
         template <class T, class Sink>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
-            const auto [weight_rows, blocks] = weights_and_bias::split<T, Filters>(patch, share);
+            const auto [weight_rows, blocks] =
+                weights_and_bias::split_by_rows<T, Filters>(patch, share);
             // Depth: the output pixels, example by example, output row by output row.
             using pixel_walk = kernels::depth_walk<In::size, out_height, Stride * row_stride,
                                                    out_width, Stride * channels>;

@@ -108,10 +108,11 @@ struct affine_layer {
 
         // dx[r] = dy[r] W^T, masked by x > 0 when relu before is fused in; this
         // share's batch rows. Runs before backward_params, which may update W.
-        // Up to this many weights, backward_input transposes W onto the stack and
-        // uses matmul's register tiles: matmul_nt's horizontal sums made the input
-        // gradients half of a transformer step (64- and 256-wide layers, 512 rows).
-        static constexpr std::size_t max_transposed_weights = 16384;
+        // Up to this many weights (256 KiB of floats), backward_input transposes W onto
+        // the stack and uses matmul's register tiles: matmul_nt's horizontal sums made
+        // the input gradients half of a transformer step (64- and 256-wide layers, 512
+        // rows) and a quarter of CNN3's linear<10> pass.
+        static constexpr std::size_t max_transposed_weights = 65536;
 
         template <class T>
         static void backward_input(const T* params, const T* x, const T*, const T* dy, T* dx,

@@ -37,16 +37,24 @@ void initialize(T* weights, std::size_t weight_count, T* bias, std::size_t bias_
 
 // How forward and the weight gradient split between cores: by column blocks of
 // W when there are enough, so that each core keeps updating the same part of W in
-// its own cache from step to step; else by rows.
+// its own cache from step to step; else by rows. A convolution splits by rows
+// (output pixels, or W's rows in the weight gradient): each core would otherwise
+// gather every patch for its blocks, and on CNN3 (128 filters, two blocks) the row
+// split took its second layer's forward and weight gradient at batch 5 from 130
+// and 152 us to 104 and 107 us on two cores.
 struct split_result {
     work_share::range rows;
     work_share::range blocks;
 };
 template <class T, std::size_t Columns>
+constexpr split_result split_by_rows(std::size_t rows, work_share share) noexcept {
+    return {share.rows(rows, kernels::tile_rows), {0, kernels::column_blocks<T, Columns>}};
+}
+template <class T, std::size_t Columns>
 constexpr split_result split(std::size_t rows, work_share share) noexcept {
     constexpr std::size_t blocks = kernels::column_blocks<T, Columns>;
     if (blocks >= share.count) return {{0, rows}, share.rows(blocks)};
-    return {share.rows(rows, kernels::tile_rows), {0, blocks}};
+    return split_by_rows<T, Columns>(rows, share);
 }
 
 // The epilogue of one chunk of a weight gradient whose rows are Columns wide:
