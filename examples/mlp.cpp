@@ -353,20 +353,7 @@ int main(int argc, char** argv) {
     options opt;
     CLI::App app{"Trains the course's Fashion-MNIST MLP (784-128-10) with kiln and reports its "
                  "test accuracy at the best validation epoch."};
-    kiln::examples::checked_option(app, "--minibatch_size", opt.minibatch_size,
-                                   "examples per SGD step",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--learning_rate", opt.learning_rate, "SGD learning rate",
-                                   kiln::examples::at_least(0));
-    kiln::examples::checked_option(app, "--momentum", opt.momentum,
-                                   "momentum alpha in [0, 1): v <- alpha v + g",
-                                   kiln::examples::number_in(0, 1, /*high_open=*/true));
-    kiln::examples::checked_option(app, "--num_epoch", opt.num_epoch, "maximum number of epochs",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(
-        app, "--early_stopping_patience", opt.early_stopping_patience,
-        "epochs without a better validation accuracy before stopping (0: never stop)",
-        kiln::examples::whole_number_at_least(0));
+    kiln::examples::add_recipe_options(app, opt);
     kiln::examples::checked_option(app, "--random_seed", opt.random_seed,
                                    "seed of the split, initialization and shuffling",
                                    kiln::examples::whole_number_at_least(0));

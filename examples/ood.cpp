@@ -226,19 +226,7 @@ int main(int argc, char** argv) {
     CLI::App app{"The course's out-of-distribution study: trains the MLP, CNN2 and CNN3 on "
                  "Fashion-MNIST with one recipe and scores each on the test set as it is, "
                  "shifted up and rotated."};
-    kiln::examples::checked_option(app, "--minibatch_size", opt.minibatch_size,
-                                   "examples per SGD step", kiln::examples::at_least(1));
-    kiln::examples::checked_option(app, "--learning_rate", opt.learning_rate, "SGD learning rate",
-                                   kiln::examples::at_least(0));
-    kiln::examples::checked_option(app, "--momentum", opt.momentum,
-                                   "momentum alpha in [0, 1): v <- alpha v + g",
-                                   kiln::examples::number_in(0, 1, /*high_open=*/true));
-    kiln::examples::checked_option(app, "--num_epoch", opt.num_epoch, "maximum number of epochs",
-                                   kiln::examples::at_least(1));
-    kiln::examples::checked_option(
-        app, "--early_stopping_patience", opt.early_stopping_patience,
-        "epochs without a better validation accuracy before stopping (0: never stop)",
-        kiln::examples::at_least(0));
+    kiln::examples::add_recipe_options(app, opt);
     kiln::examples::checked_option(app, "--shift_pixels", opt.shift_pixels,
                                    "how far the shifted test set moves up",
                                    kiln::examples::number_in(0, 28));

@@ -87,4 +87,19 @@ CLI::Option* checked_option(CLI::App& app, const std::string& name, T& value,
     return app.add_option(name, value, help)->check(check)->capture_default_str();
 }
 
+// The course's SGD recipe (SEED.md C, D), as the MLP and the OOD study spell it.
+template <class Options>
+void add_recipe_options(CLI::App& app, Options& opt) {
+    checked_option(app, "--minibatch_size", opt.minibatch_size, "examples per SGD step",
+                   whole_number_at_least(1));
+    checked_option(app, "--learning_rate", opt.learning_rate, "SGD learning rate", at_least(0));
+    checked_option(app, "--momentum", opt.momentum, "momentum alpha in [0, 1): v <- alpha v + g",
+                   number_in(0, 1, /*high_open=*/true));
+    checked_option(app, "--num_epoch", opt.num_epoch, "maximum number of epochs",
+                   whole_number_at_least(1));
+    checked_option(app, "--early_stopping_patience", opt.early_stopping_patience,
+                   "epochs without a better validation accuracy before stopping (0: never stop)",
+                   whole_number_at_least(0));
+}
+
 } // namespace kiln::examples
