@@ -7,14 +7,12 @@
 //
 // Writes GPT_block{B}_heads{H}.json: the loss curves (iteration, train, val),
 // the samples and the times.
-#include "common/cli_checks.hpp"
+#include "common/command_line.hpp"
 #include "common/gpt_network.hpp"
 #include "common/json_writer.hpp"
 
 #include <kiln/data/char_text.hpp>
 #include <kiln/kiln.hpp>
-
-#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -193,41 +191,31 @@ bool run_matching(const options& opt, const kiln::data::char_text& text, kiln::t
 } // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"kiln: the course's character GPT (SEED.md part F)"};
+    namespace ex = kiln::examples;
+    ex::command_line cli{"kiln: the course's character GPT (SEED.md part F)"};
     options opt;
-    app.add_option("--text,text", opt.text, "the training text (tiny Shakespeare)")
-        ->capture_default_str();
-    app.add_option("--block", opt.block, "context length: 32, or 2, 16, 64 (with 4 heads)")
-        ->capture_default_str();
-    app.add_option("--heads", opt.heads, "attention heads: 4, or 2, 8 (with block 32)")
-        ->capture_default_str();
-    app.add_flag("--sweep", opt.sweep, "train every configuration above, each from scratch");
-    kiln::examples::checked_option(app, "--iterations", opt.iterations, "training steps",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--eval_interval", opt.eval_interval,
-                                   "steps between loss estimates",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--eval_iters", opt.eval_iters,
-                                   "random batches per split per estimate",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--batch", opt.batch, "batch size",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--learning_rate", opt.learning_rate, "AdamW learning rate",
-                                   kiln::examples::at_least(0));
-    kiln::examples::checked_option(app, "--seed", opt.seed,
-                                   "seed of the initialization and the batches",
-                                   kiln::examples::whole_number_at_least(0));
-    kiln::examples::checked_option(app, "--temperature", opt.temperature,
-                                   "sampling temperature (> 0)",
-                                   kiln::examples::number_in(1e-3, 100));
-    kiln::examples::checked_option(app, "--sample_seed", opt.sample_seed, "seed of the sampling",
-                                   kiln::examples::whole_number_at_least(0));
-    kiln::examples::checked_option(app, "--sample_length", opt.sample_length,
-                                   "characters to generate",
-                                   kiln::examples::whole_number_at_least(0));
-    kiln::examples::checked_option(app, "--out_dir", opt.out_dir,
-                                   "folder for GPT_block{B}_heads{H}.json", CLI::ExistingDirectory);
-    CLI11_PARSE(app, argc, argv);
+    cli.option("--text,text", opt.text, "the training text (tiny Shakespeare)");
+    cli.option("--block", opt.block, "context length: 32, or 2, 16, 64 (with 4 heads)");
+    cli.option("--heads", opt.heads, "attention heads: 4, or 2, 8 (with block 32)");
+    cli.flag("--sweep", opt.sweep, "train every configuration above, each from scratch");
+    cli.option("--iterations", opt.iterations, "training steps", ex::whole_number_at_least(1));
+    cli.option("--eval_interval", opt.eval_interval, "steps between loss estimates",
+               ex::whole_number_at_least(1));
+    cli.option("--eval_iters", opt.eval_iters, "random batches per split per estimate",
+               ex::whole_number_at_least(1));
+    cli.option("--batch", opt.batch, "batch size", ex::whole_number_at_least(1));
+    cli.option("--learning_rate", opt.learning_rate, "AdamW learning rate", ex::at_least(0));
+    cli.option("--seed", opt.seed, "seed of the initialization and the batches",
+               ex::whole_number_at_least(0));
+    cli.option("--temperature", opt.temperature, "sampling temperature (> 0)",
+               ex::number_in(1e-3, 100));
+    cli.option("--sample_seed", opt.sample_seed, "seed of the sampling",
+               ex::whole_number_at_least(0));
+    cli.option("--sample_length", opt.sample_length, "characters to generate",
+               ex::whole_number_at_least(0));
+    cli.option("--out_dir", opt.out_dir, "folder for GPT_block{B}_heads{H}.json",
+               ex::existing_folder());
+    if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
     try {
         const auto text = kiln::data::char_text::load(opt.text);

@@ -3,12 +3,10 @@
 // loss with labels in {-1, +1}; SGD on one random example at a time. The data
 // set is synthetic: inputs from N(0, 1), labelled by the sign of a teacher network
 // of the same shape with random weights, so that the student can reach it.
-#include "common/cli_checks.hpp"
+#include "common/command_line.hpp"
 #include "common/json_writer.hpp"
 
 #include <kiln/kiln.hpp>
-
-#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -120,23 +118,19 @@ int run(const options& opt) {
 
 int main(int argc, char** argv) {
     options opt;
-    CLI::App app{"The course's mini CNN (1-D convolution, relu, linear, logistic loss) trained by "
-                 "SGD, one example at a time, on synthetic data labelled by a teacher network."};
-    kiln::examples::checked_option(app, "--train_count", opt.train_count, "training examples",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--test_count", opt.test_count, "test examples",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--num_epoch", opt.num_epoch,
-                                   "epochs (each: train_count random examples)",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--learning_rate", opt.learning_rate, "SGD learning rate",
-                                   kiln::examples::at_least(0));
-    kiln::examples::checked_option(app, "--random_seed", opt.random_seed,
-                                   "seed of the data, teacher and training",
-                                   kiln::examples::whole_number_at_least(0));
-    kiln::examples::checked_option(app, "--out", opt.out, "the JSON results file",
-                                   kiln::examples::file_to_write());
-    CLI11_PARSE(app, argc, argv);
+    namespace ex = kiln::examples;
+    ex::command_line cli{"The course's mini CNN (1-D convolution, relu, linear, logistic loss) "
+                         "trained by SGD, one example at a time, on synthetic data labelled by a "
+                         "teacher network."};
+    cli.option("--train_count", opt.train_count, "training examples", ex::whole_number_at_least(1));
+    cli.option("--test_count", opt.test_count, "test examples", ex::whole_number_at_least(1));
+    cli.option("--num_epoch", opt.num_epoch, "epochs (each: train_count random examples)",
+               ex::whole_number_at_least(1));
+    cli.option("--learning_rate", opt.learning_rate, "SGD learning rate", ex::at_least(0));
+    cli.option("--random_seed", opt.random_seed, "seed of the data, teacher and training",
+               ex::whole_number_at_least(0));
+    cli.option("--out", opt.out, "the JSON results file", ex::file_to_write());
+    if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
     try {
         return run(opt);
     } catch (const std::exception& failure) {

@@ -4,15 +4,13 @@
 // --save writes the whole training state after every epoch (atomically) and
 // --resume continues such a run exactly where it stopped; a loss or input that
 // turns NaN or infinite stops training with exit code 3, naming step and layer.
-#include "common/cli_checks.hpp"
+#include "common/command_line.hpp"
 #include "common/json_writer.hpp"
 
 #include <kiln/data/fashion_mnist.hpp>
 #include <kiln/kiln.hpp>
 #include <kiln/train/check_finite.hpp>
 #include <kiln/train/checkpoint.hpp>
-
-#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -73,12 +71,13 @@ void store_options(kiln::checkpoint& state, const options& opt) {
 // A resumed run takes the options it was started with: one left out of the command
 // line comes from the checkpoint, one given must agree with it (other values would
 // make another run). --num_epoch may differ, to extend a finished run.
-void adopt_options(const kiln::checkpoint& state, const CLI::App& app, options& opt) {
+void adopt_options(const kiln::checkpoint& state, const kiln::examples::command_line& cli,
+                   options& opt) {
     auto adopt = [&](const std::string& flag, auto& value) {
         using value_type = std::remove_reference_t<decltype(value)>;
         const auto stored = state.get_value<value_type>("options." + flag.substr(2));
-        if (app.count(flag) == 0 || flag == "--num_epoch") {
-            if (app.count(flag) == 0) value = stored;
+        if (!cli.given(flag) || flag == "--num_epoch") {
+            if (!cli.given(flag)) value = stored;
             return;
         }
         if (value != stored) {
@@ -351,42 +350,40 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
 
 int main(int argc, char** argv) {
     options opt;
-    CLI::App app{"Trains the course's Fashion-MNIST MLP (784-128-10) with kiln and reports its "
-                 "test accuracy at the best validation epoch."};
-    kiln::examples::add_recipe_options(app, opt);
-    kiln::examples::checked_option(app, "--random_seed", opt.random_seed,
-                                   "seed of the split, initialization and shuffling",
-                                   kiln::examples::whole_number_at_least(0));
-    app.add_flag("--check_gradient", opt.check_gradient,
-                 "compare backprop with central differences on a few parameters");
-    app.add_flag("--check_magnitude", opt.check_magnitude,
-                 "print the first layer's summed weight gradient on 50 and 5000 examples");
-    app.add_flag("--test_each_epoch", opt.test_each_epoch,
-                 "score the test set after every epoch too (JSON key test_each_epoch; kept out "
-                 "of the training time)");
-    app.add_option("--watch_patience", opt.watch_patience,
-                   "record where early stopping with this patience would have stopped, without "
-                   "stopping (JSON keys watch_stop_epoch, watch_best_epoch; 0: off)")
-        ->check(kiln::examples::whole_number_at_least(0))
-        ->capture_default_str();
-    app.add_option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files")
-        ->capture_default_str();
-    kiln::examples::checked_option(app, "--out_dir", opt.out_dir,
-                                   "folder for MLP_lr{lr}_b{batch}.json", CLI::ExistingDirectory);
-    app.add_option("--save", opt.save,
-                   "write the whole training state to this file after every epoch (atomically)")
-        ->check(kiln::examples::file_to_write());
-    app.add_option("--resume", opt.resume,
-                   "continue the run saved in this file (by --save) exactly where it stopped; "
-                   "options left out are the run's own")
-        ->check(CLI::ExistingFile);
-    CLI11_PARSE(app, argc, argv);
+    namespace ex = kiln::examples;
+    ex::command_line cli{"Trains the course's Fashion-MNIST MLP (784-128-10) with kiln and reports "
+                         "its test accuracy at the best validation epoch."};
+    ex::add_recipe_options(cli, opt);
+    cli.option("--random_seed", opt.random_seed, "seed of the split, initialization and shuffling",
+               ex::whole_number_at_least(0));
+    cli.flag("--check_gradient", opt.check_gradient,
+             "compare backprop with central differences on a few parameters");
+    cli.flag("--check_magnitude", opt.check_magnitude,
+             "print the first layer's summed weight gradient on 50 and 5000 examples");
+    cli.flag("--test_each_epoch", opt.test_each_epoch,
+             "score the test set after every epoch too (JSON key test_each_epoch; kept out of the "
+             "training time)");
+    cli.option("--watch_patience", opt.watch_patience,
+               "record where early stopping with this patience would have stopped, without "
+               "stopping (JSON keys watch_stop_epoch, watch_best_epoch; 0: off)",
+               ex::whole_number_at_least(0));
+    cli.option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files");
+    cli.option("--out_dir", opt.out_dir, "folder for MLP_lr{lr}_b{batch}.json",
+               ex::existing_folder());
+    cli.option("--save", opt.save,
+               "write the whole training state to this file after every epoch (atomically)",
+               ex::file_to_write());
+    cli.option("--resume", opt.resume,
+               "continue the run saved in this file (by --save) exactly where it stopped; options "
+               "left out are the run's own",
+               ex::existing_file());
+    if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
     try {
         std::optional<kiln::checkpoint> resume_from;
         if (!opt.resume.empty()) {
             resume_from = kiln::checkpoint::load<mlp, float>(opt.resume);
-            adopt_options(*resume_from, app, opt);
+            adopt_options(*resume_from, cli, opt);
         }
         return run(opt, resume_from ? &*resume_from : nullptr);
     } catch (const kiln::non_finite_error& failure) {

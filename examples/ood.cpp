@@ -3,14 +3,12 @@
 // patience 3 on validation accuracy, at most 50 epochs), then each best model
 // scored on the test set as it is, moved up 4 pixels, and turned by 90, 180 and
 // 270 degrees. Prints one table and writes it, with each run's history, as JSON.
-#include "common/cli_checks.hpp"
+#include "common/command_line.hpp"
 #include "common/json_writer.hpp"
 
 #include <kiln/data/fashion_mnist.hpp>
 #include <kiln/data/ood.hpp>
 #include <kiln/kiln.hpp>
-
-#include <CLI/CLI.hpp>
 
 #include <array>
 #include <chrono>
@@ -223,28 +221,25 @@ int run(const options& opt) {
 
 int main(int argc, char** argv) {
     options opt;
-    CLI::App app{"The course's out-of-distribution study: trains the MLP, CNN2 and CNN3 on "
-                 "Fashion-MNIST with one recipe and scores each on the test set as it is, "
-                 "shifted up and rotated."};
-    kiln::examples::add_recipe_options(app, opt);
-    kiln::examples::checked_option(app, "--shift_pixels", opt.shift_pixels,
-                                   "how far the shifted test set moves up",
-                                   kiln::examples::number_in(0, 28));
-    app.add_option("--random_seed", opt.random_seed,
-                   "seed of the split, and of each model's initialization and shuffling")
-        ->capture_default_str();
-    kiln::examples::checked_option(
-        app, "--cnn_init", opt.cnn_init,
-        "how the CNNs start: pytorch (U(+-1/sqrt(fan_in)), as nn.Conv2d and "
-        "nn.Linear) or normal (N(0, 0.1), as the course's MLP)",
-        CLI::IsMember({"pytorch", "normal"}));
-    kiln::examples::checked_option(app, "--models", opt.models, "which models to train, in order",
-                                   CLI::IsMember({"mlp", "cnn2", "cnn3"}))
-        ->delimiter(',');
-    app.add_option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files")
-        ->capture_default_str();
-    app.add_option("--out", opt.out, "the JSON results file")->capture_default_str();
-    CLI11_PARSE(app, argc, argv);
+    namespace ex = kiln::examples;
+    ex::command_line cli{"The course's out-of-distribution study: trains the MLP, CNN2 and CNN3 "
+                         "on Fashion-MNIST with one recipe and scores each on the test set as it "
+                         "is, shifted up and rotated."};
+    ex::add_recipe_options(cli, opt);
+    cli.option("--shift_pixels", opt.shift_pixels, "how far the shifted test set moves up",
+               ex::number_in(0, 28));
+    cli.option("--random_seed", opt.random_seed,
+               "seed of the split, and of each model's initialization and shuffling",
+               ex::whole_number_at_least(0));
+    cli.option("--cnn_init", opt.cnn_init,
+               "how the CNNs start: pytorch (U(+-1/sqrt(fan_in)), as nn.Conv2d and nn.Linear) or "
+               "normal (N(0, 0.1), as the course's MLP)",
+               ex::one_of({"pytorch", "normal"}));
+    cli.option("--models", opt.models, "which models to train, in order",
+               ex::one_of({"mlp", "cnn2", "cnn3"}));
+    cli.option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files");
+    cli.option("--out", opt.out, "the JSON results file", ex::file_to_write());
+    if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
     try {
         return run(opt);

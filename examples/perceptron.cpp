@@ -7,14 +7,12 @@
 // fraction of examples seen that were classified right before the update
 // (online training accuracy) and the validation accuracy; the test set scores
 // the final model.
-#include "common/cli_checks.hpp"
+#include "common/command_line.hpp"
 #include "common/json_writer.hpp"
 
 #include <kiln/data/fashion_mnist.hpp>
 #include <kiln/kiln.hpp>
 #include <kiln/train/kernel_perceptron.hpp>
-
-#include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -173,35 +171,27 @@ int run(const options& opt) {
 
 int main(int argc, char** argv) {
     options opt;
-    CLI::App app{"The course's multiclass perceptron on Fashion-MNIST: Algorithm 1 (a kiln "
-                 "network, SGD with rate 1) and Algorithm 2 (kernelized: polynomial, RBF)."};
-    kiln::examples::checked_option(app, "--num_epoch", opt.num_epoch, "epochs of Algorithm 1",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--kernel_epochs", opt.kernel_epochs,
-                                   "epochs of Algorithm 2, per kernel",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--kernel_train", opt.kernel_train,
-                                   "Algorithm 2 trains on the first this many training examples",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--degree", opt.degree,
-                                   "polynomial kernel (x.z + offset)^degree",
-                                   kiln::examples::whole_number_at_least(1));
-    kiln::examples::checked_option(app, "--offset", opt.offset, "polynomial kernel's offset",
-                                   kiln::examples::at_least(0));
-    kiln::examples::checked_option(app, "--gamma", opt.gamma, "RBF kernel exp(-gamma |x - z|^2)",
-                                   kiln::examples::at_least(0));
-    kiln::examples::checked_option(app, "--kernels", opt.kernels,
-                                   "kernels of Algorithm 2, in order",
-                                   CLI::IsMember({"polynomial", "rbf"}))
-        ->delimiter(',');
-    kiln::examples::checked_option(app, "--random_seed", opt.random_seed,
-                                   "seed of the split and the example order",
-                                   kiln::examples::whole_number_at_least(0));
-    app.add_option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files")
-        ->capture_default_str();
-    kiln::examples::checked_option(app, "--out", opt.out, "the JSON results file",
-                                   kiln::examples::file_to_write());
-    CLI11_PARSE(app, argc, argv);
+    namespace ex = kiln::examples;
+    ex::command_line cli{"The course's multiclass perceptron on Fashion-MNIST: Algorithm 1 (a kiln "
+                         "network, SGD with rate 1) and Algorithm 2 (kernelized: polynomial, "
+                         "RBF)."};
+    cli.option("--num_epoch", opt.num_epoch, "epochs of Algorithm 1", ex::whole_number_at_least(1));
+    cli.option("--kernel_epochs", opt.kernel_epochs, "epochs of Algorithm 2, per kernel",
+               ex::whole_number_at_least(1));
+    cli.option("--kernel_train", opt.kernel_train,
+               "Algorithm 2 trains on the first this many training examples",
+               ex::whole_number_at_least(1));
+    cli.option("--degree", opt.degree, "polynomial kernel (x.z + offset)^degree",
+               ex::whole_number_at_least(1));
+    cli.option("--offset", opt.offset, "polynomial kernel's offset", ex::at_least(0));
+    cli.option("--gamma", opt.gamma, "RBF kernel exp(-gamma |x - z|^2)", ex::at_least(0));
+    cli.option("--kernels", opt.kernels, "kernels of Algorithm 2, in order",
+               ex::one_of({"polynomial", "rbf"}));
+    cli.option("--random_seed", opt.random_seed, "seed of the split and the example order",
+               ex::whole_number_at_least(0));
+    cli.option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files");
+    cli.option("--out", opt.out, "the JSON results file", ex::file_to_write());
+    if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
     try {
         return run(opt);
     } catch (const std::exception& failure) {
