@@ -54,6 +54,168 @@ struct heads {};
 template <std::size_t Count>
 struct width {};
 
+// One head of causal attention over a Length x Width sequence whose rows hold q, k
+// and v side by side (q at +0, k at +Width, v at +2 Width), keyed only by the sizes:
+// the transformer's four blocks share one copy of it.
+template <std::size_t Length, std::size_t Width, std::size_t HeadSize>
+struct attention_head {
+    static constexpr std::size_t qkv_stride = 3 * Width;
+
+    // A row of `Count` values as registers: full ones, then a partial one.
+    template <class T, std::size_t Count>
+    struct row {
+        static constexpr std::size_t W = simd::width<T>;
+        static constexpr std::size_t registers = (Count + W - 1) / W;
+        simd::vec<T> r[registers];
+
+        template <class F>
+        [[gnu::always_inline]] static void each(F&& f) {
+            [&]<std::size_t... R>(std::index_sequence<R...>) {
+                (f(std::integral_constant<std::size_t, R>{}, std::integral_constant < std::size_t,
+                   (R + 1) * W <= Count ? W : Count - R * W > {}),
+                 ...);
+            }
+            (std::make_index_sequence<registers>{});
+        }
+        void zero() noexcept {
+            for (auto& v : r)
+                v = simd::vec<T>(T{0});
+        }
+        void load(const T* p) noexcept {
+            each([&](auto i, auto lanes) {
+                r[i] = kernels::load_lanes<decltype(lanes)::value>(p + i * W);
+            });
+        }
+        void store(T* p) const noexcept {
+            each([&](auto i, auto lanes) {
+                kernels::store_lanes<decltype(lanes)::value>(p + i * W, r[i]);
+            });
+        }
+        // this += a * v
+        void add_scaled(T a, const T* v) noexcept {
+            const simd::vec<T> scale(a);
+            each([&](auto i, auto lanes) {
+                r[i] =
+                    simd::fma(scale, kernels::load_lanes<decltype(lanes)::value>(v + i * W), r[i]);
+            });
+        }
+    };
+
+    // Columns of a transposed [Length][HeadSize] block, padded to whole registers.
+    template <class T>
+    static constexpr std::size_t
+        padded_length = (Length + simd::width<T> - 1) / simd::width<T>* simd::width<T>;
+
+    // into[d][j] = from[j * qkv_stride + d], zero past the sequence.
+    template <class T>
+    static void transpose_head(const T* from, T* into) noexcept {
+        constexpr std::size_t L = padded_length<T>;
+        std::fill_n(into, HeadSize * L, T{0});
+        for (std::size_t j = 0; j < Length; ++j)
+            for (std::size_t d = 0; d < HeadSize; ++d)
+                into[d * L + j] = from[j * qkv_stride + d];
+    }
+
+    // The first (i + 1) / W rounded up registers of sum_d a[d] * columns[d][:].
+    template <class T>
+    static void products_with(const T* a, const T* columns, std::size_t registers,
+                              simd::vec<T>* out) noexcept {
+        constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
+        for (std::size_t r = 0; r < registers; ++r)
+            out[r] = simd::vec<T>(T{0});
+        for (std::size_t d = 0; d < HeadSize; ++d) {
+            const simd::vec<T> value(a[d]);
+            for (std::size_t r = 0; r < registers; ++r)
+                out[r] = simd::fma(value, simd::load(columns + d * L + r * W), out[r]);
+        }
+    }
+
+    // One head of one example: q, k, v at qkv (+0, +C, +2C along each row).
+    template <class T>
+    static void attend(const T* qkv, T* probabilities, T* out) noexcept {
+        constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
+        const T scale = T{1} / std::sqrt(static_cast<T>(Width));
+        alignas(64) T keys[HeadSize * L];
+        alignas(64) T scores[L];
+        transpose_head(qkv + Width, keys);
+        for (std::size_t i = 0; i < Length; ++i) {
+            const std::size_t registers = i / W + 1;
+            simd::vec<T> s[L / W];
+            products_with(qkv + i * qkv_stride, keys, registers, s);
+            for (std::size_t r = 0; r < registers; ++r)
+                simd::store(scores + r * W, s[r] * simd::vec<T>(scale));
+            const T largest = *std::max_element(scores, scores + i + 1);
+            for (std::size_t r = 0; r < registers; ++r)
+                simd::store(scores + r * W,
+                            simd::exp(simd::load(scores + r * W) - simd::vec<T>(largest)));
+            std::fill(scores + i + 1, scores + L, T{0});
+            T total = 0;
+            for (std::size_t r = 0; r < registers; ++r)
+                total += simd::reduce_add(simd::load(scores + r * W));
+            const T inverse_total = T{1} / total;
+            T* const p = probabilities + i * Length;
+            row<T, HeadSize> sum;
+            sum.zero();
+            for (std::size_t j = 0; j <= i; ++j) {
+                p[j] = scores[j] * inverse_total;
+                sum.add_scaled(p[j], qkv + j * qkv_stride + 2 * Width);
+            }
+            std::fill(p + i + 1, p + Length, T{0});
+            sum.store(out + i * Width);
+        }
+    }
+
+    // With dO the gradient of this head's output and P its probabilities:
+    //   dP = dO v^T, dS = P * (dP - rowsum(P * dP)) * scale,
+    //   dq = dS k, dk = dS^T q, dv = P^T dO (all over j <= i only).
+    template <class T>
+    static void attend_backward(const T* qkv, const T* probabilities, const T* out_gradient,
+                                T* qkv_gradient) noexcept {
+        constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
+        const T scale = T{1} / std::sqrt(static_cast<T>(Width));
+        alignas(64) T values[HeadSize * L];
+        alignas(64) T score_gradient[L];
+        alignas(64) T key_gradients[Length * HeadSize];
+        alignas(64) T value_gradients[Length * HeadSize];
+        std::fill_n(key_gradients, Length * HeadSize, T{0});
+        std::fill_n(value_gradients, Length * HeadSize, T{0});
+        transpose_head(qkv + 2 * Width, values);
+        for (std::size_t i = 0; i < Length; ++i) {
+            const std::size_t registers = i / W + 1;
+            const T* const p = probabilities + i * Length;
+            const T* const d_out = out_gradient + i * Width;
+            simd::vec<T> dp[L / W];
+            products_with(d_out, values, registers, dp);
+            for (std::size_t r = 0; r < registers; ++r)
+                simd::store(score_gradient + r * W, dp[r]);
+            T weighted = 0;
+            for (std::size_t j = 0; j <= i; ++j)
+                weighted += p[j] * score_gradient[j];
+            row<T, HeadSize> dq;
+            dq.zero();
+            const T* const q = qkv + i * qkv_stride;
+            for (std::size_t j = 0; j <= i; ++j) {
+                const T ds = p[j] * (score_gradient[j] - weighted) * scale;
+                dq.add_scaled(ds, qkv + j * qkv_stride + Width);
+                row<T, HeadSize> dk, dv;
+                dk.load(key_gradients + j * HeadSize);
+                dk.add_scaled(ds, q);
+                dk.store(key_gradients + j * HeadSize);
+                dv.load(value_gradients + j * HeadSize);
+                dv.add_scaled(p[j], d_out);
+                dv.store(value_gradients + j * HeadSize);
+            }
+            dq.store(qkv_gradient + i * qkv_stride);
+        }
+        for (std::size_t j = 0; j < Length; ++j) {
+            std::copy_n(key_gradients + j * HeadSize, HeadSize,
+                        qkv_gradient + j * qkv_stride + Width);
+            std::copy_n(value_gradients + j * HeadSize, HeadSize,
+                        qkv_gradient + j * qkv_stride + 2 * Width);
+        }
+    }
+};
+
 template <std::size_t Heads>
 struct causal_self_attention {
     static std::string name() { return "causal_self_attention<" + std::to_string(Heads) + ">"; }
@@ -91,6 +253,7 @@ struct causal_self_attention {
         static constexpr std::size_t qkv_size = padded_count(length * 3 * width_);
         static constexpr std::size_t probability_size = padded_count(Heads * length * length);
         static constexpr std::size_t heads_size = padded_count(length * width_);
+        using head = attention_head<length, width_, head_size>;
         static constexpr std::size_t saved_per_example =
             2 * qkv_size + probability_size + 2 * heads_size;
 
@@ -122,9 +285,9 @@ struct causal_self_attention {
                 qkv_layer::forward(params, x, s.qkv, batch);
                 for (std::size_t b = 0; b < batch; ++b)
                     for (std::size_t h = 0; h < Heads; ++h)
-                        attend(s.qkv + b * length * 3 * width_ + h * head_size,
-                               s.probabilities + (b * Heads + h) * length * length,
-                               s.heads_out + b * length * width_ + h * head_size);
+                        head::attend(s.qkv + b * length * 3 * width_ + h * head_size,
+                                     s.probabilities + (b * Heads + h) * length * length,
+                                     s.heads_out + b * length * width_ + h * head_size);
                 projection::forward(params + projection_offset, s.heads_out, y, batch);
             }
         }
@@ -141,171 +304,14 @@ struct causal_self_attention {
                                             s.heads_out, y, dy, batch, projection_sink);
                 for (std::size_t b = 0; b < batch; ++b)
                     for (std::size_t h = 0; h < Heads; ++h)
-                        attend_backward(s.qkv + b * length * 3 * width_ + h * head_size,
-                                        s.probabilities + (b * Heads + h) * length * length,
-                                        s.heads_gradient + b * length * width_ + h * head_size,
-                                        s.qkv_gradient + b * length * 3 * width_ + h * head_size);
+                        head::attend_backward(
+                            s.qkv + b * length * 3 * width_ + h * head_size,
+                            s.probabilities + (b * Heads + h) * length * length,
+                            s.heads_gradient + b * length * width_ + h * head_size,
+                            s.qkv_gradient + b * length * 3 * width_ + h * head_size);
                 if (dx != nullptr)
                     qkv_layer::backward_input(params, x, s.qkv, s.qkv_gradient, dx, batch);
                 qkv_layer::backward_params(params, scratch, x, s.qkv, s.qkv_gradient, batch, sink);
-            }
-        }
-
-    private:
-        static constexpr std::size_t qkv_stride = 3 * width_;
-
-        // A row of `Count` values as registers: full ones, then a partial one.
-        template <class T, std::size_t Count>
-        struct row {
-            static constexpr std::size_t W = simd::width<T>;
-            static constexpr std::size_t registers = (Count + W - 1) / W;
-            simd::vec<T> r[registers];
-
-            template <class F>
-            [[gnu::always_inline]] static void each(F&& f) {
-                [&]<std::size_t... R>(std::index_sequence<R...>) {
-                    (f(std::integral_constant<std::size_t, R>{},
-                       std::integral_constant < std::size_t,
-                       (R + 1) * W <= Count ? W : Count - R * W > {}),
-                     ...);
-                }
-                (std::make_index_sequence<registers>{});
-            }
-            void zero() noexcept {
-                for (auto& v : r)
-                    v = simd::vec<T>(T{0});
-            }
-            void load(const T* p) noexcept {
-                each([&](auto i, auto lanes) {
-                    r[i] = kernels::load_lanes<decltype(lanes)::value>(p + i * W);
-                });
-            }
-            void store(T* p) const noexcept {
-                each([&](auto i, auto lanes) {
-                    kernels::store_lanes<decltype(lanes)::value>(p + i * W, r[i]);
-                });
-            }
-            // this += a * v
-            void add_scaled(T a, const T* v) noexcept {
-                const simd::vec<T> scale(a);
-                each([&](auto i, auto lanes) {
-                    r[i] = simd::fma(scale, kernels::load_lanes<decltype(lanes)::value>(v + i * W),
-                                     r[i]);
-                });
-            }
-        };
-
-        // Columns of a transposed [length][head_size] block, padded to whole registers.
-        template <class T>
-        static constexpr std::size_t
-            padded_length = (length + simd::width<T> - 1) / simd::width<T>* simd::width<T>;
-
-        // into[d][j] = from[j * qkv_stride + d], zero past the sequence.
-        template <class T>
-        static void transpose_head(const T* from, T* into) noexcept {
-            constexpr std::size_t L = padded_length<T>;
-            std::fill_n(into, head_size * L, T{0});
-            for (std::size_t j = 0; j < length; ++j)
-                for (std::size_t d = 0; d < head_size; ++d)
-                    into[d * L + j] = from[j * qkv_stride + d];
-        }
-
-        // The first (i + 1) / W rounded up registers of sum_d a[d] * columns[d][:].
-        template <class T>
-        static void products_with(const T* a, const T* columns, std::size_t registers,
-                                  simd::vec<T>* out) noexcept {
-            constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
-            for (std::size_t r = 0; r < registers; ++r)
-                out[r] = simd::vec<T>(T{0});
-            for (std::size_t d = 0; d < head_size; ++d) {
-                const simd::vec<T> value(a[d]);
-                for (std::size_t r = 0; r < registers; ++r)
-                    out[r] = simd::fma(value, simd::load(columns + d * L + r * W), out[r]);
-            }
-        }
-
-        // One head of one example: q, k, v at qkv (+0, +C, +2C along each row).
-        template <class T>
-        static void attend(const T* qkv, T* probabilities, T* out) noexcept {
-            constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
-            const T scale = T{1} / std::sqrt(static_cast<T>(width_));
-            alignas(64) T keys[head_size * L];
-            alignas(64) T scores[L];
-            transpose_head(qkv + width_, keys);
-            for (std::size_t i = 0; i < length; ++i) {
-                const std::size_t registers = i / W + 1;
-                simd::vec<T> s[L / W];
-                products_with(qkv + i * qkv_stride, keys, registers, s);
-                for (std::size_t r = 0; r < registers; ++r)
-                    simd::store(scores + r * W, s[r] * simd::vec<T>(scale));
-                const T largest = *std::max_element(scores, scores + i + 1);
-                for (std::size_t r = 0; r < registers; ++r)
-                    simd::store(scores + r * W,
-                                simd::exp(simd::load(scores + r * W) - simd::vec<T>(largest)));
-                std::fill(scores + i + 1, scores + L, T{0});
-                T total = 0;
-                for (std::size_t r = 0; r < registers; ++r)
-                    total += simd::reduce_add(simd::load(scores + r * W));
-                const T inverse_total = T{1} / total;
-                T* const p = probabilities + i * length;
-                row<T, head_size> sum;
-                sum.zero();
-                for (std::size_t j = 0; j <= i; ++j) {
-                    p[j] = scores[j] * inverse_total;
-                    sum.add_scaled(p[j], qkv + j * qkv_stride + 2 * width_);
-                }
-                std::fill(p + i + 1, p + length, T{0});
-                sum.store(out + i * width_);
-            }
-        }
-
-        // With dO the gradient of this head's output and P its probabilities:
-        //   dP = dO v^T, dS = P * (dP - rowsum(P * dP)) * scale,
-        //   dq = dS k, dk = dS^T q, dv = P^T dO (all over j <= i only).
-        template <class T>
-        static void attend_backward(const T* qkv, const T* probabilities, const T* out_gradient,
-                                    T* qkv_gradient) noexcept {
-            constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
-            const T scale = T{1} / std::sqrt(static_cast<T>(width_));
-            alignas(64) T values[head_size * L];
-            alignas(64) T score_gradient[L];
-            alignas(64) T key_gradients[length * head_size];
-            alignas(64) T value_gradients[length * head_size];
-            std::fill_n(key_gradients, length * head_size, T{0});
-            std::fill_n(value_gradients, length * head_size, T{0});
-            transpose_head(qkv + 2 * width_, values);
-            for (std::size_t i = 0; i < length; ++i) {
-                const std::size_t registers = i / W + 1;
-                const T* const p = probabilities + i * length;
-                const T* const d_out = out_gradient + i * width_;
-                simd::vec<T> dp[L / W];
-                products_with(d_out, values, registers, dp);
-                for (std::size_t r = 0; r < registers; ++r)
-                    simd::store(score_gradient + r * W, dp[r]);
-                T weighted = 0;
-                for (std::size_t j = 0; j <= i; ++j)
-                    weighted += p[j] * score_gradient[j];
-                row<T, head_size> dq;
-                dq.zero();
-                const T* const q = qkv + i * qkv_stride;
-                for (std::size_t j = 0; j <= i; ++j) {
-                    const T ds = p[j] * (score_gradient[j] - weighted) * scale;
-                    dq.add_scaled(ds, qkv + j * qkv_stride + width_);
-                    row<T, head_size> dk, dv;
-                    dk.load(key_gradients + j * head_size);
-                    dk.add_scaled(ds, q);
-                    dk.store(key_gradients + j * head_size);
-                    dv.load(value_gradients + j * head_size);
-                    dv.add_scaled(p[j], d_out);
-                    dv.store(value_gradients + j * head_size);
-                }
-                dq.store(qkv_gradient + i * qkv_stride);
-            }
-            for (std::size_t j = 0; j < length; ++j) {
-                std::copy_n(key_gradients + j * head_size, head_size,
-                            qkv_gradient + j * qkv_stride + width_);
-                std::copy_n(value_gradients + j * head_size, head_size,
-                            qkv_gradient + j * qkv_stride + 2 * width_);
             }
         }
     };

@@ -17,9 +17,76 @@
 
 namespace kiln {
 
+// Layer norm over rows of Width values, keyed only by the width: the transformer's
+// nine layer norms (and every sweep configuration's) share one copy.
+inline constexpr double layer_norm_epsilon = 1e-5;
+
+template <std::size_t Width>
+struct layer_norm_rows {
+    // gamma at 0, beta on its own cache line.
+    static constexpr std::size_t beta_offset = padded_count(Width);
+
+    template <class T>
+    static void forward(const T* params, const T* x, T* y, T* saved, std::size_t rows) noexcept {
+        T* const means = saved;
+        T* const inverse_stds = saved + rows;
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* const v = x + r * Width;
+            T sum = 0;
+            for (std::size_t c = 0; c < Width; ++c)
+                sum += v[c];
+            const T mean = sum / T(Width);
+            T squares = 0;
+            for (std::size_t c = 0; c < Width; ++c)
+                squares += (v[c] - mean) * (v[c] - mean);
+            const T inverse_std = T{1} / std::sqrt(squares / T(Width) + T(layer_norm_epsilon));
+            means[r] = mean;
+            inverse_stds[r] = inverse_std;
+            T* const out = y + r * Width;
+            for (std::size_t c = 0; c < Width; ++c)
+                out[c] = (v[c] - mean) * inverse_std * params[c] + params[beta_offset + c];
+        }
+    }
+
+    // With g = dy * gamma and x-hat the normalized input:
+    //   dx = inverse_std * (g - mean(g) - x-hat * mean(g * x-hat))
+    //   dgamma = sum over vectors of dy * x-hat,  dbeta = sum of dy.
+    template <class T, class Sink>
+    static void backward(const T* params, T* scratch, const T* x, const T*, T* saved, const T* dy,
+                         T* dx, std::size_t rows, Sink& sink) noexcept {
+        const T* const means = saved;
+        const T* const inverse_stds = saved + rows;
+        T* const dgamma = scratch;
+        T* const dbeta = scratch + beta_offset;
+        std::fill_n(dgamma, Width, T{0});
+        std::fill_n(dbeta, Width, T{0});
+        for (std::size_t r = 0; r < rows; ++r) {
+            const T* const v = x + r * Width;
+            const T* const d = dy + r * Width;
+            T normalized[Width];
+            T g_sum = 0, g_dot = 0;
+            for (std::size_t c = 0; c < Width; ++c) {
+                normalized[c] = (v[c] - means[r]) * inverse_stds[r];
+                const T g = d[c] * params[c];
+                g_sum += g;
+                g_dot += g * normalized[c];
+                dgamma[c] += d[c] * normalized[c];
+                dbeta[c] += d[c];
+            }
+            if (dx == nullptr) continue;
+            const T g_mean = g_sum / T(Width), g_dot_mean = g_dot / T(Width);
+            T* const out = dx + r * Width;
+            for (std::size_t c = 0; c < Width; ++c)
+                out[c] = inverse_stds[r] * (d[c] * params[c] - g_mean - normalized[c] * g_dot_mean);
+        }
+        hand_over(sink, 0, dgamma, Width);
+        hand_over(sink, beta_offset, dbeta, Width);
+    }
+};
+
 struct layer_norm {
     static std::string name() { return "layer_norm"; }
-    static constexpr double epsilon = 1e-5;
+    static constexpr double epsilon = layer_norm_epsilon;
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind {
@@ -31,8 +98,8 @@ struct layer_norm {
         static constexpr bool valid = true;
         static constexpr std::size_t position = Position;
         static constexpr std::size_t param_count = 2 * width;
-        // gamma at 0, beta on its own cache line.
-        static constexpr std::size_t beta_offset = padded_count(width);
+        using rows_kernel = layer_norm_rows<width>;
+        static constexpr std::size_t beta_offset = rows_kernel::beta_offset;
         static constexpr std::size_t storage_size = 2 * beta_offset;
         static constexpr bool is_view = false;
         static constexpr bool passes_gradient = false;
@@ -59,62 +126,14 @@ struct layer_norm {
         template <class T>
         static void forward(const T* params, const T* x, T* y, T* saved,
                             std::size_t batch) noexcept {
-            const std::size_t rows = batch * rows_per_example;
-            T* const means = saved;
-            T* const inverse_stds = saved + rows;
-            for (std::size_t r = 0; r < rows; ++r) {
-                const T* const v = x + r * width;
-                T sum = 0;
-                for (std::size_t c = 0; c < width; ++c)
-                    sum += v[c];
-                const T mean = sum / T(width);
-                T squares = 0;
-                for (std::size_t c = 0; c < width; ++c)
-                    squares += (v[c] - mean) * (v[c] - mean);
-                const T inverse_std = T{1} / std::sqrt(squares / T(width) + T(epsilon));
-                means[r] = mean;
-                inverse_stds[r] = inverse_std;
-                T* const out = y + r * width;
-                for (std::size_t c = 0; c < width; ++c)
-                    out[c] = (v[c] - mean) * inverse_std * params[c] + params[beta_offset + c];
-            }
+            rows_kernel::forward(params, x, y, saved, batch * rows_per_example);
         }
 
-        // With g = dy * gamma and x-hat the normalized input:
-        //   dx = inverse_std * (g - mean(g) - x-hat * mean(g * x-hat))
-        //   dgamma = sum over vectors of dy * x-hat,  dbeta = sum of dy.
         template <class T, class Sink>
-        static void backward(const T* params, T* scratch, const T* x, const T*, T* saved,
+        static void backward(const T* params, T* scratch, const T* x, const T* y, T* saved,
                              const T* dy, T* dx, std::size_t batch, Sink& sink) noexcept {
-            const std::size_t rows = batch * rows_per_example;
-            const T* const means = saved;
-            const T* const inverse_stds = saved + rows;
-            T* const dgamma = scratch;
-            T* const dbeta = scratch + beta_offset;
-            std::fill_n(dgamma, width, T{0});
-            std::fill_n(dbeta, width, T{0});
-            for (std::size_t r = 0; r < rows; ++r) {
-                const T* const v = x + r * width;
-                const T* const d = dy + r * width;
-                T normalized[width];
-                T g_sum = 0, g_dot = 0;
-                for (std::size_t c = 0; c < width; ++c) {
-                    normalized[c] = (v[c] - means[r]) * inverse_stds[r];
-                    const T g = d[c] * params[c];
-                    g_sum += g;
-                    g_dot += g * normalized[c];
-                    dgamma[c] += d[c] * normalized[c];
-                    dbeta[c] += d[c];
-                }
-                if (dx == nullptr) continue;
-                const T g_mean = g_sum / T(width), g_dot_mean = g_dot / T(width);
-                T* const out = dx + r * width;
-                for (std::size_t c = 0; c < width; ++c)
-                    out[c] =
-                        inverse_stds[r] * (d[c] * params[c] - g_mean - normalized[c] * g_dot_mean);
-            }
-            hand_over(sink, 0, dgamma, width);
-            hand_over(sink, beta_offset, dbeta, width);
+            rows_kernel::backward(params, scratch, x, y, saved, dy, dx, batch * rows_per_example,
+                                  sink);
         }
     };
 };

@@ -28,6 +28,99 @@ struct layer_size_is_zero {
 };
 } // namespace error
 
+// The three products of an affine layer over `rows` vectors, keyed only by what
+// shapes their code. While they lived in bind, whose type names the layer's
+// position and neighbours, the transformer's linear<256> compiled once per block
+// and per sweep configuration: 24 copies of the same kernels in examples/gpt.
+template <std::size_t InFeatures, std::size_t Out, bool HasBias>
+struct affine_products {
+    static constexpr std::size_t weight_count = InFeatures * Out;
+    // W[i][o] at i * Out + o; the bias starts on its own cache line.
+    static constexpr std::size_t bias_offset = padded_count(weight_count);
+
+    // The weight gradient sums over the rows in chunks of this many, so that a
+    // chunk of x and dy stays in cache while every tile of W is visited.
+    static constexpr std::size_t batch_chunk = 256;
+
+    // Up to this many weights (256 KiB of floats), backward_input transposes W onto
+    // the stack and uses matmul's register tiles: matmul_nt's horizontal sums made
+    // the input gradients half of a transformer step (64- and 256-wide layers, 512
+    // rows) and a quarter of CNN3's linear<10> pass.
+    static constexpr std::size_t max_transposed_weights = 65536;
+
+    template <class T, bool AppliesRelu>
+    static void forward(const T* params, const T* x, T* y, std::size_t rows_in_all,
+                        work_share share) noexcept {
+        const T* const bias_values = params + bias_offset;
+        const auto [rows, blocks] = weights_and_bias::split<T, Out>(rows_in_all, share);
+        kernels::matmul<T, Out, InFeatures, 1>(
+            x, params, rows.begin, rows.end, InFeatures,
+            [=](std::size_t row, std::size_t column, auto& tile) {
+                tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
+                    constexpr std::size_t n = decltype(lanes)::value;
+                    auto out = value;
+                    if constexpr (HasBias) out += kernels::load_lanes<n>(bias_values + column + c);
+                    if constexpr (AppliesRelu) out = simd::relu(out);
+                    kernels::store_lanes<n>(y + (row + r) * Out + column + c, out);
+                });
+            },
+            blocks.begin, blocks.end);
+    }
+
+    template <class T, bool MasksInput>
+    static void backward_input(const T* params, const T* x, const T* dy, T* dx,
+                               std::size_t rows_in_all, work_share share) noexcept {
+        if constexpr (weight_count <= max_transposed_weights) {
+            alignas(64) T transposed[weight_count]; // [Out][InFeatures]
+            for (std::size_t i = 0; i < InFeatures; ++i)
+                for (std::size_t o = 0; o < Out; ++o)
+                    transposed[o * InFeatures + i] = params[i * Out + o];
+            const auto rows = share.rows(rows_in_all, kernels::tile_rows);
+            kernels::matmul<T, InFeatures, Out, 1>(
+                dy, transposed, rows.begin, rows.end, Out,
+                [=](std::size_t row, std::size_t column, auto& tile) {
+                    tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
+                        constexpr std::size_t n = decltype(lanes)::value;
+                        const std::size_t at = (row + r) * InFeatures + column + c;
+                        auto out = value;
+                        if constexpr (MasksInput)
+                            out = simd::where_positive(kernels::load_lanes<n>(x + at), out);
+                        kernels::store_lanes<n>(dx + at, out);
+                    });
+                });
+            return;
+        }
+        const auto rows = share.rows(rows_in_all, 4);
+        kernels::matmul_nt<T, Out, InFeatures>(dy, params, rows.begin, rows.end,
+                                               [&](std::size_t r, std::size_t i, T value) {
+                                                   const std::size_t at = r * InFeatures + i;
+                                                   if constexpr (MasksInput)
+                                                       value = x[at] > T{0} ? value : T{0};
+                                                   dx[at] = value;
+                                               });
+    }
+
+    template <class T, class Sink>
+    static void backward_params(T* scratch, const T* x, const T* dy, std::size_t rows, Sink& sink,
+                                work_share share) noexcept {
+        const auto [weight_rows, blocks] = weights_and_bias::split<T, Out>(InFeatures, share);
+        // Chunks of the rows: all but the last leave partial sums in scratch (the
+        // layer's gradient slice); the last adds them and hands over the total.
+        for (std::size_t first = 0; first < rows; first += batch_chunk) {
+            const std::size_t count = rows - first < batch_chunk ? rows - first : batch_chunk;
+            const bool first_chunk = first == 0;
+            const bool last_chunk = first + count == rows;
+            kernels::matmul<T, Out, 1, InFeatures>(
+                x + first * InFeatures, dy + first * Out, weight_rows.begin, weight_rows.end, count,
+                weights_and_bias::gradient_chunk<Out>(scratch, sink, first_chunk, last_chunk),
+                blocks.begin, blocks.end);
+        }
+        if constexpr (HasBias)
+            if (share.index == 0)
+                weights_and_bias::bias_gradient<T, Out>(dy, rows, bias_offset, sink);
+    }
+};
+
 // The layer behind linear and linear_no_bias. Spec is the type the user wrote, so
 // that diagnostics and summaries name it as written.
 template <std::size_t Out, bool HasBias, class Spec>
@@ -64,16 +157,14 @@ struct affine_layer {
         static constexpr bool applies_relu = fuses_relu_forward<Spec, Next>;
         static constexpr bool masks_input_gradient = fuses_relu_backward<Previous, Spec>;
 
+        using products = affine_products<in_features, Out, has_bias>;
+
         // Within the layer's slice: W[i][o] at weight_at(i, o); the bias starts on
         // its own cache line.
-        static constexpr std::size_t bias_offset = padded_count(weight_count);
+        static constexpr std::size_t bias_offset = products::bias_offset;
         static constexpr std::size_t storage_size = bias_offset + padded_count(bias_count);
         static constexpr std::size_t weight_at(std::size_t i, std::size_t o) { return i * Out + o; }
         static constexpr std::size_t bias_at(std::size_t o) { return bias_offset + o; }
-
-        // The weight gradient sums over the batch in chunks of this many rows, so
-        // that a chunk of x and dy stays in cache while every tile of W is visited.
-        static constexpr std::size_t batch_chunk = 256;
 
         template <class T, class Scheme>
         static void initialize(T* params, rng& random, const Scheme& scheme) {
@@ -88,63 +179,17 @@ struct affine_layer {
         template <class T>
         static void forward(const T* params, const T* x, T* y, std::size_t batch,
                             work_share share = {}) noexcept {
-            const T* const bias_values = params + bias_offset;
-            const auto [rows, blocks] =
-                weights_and_bias::split<T, Out>(batch * rows_per_example, share);
-            kernels::matmul<T, Out, in_features, 1>(
-                x, params, rows.begin, rows.end, in_features,
-                [=](std::size_t row, std::size_t column, auto& tile) {
-                    tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
-                        constexpr std::size_t n = decltype(lanes)::value;
-                        auto out = value;
-                        if constexpr (has_bias)
-                            out += kernels::load_lanes<n>(bias_values + column + c);
-                        if constexpr (applies_relu) out = simd::relu(out);
-                        kernels::store_lanes<n>(y + (row + r) * Out + column + c, out);
-                    });
-                },
-                blocks.begin, blocks.end);
+            products::template forward<T, applies_relu>(params, x, y, batch * rows_per_example,
+                                                        share);
         }
 
         // dx[r] = dy[r] W^T, masked by x > 0 when relu before is fused in; this
         // share's batch rows. Runs before backward_params, which may update W.
-        // Up to this many weights (256 KiB of floats), backward_input transposes W onto
-        // the stack and uses matmul's register tiles: matmul_nt's horizontal sums made
-        // the input gradients half of a transformer step (64- and 256-wide layers, 512
-        // rows) and a quarter of CNN3's linear<10> pass.
-        static constexpr std::size_t max_transposed_weights = 65536;
-
         template <class T>
         static void backward_input(const T* params, const T* x, const T*, const T* dy, T* dx,
                                    std::size_t batch, work_share share = {}) noexcept {
-            if constexpr (weight_count <= max_transposed_weights) {
-                alignas(64) T transposed[weight_count]; // [Out][in_features]
-                for (std::size_t i = 0; i < in_features; ++i)
-                    for (std::size_t o = 0; o < Out; ++o)
-                        transposed[o * in_features + i] = params[weight_at(i, o)];
-                const auto rows = share.rows(batch * rows_per_example, kernels::tile_rows);
-                kernels::matmul<T, in_features, Out, 1>(
-                    dy, transposed, rows.begin, rows.end, Out,
-                    [=](std::size_t row, std::size_t column, auto& tile) {
-                        tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
-                            constexpr std::size_t n = decltype(lanes)::value;
-                            const std::size_t at = (row + r) * in_features + column + c;
-                            auto out = value;
-                            if constexpr (masks_input_gradient)
-                                out = simd::where_positive(kernels::load_lanes<n>(x + at), out);
-                            kernels::store_lanes<n>(dx + at, out);
-                        });
-                    });
-                return;
-            }
-            const auto rows = share.rows(batch * rows_per_example, 4);
-            kernels::matmul_nt<T, Out, in_features>(dy, params, rows.begin, rows.end,
-                                                    [&](std::size_t r, std::size_t i, T value) {
-                                                        const std::size_t at = r * in_features + i;
-                                                        if constexpr (masks_input_gradient)
-                                                            value = x[at] > T{0} ? value : T{0};
-                                                        dx[at] = value;
-                                                    });
+            products::template backward_input<T, masks_input_gradient>(
+                params, x, dy, dx, batch * rows_per_example, share);
         }
 
         // dW = x^T dy (this share's rows of W) and, in share 0, db = sum_r dy[r],
@@ -152,23 +197,7 @@ struct affine_layer {
         template <class T, class Sink>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
-            const std::size_t rows = batch * rows_per_example;
-            const auto [weight_rows, blocks] = weights_and_bias::split<T, Out>(in_features, share);
-            // Chunks of the batch: all but the last leave partial sums in scratch
-            // (the layer's gradient slice); the last adds them and hands over the total.
-            for (std::size_t first = 0; first < rows; first += batch_chunk) {
-                const std::size_t count = rows - first < batch_chunk ? rows - first : batch_chunk;
-                const bool first_chunk = first == 0;
-                const bool last_chunk = first + count == rows;
-                kernels::matmul<T, Out, 1, in_features>(
-                    x + first * in_features, dy + first * Out, weight_rows.begin, weight_rows.end,
-                    count,
-                    weights_and_bias::gradient_chunk<Out>(scratch, sink, first_chunk, last_chunk),
-                    blocks.begin, blocks.end);
-            }
-            if constexpr (has_bias)
-                if (share.index == 0)
-                    weights_and_bias::bias_gradient<T, Out>(dy, rows, bias_offset, sink);
+            products::backward_params(scratch, x, dy, batch * rows_per_example, sink, share);
         }
     };
 };
