@@ -3,7 +3,7 @@
 // test_gradients.cpp), the causal mask, the whole model and AdamW against
 // PyTorch (test/golden/gpt.txt, relative 1e-9), and the character text data.
 #include <kiln/data/char_text.hpp>
-#include <kiln/kiln.hpp>
+#include <kiln/io.hpp>
 
 #include "support/gradient_probe.hpp"
 #include "support/temp_dir.hpp"

@@ -1,5 +1,8 @@
 #pragma once
-// The whole of kiln in one include.
+// Networks, layers, losses, optimizers and training in one include. Saving and
+// loading (checkpoints, <filesystem>, <fstream>, zlib) have their own,
+// kiln/io.hpp: a program that only declares and trains a network should not parse
+// them (they were a quarter of type-checking the course's networks).
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
@@ -16,10 +19,6 @@
 #include "kiln/graph/sequential.hpp"
 #include "kiln/graph/signature.hpp"
 #include "kiln/graph/workspace.hpp"
-#include "kiln/io/atomic_file.hpp"
-#include "kiln/io/checkpoint_error.hpp"
-#include "kiln/io/checkpoint_file.hpp"
-#include "kiln/io/little_endian.hpp"
 #include "kiln/kernels/conv.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
@@ -44,9 +43,9 @@
 #include "kiln/optim/gradient_sink.hpp"
 #include "kiln/optim/sgd.hpp"
 #include "kiln/train/check_finite.hpp"
-#include "kiln/train/checkpoint.hpp"
 #include "kiln/train/early_stopping.hpp"
 #include "kiln/train/evaluate.hpp"
+#include "kiln/train/evaluator.hpp"
 #include "kiln/train/gradient_check.hpp"
 #include "kiln/train/progress_bar.hpp"
 #include "kiln/train/shuffled_batches.hpp"
