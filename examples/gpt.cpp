@@ -23,6 +23,12 @@
 
 namespace {
 
+// The build passes the course's text beside the checkout; compiled by hand, the
+// program looks beside the folder it runs in.
+#ifndef KILN_DEFAULT_TEXT
+#define KILN_DEFAULT_TEXT "../shared/data/tinyshakespeare.txt"
+#endif
+
 struct options {
     std::string text = KILN_DEFAULT_TEXT;
     std::size_t block = 32;
@@ -102,13 +108,21 @@ void run(const options& opt, const kiln::data::char_text& text) {
     std::printf("--- sample before training ---\n%s\n------------------------------\n",
                 before.c_str());
 
+    // An estimate: the mean loss over eval_iters random batches, drawn first (the
+    // same draws as one batch at a time) and then run on every core at once.
+    kiln::evaluator<net_type, kiln::sequence_cross_entropy> evaluator(opt.batch);
+    const std::size_t estimate_windows = opt.eval_iters * opt.batch;
+    std::vector<float> estimate_x(estimate_windows * Block);
+    std::vector<kiln::label_t> estimate_y(estimate_windows * Block);
     auto estimate = [&](std::span<const std::uint8_t> split) {
-        double total = 0;
-        for (std::size_t k = 0; k < opt.eval_iters; ++k) {
-            kiln::data::sample_windows(split, Block, opt.batch, random, x.data(), y.data());
-            total += train.loss(xs, ys);
-        }
-        return total / static_cast<double>(opt.eval_iters);
+        for (std::size_t k = 0; k < opt.eval_iters; ++k)
+            kiln::data::sample_windows(split, Block, opt.batch, random,
+                                       estimate_x.data() + k * opt.batch * Block,
+                                       estimate_y.data() + k * opt.batch * Block);
+        return evaluator.mean_loss(
+            net,
+            kiln::batch_view<kiln::shape<Block>, const float>(estimate_x.data(), estimate_windows),
+            kiln::label_view<kiln::examples::gpt_vocabulary>(estimate_y.data(), estimate_windows));
     };
 
     std::vector<double> iterations, train_curve, val_curve;

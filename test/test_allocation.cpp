@@ -61,7 +61,8 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
 }
 
 TEST_SUITE("allocation") {
-    TEST_CASE("training steps and evaluation allocate nothing, on one thread or two") {
+    TEST_CASE("training steps and evaluation (one workspace or an evaluator) allocate nothing, on "
+              "one thread or two") {
         using mlp =
             kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;
         for (std::size_t threads : {1, 2})
@@ -75,12 +76,15 @@ TEST_SUITE("allocation") {
                 std::vector<kiln::label_t> y(batch, 3);
                 const kiln::batch_view<kiln::shape<784>, const float> inputs(x.data(), batch);
                 const kiln::label_view<10> labels(y.data(), batch);
+                kiln::evaluator<mlp> evaluator(batch, pool);
                 train.step(inputs, labels);
                 const std::size_t before = allocations.load();
                 for (int step = 0; step < 5; ++step)
                     train.step(inputs, labels);
                 train.compute_gradients(inputs, labels);
                 (void)kiln::evaluate(net, train.space(), inputs, labels);
+                (void)evaluator.evaluate(net, inputs, labels);
+                (void)evaluator.mean_loss(net, inputs, labels);
                 const std::size_t after = allocations.load(); // before doctest allocates
                 CHECK_MESSAGE(after == before, "threads ", threads, ", batch ", batch);
             }

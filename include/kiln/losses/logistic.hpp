@@ -46,6 +46,7 @@ struct logistic {
             rule<std::is_same_v<Scores, shape<1>>,
                  error::logistic_needs_one_score_per_example<LastLayer, Scores, shape<1>>>>;
         static constexpr bool valid = broken_rule::holds;
+        static constexpr std::size_t labels_per_example = 1;
         static constexpr std::size_t class_count = 2;
 
         template <std::size_t Classes>

@@ -39,6 +39,7 @@ struct multiclass_perceptron {
             first_broken<rule<Scores::rank == 1, error::scores_must_be_one_vector_per_example<
                                                      LastLayer, Scores, shape<last_dim<Scores>>>>>;
         static constexpr bool valid = broken_rule::holds;
+        static constexpr std::size_t labels_per_example = 1;
         static constexpr std::size_t class_count = last_dim<Scores>;
 
         template <std::size_t Classes>

@@ -36,6 +36,8 @@ struct sequence_cross_entropy {
         static constexpr bool valid = broken_rule::holds;
         static constexpr std::size_t positions = Logits::size / last_dim<Logits>;
         static constexpr std::size_t class_count = last_dim<Logits>;
+        // A label per position: an example of B positions has B labels.
+        static constexpr std::size_t labels_per_example = positions;
         // Each position is one example of the plain loss.
         using per_position = softmax_cross_entropy::bind<shape<class_count>, LastLayer>;
 

@@ -51,6 +51,7 @@ struct softmax_cross_entropy {
             first_broken<rule<Logits::rank == 1, error::logits_must_be_one_vector_per_example<
                                                      LastLayer, Logits, shape<last_dim<Logits>>>>>;
         static constexpr bool valid = broken_rule::holds;
+        static constexpr std::size_t labels_per_example = 1;
         static constexpr std::size_t class_count = last_dim<Logits>;
 
         template <std::size_t Classes>

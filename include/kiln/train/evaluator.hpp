@@ -1,0 +1,122 @@
+#pragma once
+// kiln::evaluator: the mean loss (and, for a classifier, the accuracy) of a model
+// over many examples on every core of a pool at once. A forward pass of a small
+// network is too short to split between cores, but a data set is a long row of
+// independent passes: each core takes a contiguous part of the examples and runs
+// it, chunk by chunk, in a workspace of its own whose passes stay on that core.
+//
+// The parts are fixed by the pool's size and their sums are added in order, so
+// the result does not depend on which core ran which part, nor on whether a late
+// worker left both parts to the caller.
+#include "kiln/core/tensor.hpp"
+#include "kiln/core/thread_pool.hpp"
+#include "kiln/graph/propagate.hpp"
+#include "kiln/graph/workspace.hpp"
+#include "kiln/losses/softmax_cross_entropy.hpp"
+#include "kiln/train/evaluate.hpp"
+#include "kiln/train/trainer.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace kiln {
+
+template <class Net, class Loss = softmax_cross_entropy, class T = float>
+class evaluator {
+public:
+    using loss_type = bound_loss<Loss, Net>;
+
+    // chunk: the examples one forward pass takes (each core's workspace holds that many).
+    [[gnu::cold]] explicit evaluator(std::size_t chunk, thread_pool& pool = default_thread_pool())
+        : pool_(&pool), chunk_(chunk), part_sums_(pool.size()), part_correct_(pool.size()) {
+        for (std::size_t i = 0; i < pool.size(); ++i)
+            spaces_.push_back(std::make_unique<workspace<Net, T>>(chunk, one_core_));
+    }
+
+    // The mean loss over the examples of x (for a sequence loss, over every position).
+    template <class Shape, class U, std::size_t Classes>
+    double mean_loss(const model<Net, T>& net, batch_view<Shape, U> x, label_view<Classes> labels) {
+        if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+            run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
+                                     std::size_t part) {
+                const auto out = forward(net, space, x.rows(first, count));
+                const label_t* const chunk_labels =
+                    labels.data() + first * loss_type::labels_per_example;
+                part_sums_[part] +=
+                    static_cast<double>(loss_type::evaluate(out.data(), chunk_labels, count)) *
+                    static_cast<double>(count);
+            });
+            return total_of(part_sums_) / static_cast<double>(std::max<std::size_t>(1, x.batch()));
+        } else {
+            return 0; // after a reported mistake
+        }
+    }
+
+    // The mean loss and accuracy of a classifier over the examples of x.
+    template <class Shape, class U, std::size_t Classes>
+    evaluation evaluate(const model<Net, T>& net, batch_view<Shape, U> x,
+                        label_view<Classes> labels) {
+        if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+            run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
+                                     std::size_t part) {
+                const evaluation chunk = detail::evaluate_checked<loss_type>(
+                    net, space, x.rows(first, count), labels.rows(first, count));
+                part_sums_[part] += chunk.loss * static_cast<double>(count);
+                part_correct_[part] += chunk.correct;
+            });
+            evaluation result;
+            result.count = x.batch();
+            for (const std::size_t correct : part_correct_)
+                result.correct += correct;
+            if (result.count > 0) {
+                result.loss = total_of(part_sums_) / static_cast<double>(result.count);
+                result.accuracy =
+                    static_cast<double>(result.correct) / static_cast<double>(result.count);
+            }
+            return result;
+        } else {
+            return {}; // after a reported mistake
+        }
+    }
+
+private:
+    // Cuts [0, examples) into one part per core and calls
+    // run(space, first, count, part) for each chunk of each part, a part's chunks
+    // in order on one core.
+    template <class Run>
+    void run_parts(std::size_t examples, Run&& run) {
+        const std::size_t parts = spaces_.size();
+        std::fill(part_sums_.begin(), part_sums_.end(), 0.0);
+        std::fill(part_correct_.begin(), part_correct_.end(), std::size_t{0});
+        pool_->run(parts, [&](work_share share) {
+            // Normally one part per share; a pass run whole on the caller (share
+            // count 1) takes every part, still each on its own.
+            const work_share::range mine = share.rows(parts);
+            for (std::size_t part = mine.begin; part < mine.end; ++part) {
+                const work_share::range range = work_share{part, parts}.rows(examples);
+                for (std::size_t first = range.begin; first < range.end; first += chunk_) {
+                    const std::size_t count = std::min(chunk_, range.end - first);
+                    run(*spaces_[share.index], first, count, part);
+                }
+            }
+        });
+    }
+
+    static double total_of(const std::vector<double>& sums) {
+        double total = 0;
+        for (const double sum : sums)
+            total += sum;
+        return total;
+    }
+
+    thread_pool* pool_;
+    thread_pool one_core_{1}; // the workspaces' own passes: never split again
+    std::size_t chunk_;
+    std::vector<std::unique_ptr<workspace<Net, T>>> spaces_;
+    std::vector<double> part_sums_;
+    std::vector<std::size_t> part_correct_;
+};
+
+} // namespace kiln

@@ -1,0 +1,102 @@
+// kiln::evaluator runs evaluation on several cores: it must give what one
+// workspace gives (the same correct count, the loss to float rounding), the same
+// result bit for bit however many times it runs, and a sequence loss's mean over
+// every position.
+#include <kiln/kiln.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace {
+
+using classifier = kiln::sequential<kiln::input<20>, kiln::linear<16>, kiln::relu, kiln::linear<5>>;
+
+struct classifier_data {
+    std::vector<float> x;
+    std::vector<kiln::label_t> y;
+    explicit classifier_data(std::size_t count) : x(count * 20), y(count) {
+        kiln::rng random(7);
+        for (auto& v : x)
+            v = static_cast<float>(random.normal(0.0, 1.0));
+        for (auto& label : y)
+            label = static_cast<kiln::label_t>(random.below(5));
+    }
+    kiln::batch_view<kiln::shape<20>, const float> inputs() const { return {x.data(), y.size()}; }
+    kiln::label_view<5> labels() const { return {y.data(), y.size()}; }
+};
+
+} // namespace
+
+TEST_SUITE("evaluator") {
+    TEST_CASE("a classifier's loss and accuracy on 1, 2 and 3 cores equal one workspace's") {
+        const classifier_data data(1001); // no multiple of any chunk or core count
+        const kiln::model<classifier> net(kiln::init::normal{0.0, 0.5}, 3);
+        kiln::workspace<classifier> space(64);
+        const kiln::evaluation expected = kiln::evaluate(net, space, data.inputs(), data.labels());
+        REQUIRE(expected.correct > 150); // an untrained model, but not a constant one
+        REQUIRE(expected.correct < 1001);
+        for (std::size_t threads : {1, 2, 3})
+            for (std::size_t chunk : {1, 7, 64}) {
+                kiln::thread_pool pool(threads);
+                kiln::evaluator<classifier> evaluator(chunk, pool);
+                const kiln::evaluation got = evaluator.evaluate(net, data.inputs(), data.labels());
+                CHECK_MESSAGE(got.count == 1001, threads, " threads, chunk ", chunk);
+                CHECK_MESSAGE(got.correct == expected.correct, threads, " threads, chunk ", chunk);
+                CHECK_MESSAGE(got.loss == doctest::Approx(expected.loss).epsilon(1e-6), threads,
+                              " threads, chunk ", chunk);
+                CHECK(got.accuracy == doctest::Approx(expected.accuracy));
+                CHECK(evaluator.mean_loss(net, data.inputs(), data.labels()) ==
+                      doctest::Approx(expected.loss).epsilon(1e-6));
+                // Again: the parts and the order of their sums do not change.
+                for (int repeat = 0; repeat < 20; ++repeat)
+                    CHECK(evaluator.evaluate(net, data.inputs(), data.labels()).loss == got.loss);
+            }
+    }
+
+    TEST_CASE("fewer examples than cores, and none") {
+        const classifier_data data(1);
+        const kiln::model<classifier> net(kiln::init::normal{0.0, 0.5}, 3);
+        kiln::thread_pool pool(2);
+        kiln::evaluator<classifier> evaluator(4, pool);
+        kiln::workspace<classifier> space(4);
+        const auto expected = kiln::evaluate(net, space, data.inputs(), data.labels());
+        CHECK(evaluator.evaluate(net, data.inputs(), data.labels()).loss ==
+              doctest::Approx(expected.loss).epsilon(1e-6));
+        const auto empty =
+            evaluator.evaluate(net, data.inputs().rows(0, 0), data.labels().rows(0, 0));
+        CHECK(empty.count == 0);
+        CHECK(empty.loss == 0);
+    }
+
+    TEST_CASE("a sequence loss: the mean over every position of every example") {
+        using tiny = kiln::sequential<kiln::tokens<6, 9>, kiln::embedding<9, 8>,
+                                      kiln::add_position<6>, kiln::layer_norm, kiln::linear<9>>;
+        const std::size_t batches = 13, batch = 3, examples = batches * batch;
+        kiln::rng random(11);
+        std::vector<float> x(examples * 6);
+        std::vector<kiln::label_t> y(examples * 6);
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            x[i] = static_cast<float>(random.below(9));
+            y[i] = static_cast<kiln::label_t>(random.below(9));
+        }
+        kiln::model<tiny> net(kiln::init::pytorch_default{}, random);
+        kiln::trainer<tiny, kiln::sequence_cross_entropy> train(net, kiln::sgd{0.1}, batch);
+        double expected = 0; // the course's estimate: the mean of the batches' losses
+        for (std::size_t b = 0; b < batches; ++b)
+            expected += train.loss(
+                kiln::batch_view<kiln::shape<6>, const float>(x.data() + b * batch * 6, batch),
+                kiln::label_view<9>(y.data() + b * batch * 6, batch));
+        expected /= batches;
+        for (std::size_t threads : {1, 2}) {
+            kiln::thread_pool pool(threads);
+            kiln::evaluator<tiny, kiln::sequence_cross_entropy> evaluator(batch, pool);
+            const double got = evaluator.mean_loss(
+                net, kiln::batch_view<kiln::shape<6>, const float>(x.data(), examples),
+                kiln::label_view<9>(y.data(), examples));
+            CHECK_MESSAGE(got == doctest::Approx(expected).epsilon(1e-6), threads, " threads");
+        }
+    }
+}
