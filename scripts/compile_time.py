@@ -26,8 +26,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "compile-time.md"
 NOTES = "<!-- notes below: kept by scripts/compile_time.py -->"
 COURSE = ROOT / "test" / "compile_time" / "course_networks.cpp"
-PROGRAMS = ["examples/mlp.cpp", "examples/ood.cpp", "bench/mlp_step.cpp", "bench/cnn_step.cpp",
-            "bench/peak.cpp", "bench/sgemm.cpp"]
+PROGRAMS = ["examples/mlp.cpp", "examples/ood.cpp", "examples/gpt.cpp", "examples/mini_cnn.cpp",
+            "examples/perceptron.cpp", "examples/common/command_line.cpp", "bench/mlp_step.cpp",
+            "bench/cnn_step.cpp", "bench/gpt_step.cpp", "bench/peak.cpp", "bench/sgemm.cpp"]
 INCLUDES = [ROOT / "include", ROOT / "examples", pathlib.Path("/usr/include/x86_64-linux-gnu")]
 
 

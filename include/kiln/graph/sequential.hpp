@@ -182,7 +182,7 @@ public:
     (std::make_index_sequence<layer_count>{});
 
     // A Keras-like table: position, layer, output shape, parameters.
-    static std::string summary() {
+    [[gnu::cold]] static std::string summary() {
         std::string text;
         auto row = [&](std::string position, std::string name, std::string out,
                        std::string params) {

@@ -55,7 +55,8 @@ class workspace {
     }();
 
 public:
-    explicit workspace(std::size_t capacity, thread_pool& pool = default_thread_pool())
+    [[gnu::cold]] explicit workspace(std::size_t capacity,
+                                     thread_pool& pool = default_thread_pool())
         : pool_(&pool), min_flops_per_split_(min_flops_per_split()), capacity_(capacity),
           arena_(arena_size(capacity)), gradient_a_(capacity * widest),
           gradient_b_(capacity * widest) {
