@@ -75,6 +75,14 @@ TEST_SUITE("gpt") {
                                kiln::repeat<2, kiln::residual<kiln::layer_norm, kiln::linear<7>,
                                                               kiln::relu, kiln::linear<6>>>>>{}
             .check();
+        // Copies that keep the shape run as one body N times, relu fused in each.
+        probe<kiln::sequential<kiln::input<6>, kiln::repeat<3, kiln::linear<6>, kiln::relu>,
+                               kiln::linear<4>>>{}
+            .check();
+        // A body that changes the shape is bound copy after copy.
+        probe<kiln::sequential<kiln::input<2, 4>, kiln::repeat<2, kiln::linear<5>, kiln::relu>,
+                               kiln::linear<3>>>{}
+            .check();
     }
     TEST_CASE("embedding, and a whole small GPT") {
         probe<kiln::sequential<kiln::tokens<4, 7>, kiln::embedding<7, 5>>, 7>{}.check();

@@ -145,7 +145,7 @@ public:
                     std::copy_n(current, batch * layer_type::in_shape::size, dx);
             } else {
                 T* const into = K == 0 ? dx : current == buffers[0] ? buffers[1] : buffers[0];
-                offset_sink<Sink> part{&sink, param_offsets[K]};
+                auto part = sink.shifted(param_offsets[K]);
                 backward_layer<layer_type>(
                     params + param_offsets[K], scratch + param_offsets[K],
                     output(saved, x, K, batch), output(saved, x, K + 1, batch),
@@ -157,6 +157,12 @@ public:
             (step(std::integral_constant<std::size_t, count - 1 - K>{}), ...);
         }
         (std::make_index_sequence<count>{});
+    }
+
+    // Where forward left the last output (x itself when every layer is a view).
+    template <class T>
+    static const T* result(T* saved, const T* x, std::size_t batch) noexcept {
+        return output(saved, x, count, batch);
     }
 
 private:

@@ -1,7 +1,8 @@
 #pragma once
 // kiln::repeat<N, Specs...>: the layers Specs... N times in a row, each copy with
-// its own parameters (the transformer's blocks). The copies are one inner
-// network; the last one's output is copied out as the repeat's.
+// its own parameters (the transformer's blocks). Copies that keep the shape are
+// one body run N times; others are bound in a row as one inner network. The last
+// copy's output is copied out as the repeat's.
 #include "kiln/graph/inner_network.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/layers/linear.hpp"
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 namespace kiln {
 
@@ -23,6 +25,72 @@ template <std::size_t N, class... Done, class... Specs>
 struct repeated<N, type_list<Done...>, Specs...> {
     using type = typename repeated<N - 1, type_list<Done..., Specs...>, Specs...>::type;
 };
+
+// N copies of a body that keeps its input's shape, compiled once and run N times,
+// each copy on its own part of the parameters and of the saved state (the same
+// layout as N bound copies in a row). Bound in a row, the transformer's four
+// blocks were four sets of types and functions, per sweep configuration.
+template <std::size_t N, class Body, class In>
+struct looped_copies {
+    using broken_rule = typename Body::broken_rule;
+    static constexpr bool valid = broken_rule::holds;
+    using out_shape = In;
+    static constexpr std::size_t param_count = N * Body::param_count;
+    static constexpr std::size_t storage_size = N * Body::storage_size;
+    // Per example: each copy's saved slot, then two buffers for the gradients
+    // between copies.
+    static constexpr std::size_t gradient_offset = N * Body::saved_per_example;
+    static constexpr std::size_t saved_per_example = gradient_offset + 2 * padded_count(In::size);
+
+    template <class T, class Scheme>
+    static void initialize(T* params, rng& random, const Scheme& scheme) {
+        for (std::size_t k = 0; k < N; ++k)
+            Body::initialize(params + k * Body::storage_size, random, scheme);
+    }
+
+    // Returns where the last copy's output is.
+    template <class T>
+    static const T* forward(const T* params, const T* x, T* saved, std::size_t batch) noexcept {
+        const T* current = x;
+        for (std::size_t k = 0; k < N; ++k)
+            current = Body::forward(params + k * Body::storage_size, current,
+                                    saved + batch * k * Body::saved_per_example, batch);
+        return current;
+    }
+
+    template <class T, class Sink>
+    static void backward(const T* params, T* scratch, const T* x, T* saved, const T* dy, T* dx,
+                         std::size_t batch, Sink& sink) noexcept {
+        const T* inputs[N]; // copy k's input: copy k - 1's output, where forward left it
+        inputs[0] = x;
+        for (std::size_t k = 1; k < N; ++k)
+            inputs[k] = Body::result(saved + batch * (k - 1) * Body::saved_per_example,
+                                     inputs[k - 1], batch);
+        T* const buffers[2] = {saved + batch * gradient_offset,
+                               saved + batch * (gradient_offset + padded_count(In::size))};
+        const T* current = dy;
+        for (std::size_t k = N; k-- > 0;) {
+            T* const into = k == 0 ? dx : buffers[k % 2];
+            auto part = sink.shifted(k * Body::storage_size);
+            Body::backward(params + k * Body::storage_size, scratch + k * Body::storage_size,
+                           inputs[k], saved + batch * k * Body::saved_per_example, current, into,
+                           batch, part);
+            current = into;
+        }
+    }
+};
+
+// The copies as one body run N times when it keeps the shape (a copy's input is
+// then the same shape for every copy); else bound in a row, each copy after the
+// one before.
+template <std::size_t N, class In, std::size_t Position, class... Specs>
+struct repeat_copies {
+    using body = inner_network<In, Position, type_list<Specs...>>;
+    using type = std::conditional_t<
+        (N > 1 && body::valid && std::is_same_v<typename body::out_shape, In>),
+        looped_copies<N, body, In>,
+        inner_network<In, Position, typename repeated<N, type_list<>, Specs...>::type>>;
+};
 } // namespace detail
 
 template <std::size_t N, class... Specs>
@@ -32,10 +100,8 @@ struct repeat {
     }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind : composite_layer<
-                      repeat, In, Position,
-                      inner_network<In, Position,
-                                    typename detail::repeated<N, type_list<>, Specs...>::type>> {
+    struct bind : composite_layer<repeat, In, Position,
+                                  typename detail::repeat_copies<N, In, Position, Specs...>::type> {
         using copies = typename bind::composite_layer::inner;
         using broken_rule =
             first_broken<rule<N != 0, error::layer_size_is_zero<layer<Position, repeat>>>,

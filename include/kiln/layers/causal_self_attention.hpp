@@ -297,7 +297,7 @@ struct causal_self_attention {
                              const T* dy, T* dx, std::size_t batch, Sink& sink) noexcept {
             if constexpr (valid) {
                 const slots<T> s(saved, batch);
-                offset_sink<Sink> projection_sink{&sink, projection_offset};
+                auto projection_sink = sink.shifted(projection_offset);
                 projection::backward_input(params + projection_offset, s.heads_out, y, dy,
                                            s.heads_gradient, batch);
                 projection::backward_params(params + projection_offset, scratch + projection_offset,

@@ -78,6 +78,9 @@ struct adamw {
                 void gradient(std::size_t index, const simd::vec<T>& g) const noexcept {
                     apply<Lanes>(*c, parameters + index, first + index, second + index, g);
                 }
+                slice_sink shifted(std::size_t offset) const noexcept {
+                    return {c, parameters + offset, first + offset, second + offset};
+                }
             };
             slice_sink slice(std::size_t offset) const noexcept {
                 return {&c, parameters + offset, first + offset, second + offset};

@@ -71,6 +71,9 @@ struct sgd {
                     self->template apply<Lanes>(parameters + index,
                                                 velocity ? velocity + index : nullptr, g);
                 }
+                slice_sink shifted(std::size_t offset) const noexcept {
+                    return {self, parameters + offset, velocity ? velocity + offset : nullptr};
+                }
             };
             slice_sink slice(std::size_t offset) const noexcept {
                 return {self, parameters + offset, velocity ? velocity + offset : nullptr};
