@@ -90,6 +90,30 @@ TEST_SUITE("allocation") {
             }
     }
 
+    TEST_CASE("a transformer's steps allocate nothing, split across two cores or not") {
+        using gpt = kiln::sequential<
+            kiln::tokens<8, 11>, kiln::embedding<11, 16>, kiln::add_position<8>,
+            kiln::repeat<
+                2, kiln::residual<kiln::layer_norm, kiln::causal_self_attention<2>>,
+                kiln::residual<kiln::layer_norm, kiln::linear<32>, kiln::relu, kiln::linear<16>>>,
+            kiln::layer_norm, kiln::linear<11>>;
+        for (std::size_t threads : {1, 2}) {
+            kiln::thread_pool pool(threads);
+            kiln::model<gpt> net(kiln::init::pytorch_default{}, 1);
+            kiln::trainer<gpt, kiln::sequence_cross_entropy, kiln::adamw> train(net, {}, 4, pool);
+            std::vector<float> x(4 * 8, 3.0f);
+            std::vector<kiln::label_t> y(4 * 8, 5);
+            const kiln::batch_view<kiln::shape<8>, const float> inputs(x.data(), 4);
+            const kiln::label_view<11> labels(y.data(), 4);
+            train.step(inputs, labels);
+            const std::size_t before = allocations.load();
+            for (int step = 0; step < 3; ++step)
+                train.step(inputs, labels);
+            const std::size_t after = allocations.load();
+            CHECK_MESSAGE(after == before, "threads ", threads);
+        }
+    }
+
     TEST_CASE("a CNN's training steps allocate nothing either, on one thread or two") {
         using cnn = kiln::sequential<kiln::input<12, 12>, kiln::conv2d<16, 3>, kiln::relu,
                                      kiln::max_pool2d<2>, kiln::conv2d<20, 2>, kiln::relu,

@@ -146,6 +146,40 @@ TEST_SUITE("gpt") {
         check_all_close(net.parameters(), golden["adamw_parameters"], 1e-9, "fused AdamW");
     }
 
+    TEST_CASE("a step split across cores (parts of the batch) equals one workspace's step") {
+        using net_type = small_gpt<11, 6, 8, 2, 2, 16>;
+        kiln::rng random(5);
+        std::vector<double> x(5 * 6);
+        std::vector<kiln::label_t> y(5 * 6);
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            x[i] = static_cast<double>(random.below(11));
+            y[i] = static_cast<kiln::label_t>(random.below(11));
+        }
+        const kiln::adamw settings{.learning_rate = 1e-2};
+        kiln::model<net_type, double> reference(kiln::init::pytorch_default{}, 2);
+        kiln::thread_pool one(1);
+        kiln::trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw, double> single(
+            reference, settings, 5, one);
+        for (std::size_t threads : {2, 3})
+            for (std::size_t batch : {5, 4, 2, 1}) { // parts of 3 + 2, 2 + 2, 1 + 1, unsplit
+                const kiln::batch_view<kiln::shape<6>, const double> xs(x.data(), batch);
+                const kiln::label_view<11> ys(y.data(), batch);
+                kiln::model<net_type, double> expected(reference), got(reference);
+                kiln::thread_pool pool(threads);
+                kiln::trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw, double> whole(
+                    expected, settings, 5, one),
+                    split(got, settings, 5, pool);
+                for (int step = 0; step < 3; ++step) {
+                    const double loss = whole.step(xs, ys);
+                    CHECK(split.step(xs, ys) == doctest::Approx(loss).epsilon(1e-12));
+                }
+                check_all_close(
+                    got.parameters(),
+                    std::vector<double>(expected.parameters().begin(), expected.parameters().end()),
+                    1e-10, "split step");
+            }
+    }
+
     TEST_CASE("the course's network in float: a training step lowers the loss on its batch") {
         kiln::model<course_gpt> net(kiln::init::pytorch_default{}, 1337);
         kiln::trainer<course_gpt, kiln::sequence_cross_entropy, kiln::adamw> train(net, {}, 16);

@@ -109,11 +109,14 @@ inline constexpr bool has_parameters_before = []<std::size_t... J>(std::index_se
 // Back-propagates output_gradient(space) through the network of the last forward
 // pass. Each layer hands its parameter gradients to the sink that
 // sinks.slice(its offset) makes (optim/gradient_sink.hpp); when input_gradient is
-// not null, d loss / d input is written there too.
+// not null, d loss / d input is written there too. Layers sum partial gradients
+// in their slice of `scratch`, a buffer laid out as net.gradients() (that buffer
+// itself unless given another: each core of a split mini-batch has its own).
 template <class Net, class T, class Sinks>
 void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
-              T* input_gradient = nullptr) {
+              T* input_gradient = nullptr, T* scratch = nullptr) {
     const std::size_t batch = space.batch();
+    T* const scratch_base = scratch != nullptr ? scratch : net.gradients().data();
     bool in_second = false; // which ping-pong buffer holds d loss / d (current output)
     auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
         using layer_type = std::tuple_element_t<I - 1, typename Net::layers>;
@@ -131,8 +134,8 @@ void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
             if constexpr (is_stateful<layer_type>) {
                 // One pass on one core: the input gradient, then the parameters'.
                 auto sink = sinks.slice(model<Net, T>::template offset_of<I>);
-                layer_type::backward(params, net.template gradients_of<I>(), x, y,
-                                     space.template saved<I>(), dy, dx, batch, sink);
+                layer_type::backward(params, scratch_base + model<Net, T>::template offset_of<I>, x,
+                                     y, space.template saved<I>(), dy, dx, batch, sink);
             } else {
                 const std::size_t parts = space.parts_for(layer_type::flops_per_example * batch,
                                                           layer_type::storage_size * sizeof(T));
@@ -143,9 +146,10 @@ void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
                     });
                 if constexpr (layer_type::param_count != 0) {
                     auto sink = sinks.slice(model<Net, T>::template offset_of<I>);
-                    T* const scratch = net.template gradients_of<I>();
+                    T* const layer_scratch = scratch_base + model<Net, T>::template offset_of<I>;
                     space.pool().run(parts, [&](work_share share) {
-                        layer_type::backward_params(params, scratch, x, y, dy, batch, sink, share);
+                        layer_type::backward_params(params, layer_scratch, x, y, dy, batch, sink,
+                                                    share);
                     });
                 }
             }

@@ -3,6 +3,14 @@
 // mini-batch. A step is forward, loss, and backward with the optimizer's update
 // folded into the weight-gradient pass, with no allocation, no virtual call and no
 // runtime shape check: shapes were checked when the types met.
+//
+// A network with stateful layers (attention, residual, repeat) cannot split its
+// passes between cores: those layers run whole on one. Its step splits the
+// mini-batch instead: each core runs forward and backward on its part of the
+// examples in a workspace of its own and leaves the part's gradient in a buffer of
+// its own; the buffers are added in order, and the optimizer updates the
+// parameters in one flat loop. The parts are fixed by the pool's size, so a step
+// gives the same result whichever core runs which part.
 #include "kiln/core/tensor.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/propagate.hpp"
@@ -10,7 +18,10 @@
 #include "kiln/losses/softmax_cross_entropy.hpp"
 #include "kiln/optim/sgd.hpp"
 
+#include <algorithm>
 #include <cstddef>
+#include <memory>
+#include <vector>
 
 namespace kiln {
 
@@ -50,7 +61,10 @@ public:
 
     trainer(model<Net, T>& net, const Optimizer& optimizer, std::size_t max_batch,
             thread_pool& pool = default_thread_pool())
-        : net_(net), space_(max_batch, pool), optimizer_(optimizer, net.parameters().size()) {}
+        : net_(net), space_(max_batch, pool), optimizer_(optimizer, net.parameters().size()) {
+        if constexpr (splits_batch)
+            if (pool.size() > 1) make_parts(pool, max_batch);
+    }
 
     // A model of another network or scalar type is reported in words, not as a
     // failed overload resolution.
@@ -71,6 +85,9 @@ public:
     template <class Shape, class U, std::size_t Classes>
     T step(batch_view<Shape, U> x, label_view<Classes> labels) {
         if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+            if constexpr (splits_batch)
+                if (part_spaces_.size() > 1 && x.batch() >= part_spaces_.size())
+                    return split_step(x, labels);
             const T loss = forward_loss(x, labels);
             backward(net_, space_, optimizer_.fused(net_.parameters().data()));
             return loss;
@@ -116,6 +133,69 @@ private:
                                    output_gradient(space_).data());
     }
 
+    static constexpr bool splits_batch = []<std::size_t... I>(std::index_sequence<I...>) {
+        return (is_stateful<std::tuple_element_t<I, typename Net::layers>> || ...);
+    }
+    (std::make_index_sequence<Net::layer_count>{});
+
+    [[gnu::cold]] void make_parts(thread_pool& pool, std::size_t max_batch) {
+        const std::size_t parts = pool.size();
+        pool_ = &pool;
+        const std::size_t part_batch = (max_batch + parts - 1) / parts;
+        for (std::size_t p = 0; p < parts; ++p)
+            part_spaces_.push_back(std::make_unique<workspace<Net, T>>(part_batch, one_core_));
+        part_gradients_ = aligned_buffer<T>((parts - 1) * net_.gradients().size());
+        part_losses_.assign(parts, T{0});
+    }
+
+    // Part p's gradient: the model's gradient buffer for part 0, its own for the rest.
+    T* part_gradient(std::size_t part) noexcept {
+        return part == 0 ? net_.gradients().data()
+                         : part_gradients_.data() + (part - 1) * net_.gradients().size();
+    }
+
+    template <class Shape, class U, std::size_t Classes>
+    T split_step(batch_view<Shape, U> x, label_view<Classes> labels) {
+        const std::size_t parts = part_spaces_.size();
+        const std::size_t batch = x.batch();
+        pool_->run(parts, [&](work_share share) {
+            // One part per share; a pass run whole on the caller takes every part,
+            // still each on its own.
+            const work_share::range mine = share.rows(parts);
+            for (std::size_t part = mine.begin; part < mine.end; ++part) {
+                const work_share::range range = work_share{part, parts}.rows(batch);
+                const std::size_t count = range.end - range.begin;
+                workspace<Net, T>& space = *part_spaces_[share.index];
+                T* const gradients = part_gradient(part);
+                if (count == 0) { // 4 examples in 3 parts: 2 + 2 + 0
+                    std::fill_n(gradients, net_.gradients().size(), T{0});
+                    part_losses_[part] = 0;
+                    continue;
+                }
+                const auto out = forward(net_, space, x.rows(range.begin, count));
+                T* const output_gradients = output_gradient(space).data();
+                const T loss = loss_type::evaluate(
+                    out.data(), labels.data() + range.begin * loss_type::labels_per_example, count,
+                    output_gradients);
+                // The loss is the mean over the whole batch: the part weighs count / batch.
+                const T weight = static_cast<T>(count) / static_cast<T>(batch);
+                simd::scale_into(count * Net::output_shape::size, weight, output_gradients,
+                                 output_gradients);
+                part_losses_[part] = loss * weight;
+                backward(net_, space, store_gradients<T>{gradients}, static_cast<T*>(nullptr),
+                         gradients);
+            }
+        });
+        T* const total = net_.gradients().data();
+        for (std::size_t part = 1; part < parts; ++part)
+            simd::add(net_.gradients().size(), total, part_gradient(part), total);
+        optimizer_.update(net_.parameters(), net_.gradients());
+        T loss = 0;
+        for (const T part_loss : part_losses_)
+            loss += part_loss;
+        return loss;
+    }
+
     // Declared only: it stands for the model in the constructor that reports a model
     // of another network, which can never compile, so it is never called.
     static model<Net, T>& model_never_made();
@@ -123,6 +203,12 @@ private:
     model<Net, T>& net_;
     workspace<Net, T> space_;
     typename Optimizer::template state<T> optimizer_;
+    // A split step's parts (splits_batch networks on a pool of several cores).
+    thread_pool* pool_ = nullptr;
+    thread_pool one_core_{1}; // each part's passes stay on the core that runs it
+    std::vector<std::unique_ptr<workspace<Net, T>>> part_spaces_;
+    aligned_buffer<T> part_gradients_;
+    std::vector<T> part_losses_;
 };
 
 } // namespace kiln
