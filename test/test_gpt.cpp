@@ -140,10 +140,38 @@ TEST_SUITE("gpt") {
             flat.optimizer().update(flat_net.parameters(), flat_net.gradients());
         }
         check_all_close(flat_net.parameters(), golden["adamw_parameters"], 1e-9, "flat AdamW");
-        // ... and fused into backward, as a training step does it.
+        // ... and as a training step does it (the batch split across the pool's cores).
         for (int step = 0; step < 3; ++step)
             train.step(x, y);
-        check_all_close(net.parameters(), golden["adamw_parameters"], 1e-9, "fused AdamW");
+        check_all_close(net.parameters(), golden["adamw_parameters"], 1e-9, "AdamW step");
+    }
+
+    TEST_CASE("AdamW fused into a plain network's weight-gradient pass equals the flat loop") {
+        using mlp = kiln::sequential<kiln::input<7>, kiln::linear<9>, kiln::relu, kiln::linear<4>>;
+        kiln::rng random(8);
+        std::vector<double> x(6 * 7);
+        std::vector<kiln::label_t> y(6);
+        for (auto& v : x)
+            v = random.normal(0.0, 1.0);
+        for (auto& label : y)
+            label = static_cast<kiln::label_t>(random.below(4));
+        const kiln::batch_view<kiln::shape<7>, const double> xs(x.data(), 6);
+        const kiln::label_view<4> ys(y.data(), 6);
+        const kiln::adamw settings{.learning_rate = 1e-2, .weight_decay = 0.1};
+        kiln::model<mlp, double> fused_net(kiln::init::pytorch_default{}, 3), flat_net(fused_net);
+        kiln::trainer<mlp, kiln::softmax_cross_entropy, kiln::adamw, double> fused(fused_net,
+                                                                                   settings, 6);
+        kiln::trainer<mlp, kiln::softmax_cross_entropy, kiln::adamw, double> flat(flat_net,
+                                                                                  settings, 6);
+        for (int step = 0; step < 4; ++step) {
+            fused.step(xs, ys);
+            flat.compute_gradients(xs, ys);
+            flat.optimizer().update(flat_net.parameters(), flat_net.gradients());
+        }
+        check_all_close(
+            fused_net.parameters(),
+            std::vector<double>(flat_net.parameters().begin(), flat_net.parameters().end()), 1e-12,
+            "fused AdamW");
     }
 
     TEST_CASE("a step split across cores (parts of the batch) equals one workspace's step") {

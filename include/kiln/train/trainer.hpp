@@ -5,8 +5,9 @@
 // runtime shape check: shapes were checked when the types met.
 //
 // A network with stateful layers (attention, residual, repeat) cannot split its
-// passes between cores: those layers run whole on one. Its step splits the
-// mini-batch instead: each core runs forward and backward on its part of the
+// passes between cores: those layers run whole on one. Its step stores the
+// gradient and updates in one flat loop, and on several cores splits the
+// mini-batch: each core runs forward and backward on its part of the
 // examples in a workspace of its own and leaves the part's gradient in a buffer of
 // its own; the buffers are added in order, and the optimizer updates the
 // parameters in one flat loop. The parts are fixed by the pool's size, so a step
@@ -85,12 +86,13 @@ public:
     template <class Shape, class U, std::size_t Classes>
     T step(batch_view<Shape, U> x, label_view<Classes> labels) {
         if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
-            if constexpr (splits_batch)
-                if (part_spaces_.size() > 1 && x.batch() >= part_spaces_.size())
-                    return split_step(x, labels);
-            const T loss = forward_loss(x, labels);
-            backward(net_, space_, optimizer_.fused(net_.parameters().data()));
-            return loss;
+            if constexpr (splits_batch) {
+                return split_step(x, labels);
+            } else {
+                const T loss = forward_loss(x, labels);
+                backward(net_, space_, optimizer_.fused(net_.parameters().data()));
+                return loss;
+            }
         } else {
             return T{}; // after a reported mistake
         }
@@ -156,8 +158,17 @@ private:
 
     template <class Shape, class U, std::size_t Classes>
     T split_step(batch_view<Shape, U> x, label_view<Classes> labels) {
-        const std::size_t parts = part_spaces_.size();
         const std::size_t batch = x.batch();
+        // Unsplit (one core, or fewer examples than cores), the step is the same
+        // backward into the model's gradient buffer and the same flat update: one
+        // backward per network to compile, where a fused update would be a second.
+        if (part_spaces_.size() <= 1 || batch < part_spaces_.size()) {
+            const T loss = forward_loss(x, labels);
+            backward(net_, space_);
+            optimizer_.update(net_.parameters(), net_.gradients());
+            return loss;
+        }
+        const std::size_t parts = part_spaces_.size();
         pool_->run(parts, [&](work_share share) {
             // One part per share; a pass run whole on the caller takes every part,
             // still each on its own.
