@@ -54,6 +54,16 @@ void check_all_close(std::span<const double> kiln_values, const std::vector<doub
     }
 }
 
+// Random token ids and next-token labels below vocab, drawn in turn.
+template <class T>
+void random_tokens(kiln::rng& random, std::size_t vocab, std::vector<T>& x,
+                   std::vector<kiln::label_t>& y) {
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        x[i] = static_cast<T>(random.below(vocab));
+        y[i] = static_cast<kiln::label_t>(random.below(vocab));
+    }
+}
+
 } // namespace
 
 TEST_SUITE("gpt") {
@@ -179,10 +189,7 @@ TEST_SUITE("gpt") {
         kiln::rng random(5);
         std::vector<double> x(5 * 6);
         std::vector<kiln::label_t> y(5 * 6);
-        for (std::size_t i = 0; i < x.size(); ++i) {
-            x[i] = static_cast<double>(random.below(11));
-            y[i] = static_cast<kiln::label_t>(random.below(11));
-        }
+        random_tokens(random, 11, x, y);
         const kiln::adamw settings{.learning_rate = 1e-2};
         kiln::model<net_type, double> reference(kiln::init::pytorch_default{}, 2);
         kiln::thread_pool one(1);
@@ -235,10 +242,7 @@ TEST_SUITE("checkpoint") {
         kiln::rng random(4);
         std::vector<float> x(3 * 6);
         std::vector<kiln::label_t> y(3 * 6);
-        for (std::size_t i = 0; i < x.size(); ++i) {
-            x[i] = static_cast<float>(random.below(11));
-            y[i] = static_cast<kiln::label_t>(random.below(11));
-        }
+        random_tokens(random, 11, x, y);
         const kiln::batch_view<kiln::shape<6>, const float> xs(x.data(), 3);
         const kiln::label_view<11> ys(y.data(), 3);
         const kiln::adamw settings{.learning_rate = 1e-2};
