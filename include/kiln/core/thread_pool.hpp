@@ -84,6 +84,21 @@ public:
             spin_pause();
     }
 
+    // Calls f(part, slot) for every part in [0, size()), one part per core: the
+    // parts are fixed by the pool's size, not by which cores are free, so sums kept
+    // per part and added in order do not depend on the split. slot (< size()) names
+    // the per-core things a call may use; calls with the same slot run one after
+    // another (a pass run whole on the caller takes every part under slot 0).
+    template <class F>
+    void run_fixed_parts(F&& f) {
+        const std::size_t parts = size_;
+        run(parts, [&](work_share share) {
+            const work_share::range mine = share.rows(parts);
+            for (std::size_t part = mine.begin; part < mine.end; ++part)
+                f(part, share.index);
+        });
+    }
+
     // KILN_THREADS if set, else the machine's cores.
     static std::size_t default_threads() {
         if (const char* text = std::getenv("KILN_THREADS")) {

@@ -87,20 +87,12 @@ private:
     // in order on one core.
     template <class Run>
     void run_parts(std::size_t examples, Run&& run) {
-        const std::size_t parts = spaces_.size();
         std::fill(part_sums_.begin(), part_sums_.end(), 0.0);
         std::fill(part_correct_.begin(), part_correct_.end(), std::size_t{0});
-        pool_->run(parts, [&](work_share share) {
-            // Normally one part per share; a pass run whole on the caller (share
-            // count 1) takes every part, still each on its own.
-            const work_share::range mine = share.rows(parts);
-            for (std::size_t part = mine.begin; part < mine.end; ++part) {
-                const work_share::range range = work_share{part, parts}.rows(examples);
-                for (std::size_t first = range.begin; first < range.end; first += chunk_) {
-                    const std::size_t count = std::min(chunk_, range.end - first);
-                    run(*spaces_[share.index], first, count, part);
-                }
-            }
+        pool_->run_fixed_parts([&](std::size_t part, std::size_t slot) {
+            const work_share::range range = work_share{part, spaces_.size()}.rows(examples);
+            for (std::size_t first = range.begin; first < range.end; first += chunk_)
+                run(*spaces_[slot], first, std::min(chunk_, range.end - first), part);
         });
     }
 

@@ -142,7 +142,6 @@ private:
 
     [[gnu::cold]] void make_parts(thread_pool& pool, std::size_t max_batch) {
         const std::size_t parts = pool.size();
-        pool_ = &pool;
         const std::size_t part_batch = (max_batch + parts - 1) / parts;
         for (std::size_t p = 0; p < parts; ++p)
             part_spaces_.push_back(std::make_unique<workspace<Net, T>>(part_batch, one_core_));
@@ -169,33 +168,28 @@ private:
             return loss;
         }
         const std::size_t parts = part_spaces_.size();
-        pool_->run(parts, [&](work_share share) {
-            // One part per share; a pass run whole on the caller takes every part,
-            // still each on its own.
-            const work_share::range mine = share.rows(parts);
-            for (std::size_t part = mine.begin; part < mine.end; ++part) {
-                const work_share::range range = work_share{part, parts}.rows(batch);
-                const std::size_t count = range.end - range.begin;
-                workspace<Net, T>& space = *part_spaces_[share.index];
-                T* const gradients = part_gradient(part);
-                if (count == 0) { // 4 examples in 3 parts: 2 + 2 + 0
-                    std::fill_n(gradients, net_.gradients().size(), T{0});
-                    part_losses_[part] = 0;
-                    continue;
-                }
-                const auto out = forward(net_, space, x.rows(range.begin, count));
-                T* const output_gradients = output_gradient(space).data();
-                const T loss = loss_type::evaluate(
-                    out.data(), labels.data() + range.begin * loss_type::labels_per_example, count,
-                    output_gradients);
-                // The loss is the mean over the whole batch: the part weighs count / batch.
-                const T weight = static_cast<T>(count) / static_cast<T>(batch);
-                simd::scale_into(count * Net::output_shape::size, weight, output_gradients,
-                                 output_gradients);
-                part_losses_[part] = loss * weight;
-                backward(net_, space, store_gradients<T>{gradients}, static_cast<T*>(nullptr),
-                         gradients);
+        space_.pool().run_fixed_parts([&](std::size_t part, std::size_t slot) {
+            const work_share::range range = work_share{part, parts}.rows(batch);
+            const std::size_t count = range.end - range.begin;
+            workspace<Net, T>& space = *part_spaces_[slot];
+            T* const gradients = part_gradient(part);
+            if (count == 0) { // 4 examples in 3 parts: 2 + 2 + 0
+                std::fill_n(gradients, net_.gradients().size(), T{0});
+                part_losses_[part] = 0;
+                return;
             }
+            const auto out = forward(net_, space, x.rows(range.begin, count));
+            T* const output_gradients = output_gradient(space).data();
+            const T loss = loss_type::evaluate(
+                out.data(), labels.data() + range.begin * loss_type::labels_per_example, count,
+                output_gradients);
+            // The loss is the mean over the whole batch: the part weighs count / batch.
+            const T weight = static_cast<T>(count) / static_cast<T>(batch);
+            simd::scale_into(count * Net::output_shape::size, weight, output_gradients,
+                             output_gradients);
+            part_losses_[part] = loss * weight;
+            backward(net_, space, store_gradients<T>{gradients}, static_cast<T*>(nullptr),
+                     gradients);
         });
         T* const total = net_.gradients().data();
         for (std::size_t part = 1; part < parts; ++part)
@@ -214,8 +208,8 @@ private:
     model<Net, T>& net_;
     workspace<Net, T> space_;
     typename Optimizer::template state<T> optimizer_;
-    // A split step's parts (splits_batch networks on a pool of several cores).
-    thread_pool* pool_ = nullptr;
+    // A split step's parts (splits_batch networks on a pool of several cores), run
+    // on space_'s pool.
     thread_pool one_core_{1}; // each part's passes stay on the core that runs it
     std::vector<std::unique_ptr<workspace<Net, T>>> part_spaces_;
     aligned_buffer<T> part_gradients_;
