@@ -130,7 +130,7 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 
 TEST_SUITE("kernels") {
     TEST_CASE_TEMPLATE("matmul matches naive loops at every tail", T, float, double) {
-        for (std::size_t rows : {1, 2, 5, 6, 7, 13, 50, 64})
+        for (std::size_t rows : {1, 2, 3, 4, 5, 6, 7, 9, 10, 13, 19, 20, 50, 64})
             for (std::size_t depth : {1, 3, 37}) {
                 for (std::size_t parts : {1, 2, 3}) {
                     check_matmul<T, 1, false>(rows, depth, parts);

@@ -22,27 +22,21 @@ struct tile {
     static constexpr std::size_t registers = Vecs + (Tail != 0 ? 1 : 0);
     simd::vec<T> acc[Rows][registers];
 
+    // The lanes of register V of a row: all of them, or Tail in the last.
+    template <std::size_t V>
+    using lanes_of = std::integral_constant<std::size_t, (V < Vecs ? simd::width<T> : Tail)>;
+
     // f(row, column offset within the tile, register, lanes as a std::integral_constant),
-    // unrolled at compile time so that the accumulators stay in registers.
+    // unrolled at compile time so that the accumulators stay in registers. One
+    // flat fold, so that a tile adds one instantiation, not one per row.
     template <class F>
     [[gnu::always_inline]] inline void for_each(F&& f) {
-        [&]<std::size_t... R>(std::index_sequence<R...>) {
-            (for_row<R>(f), ...);
-        }
-        (std::make_index_sequence<Rows>{});
-    }
-
-private:
-    template <std::size_t R, class F>
-    [[gnu::always_inline]] inline void for_row(F& f) {
-        [&]<std::size_t... V>(std::index_sequence<V...>) {
-            (f(R, V * simd::width<T>, acc[R][V],
-               std::integral_constant<std::size_t, simd::width<T>>{}),
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (f(I / registers, I % registers * simd::width<T>, acc[I / registers][I % registers],
+               lanes_of<I % registers>{}),
              ...);
         }
-        (std::make_index_sequence<Vecs>{});
-        if constexpr (Tail != 0)
-            f(R, Vecs * simd::width<T>, acc[R][Vecs], std::integral_constant<std::size_t, Tail>{});
+        (std::make_index_sequence<Rows * registers>{});
     }
 };
 
@@ -91,22 +85,11 @@ inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row,
     epilogue(row, column, t);
 }
 
-// Calls f.template operator()<R>() for the runtime count R in [1, Max).
-template <std::size_t Max, class F>
-inline void with_row_count(std::size_t count, F&& f) {
-    [&]<std::size_t... R>(std::index_sequence<R...>) {
-        ((count == R + 1 ? (f.template operator()<R + 1>(), 0) : 0), ...);
-    }
-    (std::make_index_sequence<Max - 1>{});
-}
-
 } // namespace detail
 
-// Row and column blocking of matmul: 6 rows x 4 registers = 24 accumulators.
+// Row and column blocking of matmul: up to 6 rows x 4 registers = 24 accumulators.
 inline constexpr std::size_t tile_rows = 6;
 inline constexpr std::size_t tile_registers = 4;
-// Rows handled together so that their A rows stay in cache while B is swept.
-inline constexpr std::size_t panel_rows = 48;
 
 // The column blocks of an N-wide product: tile_registers registers each, the last
 // one holding what is left (fewer registers and a partial one).
@@ -134,16 +117,30 @@ template <class T, std::size_t N, class Run>
             run.template operator()<rest_registers, tail>(full_blocks * block_columns);
 }
 
-// Calls run.template operator()<Rows>(first row) for rows [row_begin, row_end) in
-// tiles of tile_rows rows, the last one with what is left.
+// Calls run.template operator()<Rows>(first row) for tiles that cover rows
+// [row_begin, row_end) once. Tiles are 6 and 5 rows high: 6a + 5b covers every
+// count from 20 up exactly, and 5 and 6 themselves; what other counts leave over
+// (1 to 4 rows) runs row by row, which costs a one-row tile no more arithmetic
+// than the rows need and about as much time as a 5-row tile. Each tile height
+// compiles once per product and epilogue: one height for every remainder, 1 to
+// 6, made up a third of a transformer step's compile time.
 template <class Run>
 [[gnu::always_inline]] inline void for_row_tiles(std::size_t row_begin, std::size_t row_end,
                                                  Run&& run) {
+    constexpr std::size_t short_rows = tile_rows - 1;
+    const std::size_t count = row_end - row_begin;
+    // 5 = -1 (mod 6): this many 5-row tiles leave a multiple of 6.
+    std::size_t short_tiles = (tile_rows - count % tile_rows) % tile_rows;
+    if (short_tiles * short_rows > count) short_tiles = 0;
+    const std::size_t full_end =
+        row_begin + (count - short_tiles * short_rows) / tile_rows * tile_rows;
     std::size_t row = row_begin;
-    for (; row + tile_rows <= row_end; row += tile_rows)
+    for (; row < full_end; row += tile_rows)
         run.template operator()<tile_rows>(row);
-    detail::with_row_count<tile_rows>(
-        row_end - row, [&]<std::size_t Rows>() { run.template operator()<Rows>(row); });
+    for (std::size_t tile = 0; tile < short_tiles; ++tile, row += short_rows)
+        run.template operator()<short_rows>(row);
+    for (; row < row_end; ++row)
+        run.template operator()<1>(row);
 }
 
 // Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
@@ -153,17 +150,13 @@ template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride
 void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, std::size_t depth,
             Epilogue&& epilogue, std::size_t block_begin = 0,
             std::size_t block_end = column_blocks<T, N>) {
-    for (std::size_t panel = row_begin; panel < row_end; panel += panel_rows) {
-        const std::size_t panel_end = panel + panel_rows < row_end ? panel + panel_rows : row_end;
-        for_row_tiles(panel, panel_end, [&]<std::size_t Rows>(std::size_t row) {
-            for_column_blocks<T, N>(
-                block_begin, block_end,
-                [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) {
-                    detail::run_tile<T, N, RowStride, DepthStride, Rows, Vecs, Tail>(
-                        a + row * RowStride, b + column, depth, row, column, epilogue);
-                });
-        });
-    }
+    for_row_tiles(row_begin, row_end, [&]<std::size_t Rows>(std::size_t row) {
+        for_column_blocks<T, N>(
+            block_begin, block_end, [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) {
+                detail::run_tile<T, N, RowStride, DepthStride, Rows, Vecs, Tail>(
+                    a + row * RowStride, b + column, depth, row, column, epilogue);
+            });
+    });
 }
 
 // hand(column, register, lanes) with the sum of rows [0, rows) of an N-wide
