@@ -34,7 +34,7 @@ constexpr double step_flops = []<std::size_t... I>(std::index_sequence<I...>) {
             first = false;
         }
     };
-    (add(std::type_identity<std::tuple_element_t<I, typename Net::layers>>{}), ...);
+    (add(std::type_identity<kiln::type_at<I, typename Net::layers>>{}), ...);
     return total;
 }
 (std::make_index_sequence<Net::layer_count>{});

@@ -16,13 +16,9 @@
 #include <array>
 #include <cstddef>
 #include <string>
-#include <tuple>
 #include <utility>
 
 namespace kiln {
-
-template <class... Specs>
-struct type_list {};
 
 // "layer_norm, linear<256>": the specs' names, for a composite's name.
 template <class... Specs>
@@ -42,7 +38,7 @@ struct inner_network<In, Position, type_list<Specs...>> {
     using layers = typename chain::layers;
     using out_shape = typename chain::out_shape;
     template <std::size_t K>
-    using layer_t = std::tuple_element_t<K, layers>;
+    using layer_t = type_at<K, layers>;
 
 private:
     template <class F>

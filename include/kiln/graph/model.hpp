@@ -44,14 +44,12 @@ struct parameter_layout {
         []<std::size_t... I>(std::index_sequence<I...>) {
         std::array<std::size_t, Net::layer_count + 1> result{};
         std::size_t offset = 0;
-        ((result[I + 1] = offset,
-          offset += std::tuple_element_t<I, typename Net::layers>::storage_size),
-         ...);
+        ((result[I + 1] = offset, offset += type_at<I, typename Net::layers>::storage_size), ...);
         return result;
     }
     (std::make_index_sequence<Net::layer_count>{});
     static constexpr std::size_t storage_size = []<std::size_t... I>(std::index_sequence<I...>) {
-        return (std::size_t{0} + ... + std::tuple_element_t<I, typename Net::layers>::storage_size);
+        return (std::size_t{0} + ... + type_at<I, typename Net::layers>::storage_size);
     }
     (std::make_index_sequence<Net::layer_count>{});
 };
@@ -106,7 +104,7 @@ public:
     void initialize(const Scheme& scheme, rng& random) {
         parameters_.fill(T{0});
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (std::tuple_element_t<I, typename network::layers>::initialize(
+            (type_at<I, typename network::layers>::initialize(
                  parameters_.data() + layout::offsets[I + 1], random, scheme),
              ...);
         }

@@ -3,6 +3,7 @@
 // over the layer list, each call specialised on its layer's sizes.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/tensor.hpp"
+#include "kiln/core/type_list.hpp"
 #include "kiln/graph/layer_calls.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/workspace.hpp"
@@ -68,7 +69,7 @@ forward(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space, batch_view
         const std::size_t batch = x.batch();
         space.bind_input(x.data(), batch);
         auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-            using layer_type = std::tuple_element_t<I - 1, typename Net::layers>;
+            using layer_type = type_at<I - 1, typename Net::layers>;
             if constexpr (is_stateful<layer_type>) {
                 layer_type::forward(
                     net.template parameters_of<I>(), space.template activation<I - 1>(),
@@ -102,7 +103,7 @@ batch_view<typename Net::output_shape, T> output_gradient(workspace<Net, T>& spa
 // Whether any layer before position I has parameters.
 template <class Net, std::size_t I>
 inline constexpr bool has_parameters_before = []<std::size_t... J>(std::index_sequence<J...>) {
-    return ((std::tuple_element_t<J, typename Net::layers>::param_count != 0) || ... || false);
+    return ((type_at<J, typename Net::layers>::param_count != 0) || ... || false);
 }
 (std::make_index_sequence<I - 1>{});
 
@@ -119,7 +120,7 @@ void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
     T* const scratch_base = scratch != nullptr ? scratch : net.gradients().data();
     bool in_second = false; // which ping-pong buffer holds d loss / d (current output)
     auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-        using layer_type = std::tuple_element_t<I - 1, typename Net::layers>;
+        using layer_type = type_at<I - 1, typename Net::layers>;
         if constexpr (!layer_type::passes_gradient) {
             const T* const dy = space.gradient_buffer(in_second);
             // The input gradient is only worth computing when a layer before this

@@ -3,6 +3,7 @@
 // its own parameters (the transformer's blocks). Copies that keep the shape are
 // one body run N times; others are bound in a row as one inner network. The last
 // copy's output is copied out as the repeat's.
+#include "kiln/core/type_list.hpp"
 #include "kiln/graph/inner_network.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/layers/linear.hpp"

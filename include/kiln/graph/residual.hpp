@@ -3,6 +3,7 @@
 // x's shape). The branch must give back x's shape, which is checked where the
 // residual is bound. Backward: d loss / d x = dy + f's input gradient.
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/type_list.hpp"
 #include "kiln/graph/inner_network.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/simd.hpp"

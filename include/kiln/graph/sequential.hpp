@@ -4,12 +4,12 @@
 // shape inference; it happens when the network type is used.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/shape.hpp"
+#include "kiln/core/type_list.hpp"
 #include "kiln/graph/lowering.hpp"
 
 #include <cstddef>
 #include <cstdio>
 #include <string>
-#include <tuple>
 #include <utility>
 
 namespace kiln {
@@ -107,7 +107,7 @@ struct broken_rule_of<Bound> {
 // layer breaks; the network reports it (one mistake, one error).
 template <bool Fuse, class In, std::size_t Position, class Previous, class... Specs>
 struct bind_chain {
-    using layers = std::tuple<>;
+    using layers = type_list<>;
     using out_shape = In;
     using broken_rule = no_broken_rule;
 };
@@ -118,8 +118,7 @@ struct bind_chain<Fuse, In, Position, Previous, Spec, Rest...> {
         std::conditional_t<Fuse, typename first_spec<Rest...>::type, no_layer>>;
     static_assert(checked(bound::valid));
     using rest = bind_chain<Fuse, typename bound::out_shape, Position + 1, Spec, Rest...>;
-    using layers = decltype(std::tuple_cat(std::declval<std::tuple<bound>>(),
-                                           std::declval<typename rest::layers>()));
+    using layers = prepend_t<bound, typename rest::layers>;
     using out_shape = typename rest::out_shape;
     using broken_rule =
         first_broken<typename broken_rule_of<bound>::type, typename rest::broken_rule>;
@@ -164,20 +163,20 @@ public:
 private:
     template <std::size_t I>
     struct layer_out {
-        using type = typename std::tuple_element_t<I - 1, layers>::out_shape;
+        using type = typename type_at<I - 1, layers>::out_shape;
     };
 
 public:
     // layer_t<I>: the bound layer at position I (1 = the first after the input).
     template <std::size_t I>
-    using layer_t = std::tuple_element_t<I - 1, layers>;
+    using layer_t = type_at<I - 1, layers>;
     // shape_after<I>: the shape of one example after layer I; shape_after<0> is the input's.
     template <std::size_t I>
     using shape_after =
         typename std::conditional_t<I == 0, std::type_identity<input_shape>, layer_out<I>>::type;
 
     static constexpr std::size_t param_count = []<std::size_t... I>(std::index_sequence<I...>) {
-        return (std::size_t{0} + ... + std::tuple_element_t<I, layers>::param_count);
+        return (std::size_t{0} + ... + type_at<I, layers>::param_count);
     }
     (std::make_index_sequence<layer_count>{});
 
@@ -194,9 +193,9 @@ public:
         row("#", "layer", "output shape", "parameters");
         row("0", Input::name(), input_shape::to_string(), "0");
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (row(std::to_string(I + 1), std::tuple_element_t<I, layers>::spec::name(),
-                 std::tuple_element_t<I, layers>::out_shape::to_string(),
-                 std::to_string(std::tuple_element_t<I, layers>::param_count)),
+            (row(std::to_string(I + 1), type_at<I, layers>::spec::name(),
+                 type_at<I, layers>::out_shape::to_string(),
+                 std::to_string(type_at<I, layers>::param_count)),
              ...);
         }
         (std::make_index_sequence<layer_count>{});

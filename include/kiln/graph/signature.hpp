@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -27,7 +26,7 @@ std::string network_signature() {
             text += Layer::spec::name() + " " + Layer::out_shape::to_string();
             if (Layer::param_count != 0) text += " [" + std::to_string(Layer::param_count) + "]";
         };
-        (add(std::type_identity<std::tuple_element_t<I, typename Net::layers>>{}), ...);
+        (add(std::type_identity<type_at<I, typename Net::layers>>{}), ...);
     }
     (std::make_index_sequence<Net::layer_count>{});
     return text;

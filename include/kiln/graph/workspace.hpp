@@ -22,7 +22,7 @@ class workspace {
     static constexpr std::size_t layer_count = Net::layer_count;
 
     template <std::size_t I>
-    using layer_t = std::tuple_element_t<I, typename Net::layers>; // 0-based here
+    using layer_t = type_at<I, typename Net::layers>; // 0-based here
 
     // For each position 0..L: the position whose buffer holds its output (0 = the input).
     static constexpr std::array<std::size_t, layer_count + 1> owner =

@@ -13,6 +13,7 @@
 // parameters in one flat loop. The parts are fixed by the pool's size, so a step
 // gives the same result whichever core runs which part.
 #include "kiln/core/tensor.hpp"
+#include "kiln/core/type_list.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/propagate.hpp"
 #include "kiln/graph/workspace.hpp"
@@ -136,7 +137,7 @@ private:
     }
 
     static constexpr bool splits_batch = []<std::size_t... I>(std::index_sequence<I...>) {
-        return (is_stateful<std::tuple_element_t<I, typename Net::layers>> || ...);
+        return (is_stateful<type_at<I, typename Net::layers>> || ...);
     }
     (std::make_index_sequence<Net::layer_count>{});
 
