@@ -4,13 +4,21 @@
 // workers a function pointer and a context pointer: nothing is allocated, and
 // workers spin briefly before sleeping, so a split costs well under a
 // microsecond when passes follow each other.
+//
+// Workers are POSIX threads: <thread> (with C++20's stop_token and semaphore)
+// cost every program that includes kiln a tenth of a second to parse, and the
+// pool needs nothing of it but create and join.
+#include <pthread.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <stdexcept>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -40,18 +48,20 @@ public:
     // threads counts the calling thread: thread_pool(1) runs everything inline.
     explicit thread_pool(std::size_t threads = default_threads())
         : size_(std::max<std::size_t>(1, threads)) {
-        for (std::size_t i = 1; i < size_; ++i)
-            workers_.emplace_back([this] { work(); });
+        workers_.reserve(size_ - 1);
+        for (std::size_t i = 1; i < size_; ++i) {
+            pthread_t worker;
+            if (const int error = pthread_create(&worker, nullptr, &thread_pool::start, this)) {
+                stop_workers();
+                throw std::runtime_error(std::string("kiln: cannot start a worker thread: ") +
+                                         std::strerror(error));
+            }
+            workers_.push_back(worker);
+        }
     }
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;
-    ~thread_pool() {
-        stopping_.store(true, std::memory_order_relaxed);
-        generation_.fetch_add(1, std::memory_order_release);
-        generation_.notify_all();
-        for (auto& worker : workers_)
-            worker.join();
-    }
+    ~thread_pool() { stop_workers(); }
 
     std::size_t size() const noexcept { return size_; }
 
@@ -105,10 +115,23 @@ public:
             const long value = std::strtol(text, nullptr, 10);
             if (value >= 1) return static_cast<std::size_t>(value);
         }
-        return std::max(1u, std::thread::hardware_concurrency());
+        return static_cast<std::size_t>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
     }
 
 private:
+    static void* start(void* pool) {
+        static_cast<thread_pool*>(pool)->work();
+        return nullptr;
+    }
+
+    void stop_workers() noexcept {
+        stopping_.store(true, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        for (const pthread_t worker : workers_)
+            pthread_join(worker, nullptr);
+    }
+
     static void spin_pause() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
@@ -158,7 +181,7 @@ private:
     }
 
     std::size_t size_;
-    std::vector<std::thread> workers_;
+    std::vector<pthread_t> workers_;
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<std::size_t> pending_{0};
     std::atomic<std::size_t> next_part_{0};
