@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <vector>
@@ -97,6 +98,52 @@ TEST_SUITE("evaluator") {
                 net, kiln::batch_view<kiln::shape<6>, const float>(x.data(), examples),
                 kiln::label_view<9>(y.data(), examples));
             CHECK_MESSAGE(got == doctest::Approx(expected).epsilon(1e-6), threads, " threads");
+        }
+    }
+
+    TEST_CASE("a sequence loss's accuracy counts every position, in chunks and on every core") {
+        using tiny = kiln::sequential<kiln::tokens<5, 7>, kiln::embedding<7, 8>,
+                                      kiln::add_position<5>, kiln::layer_norm, kiln::linear<7>>;
+        const std::size_t examples = 23;
+        kiln::rng random(5);
+        std::vector<float> x(examples * 5);
+        std::vector<kiln::label_t> y(examples * 5);
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            x[i] = static_cast<float>(random.below(7));
+            y[i] = static_cast<kiln::label_t>(random.below(7));
+        }
+        const kiln::model<tiny> net(kiln::init::pytorch_default{}, random);
+        // Expected: a whole-batch pass, each position's first largest logit.
+        kiln::workspace<tiny> whole(examples);
+        const auto logits = kiln::forward(
+            net, whole, kiln::batch_view<kiln::shape<5>, const float>(x.data(), examples));
+        std::size_t correct = 0;
+        for (std::size_t label = 0; label < examples * 5; ++label) {
+            const float* scores = logits.data() + label * 7;
+            correct +=
+                static_cast<std::size_t>(std::max_element(scores, scores + 7) - scores) == y[label];
+        }
+        REQUIRE(correct > 0);
+        const kiln::batch_view<kiln::shape<5>, const float> inputs(x.data(), examples);
+        const kiln::label_view<7> labels(y.data(), examples);
+        const double mean_loss =
+            kiln::evaluator<tiny, kiln::sequence_cross_entropy>(examples).mean_loss(net, inputs,
+                                                                                    labels);
+        for (std::size_t chunk : {1, 4, 23}) { // chunks that start past the first example
+            kiln::workspace<tiny> space(chunk);
+            const auto got =
+                kiln::evaluate<kiln::sequence_cross_entropy>(net, space, inputs, labels);
+            CHECK_MESSAGE(got.correct == correct, "chunk ", chunk);
+            CHECK(got.count == examples);
+            CHECK(got.accuracy == doctest::Approx(static_cast<double>(correct) / (examples * 5)));
+            CHECK(got.loss == doctest::Approx(mean_loss).epsilon(1e-6));
+            for (std::size_t threads : {1, 2}) {
+                kiln::thread_pool pool(threads);
+                kiln::evaluator<tiny, kiln::sequence_cross_entropy> evaluator(chunk, pool);
+                const auto split = evaluator.evaluate(net, inputs, labels);
+                CHECK_MESSAGE(split.correct == correct, threads, " threads, chunk ", chunk);
+                CHECK(split.loss == doctest::Approx(mean_loss).epsilon(1e-6));
+            }
         }
     }
 }

@@ -50,6 +50,12 @@ struct sequence_cross_entropy {
                           T* gradient = nullptr) noexcept {
             return per_position::evaluate(logits, labels, batch * positions, gradient);
         }
+
+        // The predicted class at one position, given that position's logits.
+        template <class T>
+        static std::size_t predict(const T* logits) noexcept {
+            return per_position::predict(logits);
+        }
     };
 };
 

@@ -12,37 +12,60 @@
 namespace kiln {
 
 struct evaluation {
-    double loss = 0;     // mean over the examples
-    double accuracy = 0; // fraction predicted right
-    std::size_t correct = 0;
-    std::size_t count = 0;
+    double loss = 0;         // mean over the examples
+    double accuracy = 0;     // fraction of the labels predicted right
+    std::size_t correct = 0; // labels predicted right
+    std::size_t count = 0;   // examples; each has the loss's labels_per_example labels
 };
 
 namespace detail {
+// The labels of examples [first, first + count): LossType::labels_per_example apiece.
+template <class LossType, std::size_t Classes>
+label_view<Classes> example_labels(label_view<Classes> labels, std::size_t first,
+                                   std::size_t count) {
+    return {labels.data() + first * LossType::labels_per_example, count};
+}
+
+// The evaluation of count examples from their summed loss and their labels
+// predicted right.
+template <class LossType>
+evaluation summarize(double loss_sum, std::size_t correct, std::size_t count) {
+    evaluation result;
+    result.correct = correct;
+    result.count = count;
+    if (count > 0) {
+        result.loss = loss_sum / static_cast<double>(count);
+        result.accuracy = static_cast<double>(correct) /
+                          static_cast<double>(count * LossType::labels_per_example);
+    }
+    return result;
+}
+
 // The work of evaluate, once its arguments are known to fit.
 template <class LossType, class Net, class T, class Shape, class U, std::size_t Classes>
 evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
                             batch_view<Shape, U> x, label_view<Classes> labels) {
-    evaluation result;
+    constexpr std::size_t labels_per_example = LossType::labels_per_example;
+    constexpr std::size_t logits_per_label = Net::output_shape::size / labels_per_example;
+    std::size_t correct = 0;
     double loss_sum = 0;
     for (std::size_t first = 0; first < x.batch(); first += space.capacity()) {
         const std::size_t count = std::min(space.capacity(), x.batch() - first);
         const auto out = forward(net, space, x.rows(first, count));
-        const auto chunk_labels = labels.rows(first, count);
+        const auto chunk_labels = example_labels<LossType>(labels, first, count);
         loss_sum +=
             static_cast<double>(LossType::evaluate(out.data(), chunk_labels.data(), count)) *
             static_cast<double>(count);
-        for (std::size_t b = 0; b < count; ++b)
+        // A label per example, or one per position of a sequence, each predicted
+        // from its own run of logits.
+        const auto* const logits = out.data();
+        for (std::size_t label = 0; label < count * labels_per_example; ++label)
             // As signed numbers: a class index, or a sign (-1, +1) for the logistic loss.
-            result.correct += static_cast<long long>(LossType::predict(out[b].data())) ==
-                              static_cast<long long>(chunk_labels[b]);
+            correct +=
+                static_cast<long long>(LossType::predict(logits + label * logits_per_label)) ==
+                static_cast<long long>(chunk_labels.data()[label]);
     }
-    result.count = x.batch();
-    if (result.count > 0) {
-        result.loss = loss_sum / static_cast<double>(result.count);
-        result.accuracy = static_cast<double>(result.correct) / static_cast<double>(result.count);
-    }
-    return result;
+    return summarize<LossType>(loss_sum, correct, x.batch());
 }
 } // namespace detail
 

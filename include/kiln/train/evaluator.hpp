@@ -42,11 +42,10 @@ public:
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const auto out = forward(net, space, x.rows(first, count));
-                const label_t* const chunk_labels =
-                    labels.data() + first * loss_type::labels_per_example;
-                part_sums_[part] +=
-                    static_cast<double>(loss_type::evaluate(out.data(), chunk_labels, count)) *
-                    static_cast<double>(count);
+                const auto chunk_labels = detail::example_labels<loss_type>(labels, first, count);
+                part_sums_[part] += static_cast<double>(loss_type::evaluate(
+                                        out.data(), chunk_labels.data(), count)) *
+                                    static_cast<double>(count);
             });
             return total_of(part_sums_) / static_cast<double>(std::max<std::size_t>(1, x.batch()));
         } else {
@@ -62,20 +61,15 @@ public:
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const evaluation chunk = detail::evaluate_checked<loss_type>(
-                    net, space, x.rows(first, count), labels.rows(first, count));
+                    net, space, x.rows(first, count),
+                    detail::example_labels<loss_type>(labels, first, count));
                 part_sums_[part] += chunk.loss * static_cast<double>(count);
                 part_correct_[part] += chunk.correct;
             });
-            evaluation result;
-            result.count = x.batch();
-            for (const std::size_t correct : part_correct_)
-                result.correct += correct;
-            if (result.count > 0) {
-                result.loss = total_of(part_sums_) / static_cast<double>(result.count);
-                result.accuracy =
-                    static_cast<double>(result.correct) / static_cast<double>(result.count);
-            }
-            return result;
+            std::size_t correct = 0;
+            for (const std::size_t part_correct : part_correct_)
+                correct += part_correct;
+            return detail::summarize<loss_type>(total_of(part_sums_), correct, x.batch());
         } else {
             return {}; // after a reported mistake
         }
