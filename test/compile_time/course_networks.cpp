@@ -8,8 +8,7 @@ namespace course {
 
 // B: the perceptron on Fashion-MNIST (a linear map scored by the multiclass
 // perceptron's loss).
-using perceptron =
-    kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear_no_bias<10>>;
+using perceptron = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear_no_bias<10>>;
 static_assert(perceptron::param_count == 7'840);
 
 // C: the Fashion-MNIST MLP.
