@@ -145,15 +145,16 @@ private:
         const std::size_t parts = pool.size();
         const std::size_t part_batch = (max_batch + parts - 1) / parts;
         for (std::size_t p = 0; p < parts; ++p)
-            part_spaces_.push_back(std::make_unique<workspace<Net, T>>(part_batch, one_core_));
-        part_gradients_ = aligned_buffer<T>((parts - 1) * net_.gradients().size());
-        part_losses_.assign(parts, T{0});
+            parts_.spaces.push_back(
+                std::make_unique<workspace<Net, T>>(part_batch, parts_.one_core));
+        parts_.gradients = aligned_buffer<T>((parts - 1) * net_.gradients().size());
+        parts_.losses.assign(parts, T{0});
     }
 
     // Part p's gradient: the model's gradient buffer for part 0, its own for the rest.
     T* part_gradient(std::size_t part) noexcept {
         return part == 0 ? net_.gradients().data()
-                         : part_gradients_.data() + (part - 1) * net_.gradients().size();
+                         : parts_.gradients.data() + (part - 1) * net_.gradients().size();
     }
 
     template <class Shape, class U, std::size_t Classes>
@@ -162,21 +163,21 @@ private:
         // Unsplit (one core, or fewer examples than cores), the step is the same
         // backward into the model's gradient buffer and the same flat update: one
         // backward per network to compile, where a fused update would be a second.
-        if (part_spaces_.size() <= 1 || batch < part_spaces_.size()) {
+        if (parts_.spaces.size() <= 1 || batch < parts_.spaces.size()) {
             const T loss = forward_loss(x, labels);
             backward(net_, space_);
             optimizer_.update(net_.parameters(), net_.gradients());
             return loss;
         }
-        const std::size_t parts = part_spaces_.size();
+        const std::size_t parts = parts_.spaces.size();
         space_.pool().run_fixed_parts([&](std::size_t part, std::size_t slot) {
             const work_share::range range = work_share{part, parts}.rows(batch);
             const std::size_t count = range.end - range.begin;
-            workspace<Net, T>& space = *part_spaces_[slot];
+            workspace<Net, T>& space = *parts_.spaces[slot];
             T* const gradients = part_gradient(part);
             if (count == 0) { // 4 examples in 3 parts: 2 + 2 + 0
                 std::fill_n(gradients, net_.gradients().size(), T{0});
-                part_losses_[part] = 0;
+                parts_.losses[part] = 0;
                 return;
             }
             const auto out = forward(net_, space, x.rows(range.begin, count));
@@ -188,7 +189,7 @@ private:
             const T weight = static_cast<T>(count) / static_cast<T>(batch);
             simd::scale_into(count * Net::output_shape::size, weight, output_gradients,
                              output_gradients);
-            part_losses_[part] = loss * weight;
+            parts_.losses[part] = loss * weight;
             backward(net_, space, store_gradients<T>{gradients}, static_cast<T*>(nullptr),
                      gradients);
         });
@@ -197,7 +198,7 @@ private:
             simd::add(net_.gradients().size(), total, part_gradient(part), total);
         optimizer_.update(net_.parameters(), net_.gradients());
         T loss = 0;
-        for (const T part_loss : part_losses_)
+        for (const T part_loss : parts_.losses)
             loss += part_loss;
         return loss;
     }
@@ -210,11 +211,15 @@ private:
     workspace<Net, T> space_;
     typename Optimizer::template state<T> optimizer_;
     // A split step's parts (splits_batch networks on a pool of several cores), run
-    // on space_'s pool.
-    thread_pool one_core_{1}; // each part's passes stay on the core that runs it
-    std::vector<std::unique_ptr<workspace<Net, T>>> part_spaces_;
-    aligned_buffer<T> part_gradients_;
-    std::vector<T> part_losses_;
+    // on space_'s pool. Other networks hold none and compile none of their types.
+    struct batch_parts {
+        thread_pool one_core{1}; // each part's passes stay on the core that runs it
+        std::vector<std::unique_ptr<workspace<Net, T>>> spaces;
+        aligned_buffer<T> gradients;
+        std::vector<T> losses;
+    };
+    struct no_parts {};
+    [[no_unique_address]] std::conditional_t<splits_batch, batch_parts, no_parts> parts_;
 };
 
 } // namespace kiln
