@@ -6,6 +6,7 @@
 #include "kiln/core/init.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/gemm.hpp"
+#include "kiln/kernels/simd.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/optim/gradient_sink.hpp"
 
@@ -26,25 +27,48 @@ struct layer_norm_rows {
     // gamma at 0, beta on its own cache line.
     static constexpr std::size_t beta_offset = padded_count(Width);
 
+    // Registers cover the first full_width<T> values of a row; the rest (when
+    // Width is no multiple of the register) go one by one.
+    template <class T>
+    static constexpr std::size_t full_width = Width - Width % simd::width<T>;
+
     template <class T>
     static void forward(const T* params, const T* x, T* y, T* saved, std::size_t rows) noexcept {
+        using vec = simd::vec<T>;
+        constexpr std::size_t W = simd::width<T>, full = full_width<T>;
+        const T* const gamma = params;
+        const T* const beta = params + beta_offset;
         T* const means = saved;
         T* const inverse_stds = saved + rows;
         for (std::size_t r = 0; r < rows; ++r) {
             const T* const v = x + r * Width;
-            T sum = 0;
-            for (std::size_t c = 0; c < Width; ++c)
+            vec sum_lanes(T{0});
+            for (std::size_t c = 0; c < full; c += W)
+                sum_lanes += simd::load(v + c);
+            T sum = simd::reduce_add(sum_lanes);
+            for (std::size_t c = full; c < Width; ++c)
                 sum += v[c];
             const T mean = sum / T(Width);
-            T squares = 0;
-            for (std::size_t c = 0; c < Width; ++c)
+            const vec mean_lanes(mean);
+            vec square_lanes(T{0});
+            for (std::size_t c = 0; c < full; c += W) {
+                const vec deviation = simd::load(v + c) - mean_lanes;
+                square_lanes = simd::fma(deviation, deviation, square_lanes);
+            }
+            T squares = simd::reduce_add(square_lanes);
+            for (std::size_t c = full; c < Width; ++c)
                 squares += (v[c] - mean) * (v[c] - mean);
             const T inverse_std = T{1} / std::sqrt(squares / T(Width) + T(layer_norm_epsilon));
             means[r] = mean;
             inverse_stds[r] = inverse_std;
             T* const out = y + r * Width;
-            for (std::size_t c = 0; c < Width; ++c)
-                out[c] = (v[c] - mean) * inverse_std * params[c] + params[beta_offset + c];
+            const vec inverse_std_lanes(inverse_std);
+            for (std::size_t c = 0; c < full; c += W)
+                simd::store(out + c,
+                            simd::fma((simd::load(v + c) - mean_lanes) * inverse_std_lanes,
+                                      simd::load(gamma + c), simd::load(beta + c)));
+            for (std::size_t c = full; c < Width; ++c)
+                out[c] = (v[c] - mean) * inverse_std * gamma[c] + beta[c];
         }
     }
 
@@ -54,6 +78,9 @@ struct layer_norm_rows {
     template <class T, class Sink>
     static void backward(const T* params, T* scratch, const T* x, const T*, T* saved, const T* dy,
                          T* dx, std::size_t rows, Sink& sink) noexcept {
+        using vec = simd::vec<T>;
+        constexpr std::size_t W = simd::width<T>, full = full_width<T>;
+        const T* const gamma = params;
         const T* const means = saved;
         const T* const inverse_stds = saved + rows;
         T* const dgamma = scratch;
@@ -63,11 +90,24 @@ struct layer_norm_rows {
         for (std::size_t r = 0; r < rows; ++r) {
             const T* const v = x + r * Width;
             const T* const d = dy + r * Width;
-            T normalized[Width];
-            T g_sum = 0, g_dot = 0;
-            for (std::size_t c = 0; c < Width; ++c) {
-                normalized[c] = (v[c] - means[r]) * inverse_stds[r];
-                const T g = d[c] * params[c];
+            const T mean = means[r], inverse_std = inverse_stds[r];
+            const vec mean_lanes(mean), inverse_std_lanes(inverse_std);
+            alignas(64) T normalized[Width];
+            vec g_sum_lanes(T{0}), g_dot_lanes(T{0});
+            for (std::size_t c = 0; c < full; c += W) {
+                const vec x_hat = (simd::load(v + c) - mean_lanes) * inverse_std_lanes;
+                const vec d_c = simd::load(d + c);
+                const vec g = d_c * simd::load(gamma + c);
+                simd::store(normalized + c, x_hat);
+                g_sum_lanes += g;
+                g_dot_lanes = simd::fma(g, x_hat, g_dot_lanes);
+                simd::store(dgamma + c, simd::fma(d_c, x_hat, simd::load(dgamma + c)));
+                simd::store(dbeta + c, simd::load(dbeta + c) + d_c);
+            }
+            T g_sum = simd::reduce_add(g_sum_lanes), g_dot = simd::reduce_add(g_dot_lanes);
+            for (std::size_t c = full; c < Width; ++c) {
+                normalized[c] = (v[c] - mean) * inverse_std;
+                const T g = d[c] * gamma[c];
                 g_sum += g;
                 g_dot += g * normalized[c];
                 dgamma[c] += d[c] * normalized[c];
@@ -75,9 +115,14 @@ struct layer_norm_rows {
             }
             if (dx == nullptr) continue;
             const T g_mean = g_sum / T(Width), g_dot_mean = g_dot / T(Width);
+            const vec g_mean_lanes(g_mean), g_dot_mean_lanes(g_dot_mean);
             T* const out = dx + r * Width;
-            for (std::size_t c = 0; c < Width; ++c)
-                out[c] = inverse_stds[r] * (d[c] * params[c] - g_mean - normalized[c] * g_dot_mean);
+            for (std::size_t c = 0; c < full; c += W)
+                simd::store(out + c, inverse_std_lanes *
+                                         (simd::load(d + c) * simd::load(gamma + c) - g_mean_lanes -
+                                          simd::load(normalized + c) * g_dot_mean_lanes));
+            for (std::size_t c = full; c < Width; ++c)
+                out[c] = inverse_std * (d[c] * gamma[c] - g_mean - normalized[c] * g_dot_mean);
         }
         hand_over(sink, 0, dgamma, Width);
         hand_over(sink, beta_offset, dbeta, Width);

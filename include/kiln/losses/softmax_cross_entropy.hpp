@@ -5,6 +5,7 @@
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/shape.hpp"
 #include "kiln/core/tensor.hpp"
+#include "kiln/kernels/simd.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -59,24 +60,41 @@ struct softmax_cross_entropy {
             rule<Classes == class_count, error::labels_do_not_match_the_logits<
                                              LastLayer, classes<Classes>, logits<class_count>>>;
 
-        // Mean loss; when gradient is not null, also d loss / d logits.
+        // Mean loss; when gradient is not null, also d loss / d logits. Each
+        // example's e^(z - largest) is taken once, in registers, and serves both the
+        // loss and the gradient.
         template <class T>
         static T evaluate(const T* logits, const label_t* labels, std::size_t batch,
                           T* gradient = nullptr) noexcept {
+            using vec = simd::vec<T>;
+            constexpr std::size_t W = simd::width<T>;
+            constexpr std::size_t full = class_count - class_count % W;
             double total = 0;
             const T inverse_batch = T{1} / static_cast<T>(batch);
+            alignas(64) T exps[class_count];
             for (std::size_t b = 0; b < batch; ++b) {
                 const T* const z = logits + b * class_count;
                 const T largest = *std::max_element(z, z + class_count);
-                T sum = 0;
-                for (std::size_t c = 0; c < class_count; ++c)
-                    sum += std::exp(z[c] - largest);
-                const T log_sum = std::log(sum);
-                total += static_cast<double>(log_sum + largest - z[labels[b]]);
+                const vec largest_lanes(largest);
+                vec sum_lanes(T{0});
+                for (std::size_t c = 0; c < full; c += W) {
+                    const vec e = simd::exp(simd::load(z + c) - largest_lanes);
+                    simd::store(exps + c, e);
+                    sum_lanes += e;
+                }
+                T sum = simd::reduce_add(sum_lanes);
+                if constexpr (full != class_count) {
+                    constexpr std::size_t rest = class_count - full;
+                    simd::store_partial(
+                        exps + full, simd::exp(simd::load_partial(z + full, rest) - largest_lanes),
+                        rest);
+                    for (std::size_t c = full; c < class_count; ++c)
+                        sum += exps[c];
+                }
+                total += static_cast<double>(std::log(sum) + largest - z[labels[b]]);
                 if (gradient == nullptr) continue;
                 T* const g = gradient + b * class_count;
-                for (std::size_t c = 0; c < class_count; ++c)
-                    g[c] = std::exp(z[c] - largest - log_sum) * inverse_batch;
+                simd::scale_into(class_count, inverse_batch / sum, exps, g);
                 g[labels[b]] -= inverse_batch;
             }
             return static_cast<T>(total / static_cast<double>(batch));
