@@ -64,9 +64,8 @@ struct layer_norm_rows {
             T* const out = y + r * Width;
             const vec inverse_std_lanes(inverse_std);
             for (std::size_t c = 0; c < full; c += W)
-                simd::store(out + c,
-                            simd::fma((simd::load(v + c) - mean_lanes) * inverse_std_lanes,
-                                      simd::load(gamma + c), simd::load(beta + c)));
+                simd::store(out + c, simd::fma((simd::load(v + c) - mean_lanes) * inverse_std_lanes,
+                                               simd::load(gamma + c), simd::load(beta + c)));
             for (std::size_t c = full; c < Width; ++c)
                 out[c] = (v[c] - mean) * inverse_std * gamma[c] + beta[c];
         }
