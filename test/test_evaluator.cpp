@@ -29,6 +29,18 @@ struct classifier_data {
     kiln::label_view<5> labels() const { return {y.data(), y.size()}; }
 };
 
+// Random token ids and next-token labels: `count` values of each, below vocabulary.
+struct token_data {
+    std::vector<float> x;
+    std::vector<kiln::label_t> y;
+    token_data(std::size_t count, std::size_t vocabulary, kiln::rng& random) : x(count), y(count) {
+        for (std::size_t i = 0; i < count; ++i) {
+            x[i] = static_cast<float>(random.below(vocabulary));
+            y[i] = static_cast<kiln::label_t>(random.below(vocabulary));
+        }
+    }
+};
+
 } // namespace
 
 TEST_SUITE("evaluator") {
@@ -77,12 +89,9 @@ TEST_SUITE("evaluator") {
                                       kiln::add_position<6>, kiln::layer_norm, kiln::linear<9>>;
         const std::size_t batches = 13, batch = 3, examples = batches * batch;
         kiln::rng random(11);
-        std::vector<float> x(examples * 6);
-        std::vector<kiln::label_t> y(examples * 6);
-        for (std::size_t i = 0; i < x.size(); ++i) {
-            x[i] = static_cast<float>(random.below(9));
-            y[i] = static_cast<kiln::label_t>(random.below(9));
-        }
+        const token_data data(examples * 6, 9, random);
+        const std::vector<float>& x = data.x;
+        const std::vector<kiln::label_t>& y = data.y;
         kiln::model<tiny> net(kiln::init::pytorch_default{}, random);
         kiln::trainer<tiny, kiln::sequence_cross_entropy> train(net, kiln::sgd{0.1}, batch);
         double expected = 0; // the course's estimate: the mean of the batches' losses
@@ -106,12 +115,9 @@ TEST_SUITE("evaluator") {
                                       kiln::add_position<5>, kiln::layer_norm, kiln::linear<7>>;
         const std::size_t examples = 23;
         kiln::rng random(5);
-        std::vector<float> x(examples * 5);
-        std::vector<kiln::label_t> y(examples * 5);
-        for (std::size_t i = 0; i < x.size(); ++i) {
-            x[i] = static_cast<float>(random.below(7));
-            y[i] = static_cast<kiln::label_t>(random.below(7));
-        }
+        const token_data data(examples * 5, 7, random);
+        const std::vector<float>& x = data.x;
+        const std::vector<kiln::label_t>& y = data.y;
         const kiln::model<tiny> net(kiln::init::pytorch_default{}, random);
         // Expected: a whole-batch pass, each position's first largest logit.
         kiln::workspace<tiny> whole(examples);
