@@ -126,8 +126,8 @@ TEST_SUITE("evaluator") {
         std::size_t correct = 0;
         for (std::size_t label = 0; label < examples * 5; ++label) {
             const float* scores = logits.data() + label * 7;
-            correct +=
-                static_cast<std::size_t>(std::max_element(scores, scores + 7) - scores) == y[label];
+            correct += static_cast<kiln::label_t>(std::max_element(scores, scores + 7) - scores) ==
+                       y[label];
         }
         REQUIRE(correct > 0);
         const kiln::batch_view<kiln::shape<5>, const float> inputs(x.data(), examples);
