@@ -91,6 +91,11 @@ struct attention_head {
                 kernels::store_lanes<decltype(lanes)::value>(p + i * W, r[i]);
             });
         }
+        // this += other
+        void add(const row& other) noexcept {
+            for (std::size_t i = 0; i < registers; ++i)
+                r[i] += other.r[i];
+        }
         // this += a * v
         void add_scaled(T a, const T* v) noexcept {
             const simd::vec<T> scale(a);
@@ -116,18 +121,46 @@ struct attention_head {
                 into[d * L + j] = from[j * qkv_stride + d];
     }
 
-    // The first (i + 1) / W rounded up registers of sum_d a[d] * columns[d][:].
+    // The first (i + 1) / W rounded up registers of sum_d a[d] * columns[d][:], in
+    // two sums (even and odd d) so that the chain of dependent FMAs is half as long.
     template <class T>
     static void products_with(const T* a, const T* columns, std::size_t registers,
                               simd::vec<T>* out) noexcept {
         constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
+        simd::vec<T> odd[L / W];
         for (std::size_t r = 0; r < registers; ++r)
-            out[r] = simd::vec<T>(T{0});
-        for (std::size_t d = 0; d < HeadSize; ++d) {
-            const simd::vec<T> value(a[d]);
-            for (std::size_t r = 0; r < registers; ++r)
-                out[r] = simd::fma(value, simd::load(columns + d * L + r * W), out[r]);
+            out[r] = odd[r] = simd::vec<T>(T{0});
+        std::size_t d = 0;
+        for (; d + 1 < HeadSize; d += 2) {
+            const simd::vec<T> even_value(a[d]), odd_value(a[d + 1]);
+            for (std::size_t r = 0; r < registers; ++r) {
+                out[r] = simd::fma(even_value, simd::load(columns + d * L + r * W), out[r]);
+                odd[r] = simd::fma(odd_value, simd::load(columns + (d + 1) * L + r * W), odd[r]);
+            }
         }
+        if constexpr (HeadSize % 2 != 0)
+            for (std::size_t r = 0; r < registers; ++r)
+                out[r] = simd::fma(simd::vec<T>(a[d]), simd::load(columns + d * L + r * W), out[r]);
+        for (std::size_t r = 0; r < registers; ++r)
+            out[r] += odd[r];
+    }
+
+    // sum over j < count of weights[j] times the head's row j of `rows` (rows
+    // qkv_stride apart), in two sums (even and odd j) to halve the FMA chain.
+    template <class T>
+    static row<T, HeadSize> weighted_rows(const T* weights, const T* rows,
+                                          std::size_t count) noexcept {
+        row<T, HeadSize> even, odd;
+        even.zero();
+        odd.zero();
+        std::size_t j = 0;
+        for (; j + 1 < count; j += 2) {
+            even.add_scaled(weights[j], rows + j * qkv_stride);
+            odd.add_scaled(weights[j + 1], rows + (j + 1) * qkv_stride);
+        }
+        if (j < count) even.add_scaled(weights[j], rows + j * qkv_stride);
+        even.add(odd);
+        return even;
     }
 
     // One head of one example: q, k, v at qkv (+0, +C, +2C along each row).
@@ -154,14 +187,10 @@ struct attention_head {
                 total += simd::reduce_add(simd::load(scores + r * W));
             const T inverse_total = T{1} / total;
             T* const p = probabilities + i * Length;
-            row<T, HeadSize> sum;
-            sum.zero();
-            for (std::size_t j = 0; j <= i; ++j) {
+            for (std::size_t j = 0; j <= i; ++j)
                 p[j] = scores[j] * inverse_total;
-                sum.add_scaled(p[j], qkv + j * qkv_stride + 2 * Width);
-            }
             std::fill(p + i + 1, p + Length, T{0});
-            sum.store(out + i * Width);
+            weighted_rows(p, qkv + 2 * Width, i + 1).store(out + i * Width);
         }
     }
 
@@ -188,24 +217,21 @@ struct attention_head {
             products_with(d_out, values, registers, dp);
             for (std::size_t r = 0; r < registers; ++r)
                 simd::store(score_gradient + r * W, dp[r]);
-            T weighted = 0;
+            const T weighted = simd::dot(i + 1, p, score_gradient);
+            alignas(64) T ds[L];
             for (std::size_t j = 0; j <= i; ++j)
-                weighted += p[j] * score_gradient[j];
-            row<T, HeadSize> dq;
-            dq.zero();
+                ds[j] = p[j] * (score_gradient[j] - weighted) * scale;
+            weighted_rows(ds, qkv + Width, i + 1).store(qkv_gradient + i * qkv_stride);
             const T* const q = qkv + i * qkv_stride;
             for (std::size_t j = 0; j <= i; ++j) {
-                const T ds = p[j] * (score_gradient[j] - weighted) * scale;
-                dq.add_scaled(ds, qkv + j * qkv_stride + Width);
                 row<T, HeadSize> dk, dv;
                 dk.load(key_gradients + j * HeadSize);
-                dk.add_scaled(ds, q);
+                dk.add_scaled(ds[j], q);
                 dk.store(key_gradients + j * HeadSize);
                 dv.load(value_gradients + j * HeadSize);
                 dv.add_scaled(p[j], d_out);
                 dv.store(value_gradients + j * HeadSize);
             }
-            dq.store(qkv_gradient + i * qkv_stride);
         }
         for (std::size_t j = 0; j < Length; ++j) {
             std::copy_n(key_gradients + j * HeadSize, HeadSize,
