@@ -4,6 +4,8 @@
 // every position.
 #include <kiln/kiln.hpp>
 
+#include "support/random_tokens.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -27,18 +29,6 @@ struct classifier_data {
     }
     kiln::batch_view<kiln::shape<20>, const float> inputs() const { return {x.data(), y.size()}; }
     kiln::label_view<5> labels() const { return {y.data(), y.size()}; }
-};
-
-// Random token ids and next-token labels: `count` values of each, below vocabulary.
-struct token_data {
-    std::vector<float> x;
-    std::vector<kiln::label_t> y;
-    token_data(std::size_t count, std::size_t vocabulary, kiln::rng& random) : x(count), y(count) {
-        for (std::size_t i = 0; i < count; ++i) {
-            x[i] = static_cast<float>(random.below(vocabulary));
-            y[i] = static_cast<kiln::label_t>(random.below(vocabulary));
-        }
-    }
 };
 
 } // namespace
@@ -89,9 +79,9 @@ TEST_SUITE("evaluator") {
                                       kiln::add_position<6>, kiln::layer_norm, kiln::linear<9>>;
         const std::size_t batches = 13, batch = 3, examples = batches * batch;
         kiln::rng random(11);
-        const token_data data(examples * 6, 9, random);
-        const std::vector<float>& x = data.x;
-        const std::vector<kiln::label_t>& y = data.y;
+        std::vector<float> x(examples * 6);
+        std::vector<kiln::label_t> y(examples * 6);
+        kiln::testing::random_tokens(random, 9, x, y);
         kiln::model<tiny> net(kiln::init::pytorch_default{}, random);
         kiln::trainer<tiny, kiln::sequence_cross_entropy> train(net, kiln::sgd{0.1}, batch);
         double expected = 0; // the course's estimate: the mean of the batches' losses
@@ -115,9 +105,9 @@ TEST_SUITE("evaluator") {
                                       kiln::add_position<5>, kiln::layer_norm, kiln::linear<7>>;
         const std::size_t examples = 23;
         kiln::rng random(5);
-        const token_data data(examples * 5, 7, random);
-        const std::vector<float>& x = data.x;
-        const std::vector<kiln::label_t>& y = data.y;
+        std::vector<float> x(examples * 5);
+        std::vector<kiln::label_t> y(examples * 5);
+        kiln::testing::random_tokens(random, 7, x, y);
         const kiln::model<tiny> net(kiln::init::pytorch_default{}, random);
         // Expected: a whole-batch pass, each position's first largest logit.
         kiln::workspace<tiny> whole(examples);

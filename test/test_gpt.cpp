@@ -6,6 +6,7 @@
 #include <kiln/io.hpp>
 
 #include "support/gradient_probe.hpp"
+#include "support/random_tokens.hpp"
 #include "support/temp_dir.hpp"
 
 #include "support/golden_file.hpp"
@@ -51,16 +52,6 @@ void check_all_close(std::span<const double> kiln_values, const std::vector<doub
         INFO(what, " ", i, ": kiln ", kiln_values[i], ", PyTorch ", torch_values[i]);
         REQUIRE(std::abs(kiln_values[i] - torch_values[i]) <=
                 relative * std::max(1.0, std::abs(torch_values[i])));
-    }
-}
-
-// Random token ids and next-token labels below vocab, drawn in turn.
-template <class T>
-void random_tokens(kiln::rng& random, std::size_t vocab, std::vector<T>& x,
-                   std::vector<kiln::label_t>& y) {
-    for (std::size_t i = 0; i < x.size(); ++i) {
-        x[i] = static_cast<T>(random.below(vocab));
-        y[i] = static_cast<kiln::label_t>(random.below(vocab));
     }
 }
 
@@ -189,7 +180,7 @@ TEST_SUITE("gpt") {
         kiln::rng random(5);
         std::vector<double> x(5 * 6);
         std::vector<kiln::label_t> y(5 * 6);
-        random_tokens(random, 11, x, y);
+        kiln::testing::random_tokens(random, 11, x, y);
         const kiln::adamw settings{.learning_rate = 1e-2};
         kiln::model<net_type, double> reference(kiln::init::pytorch_default{}, 2);
         kiln::thread_pool one(1);
@@ -242,7 +233,7 @@ TEST_SUITE("checkpoint") {
         kiln::rng random(4);
         std::vector<float> x(3 * 6);
         std::vector<kiln::label_t> y(3 * 6);
-        random_tokens(random, 11, x, y);
+        kiln::testing::random_tokens(random, 11, x, y);
         const kiln::batch_view<kiln::shape<6>, const float> xs(x.data(), 3);
         const kiln::label_view<11> ys(y.data(), 3);
         const kiln::adamw settings{.learning_rate = 1e-2};

@@ -9,9 +9,7 @@
 namespace kiln {
 
 template <class... Types>
-struct type_list {
-    static constexpr std::size_t size = sizeof...(Types);
-};
+struct type_list {};
 
 // type_list<T, Types...>
 template <class T, class List>

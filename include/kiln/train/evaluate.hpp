@@ -19,13 +19,6 @@ struct evaluation {
 };
 
 namespace detail {
-// The labels of examples [first, first + count): LossType::labels_per_example apiece.
-template <class LossType, std::size_t Classes>
-label_view<Classes> example_labels(label_view<Classes> labels, std::size_t first,
-                                   std::size_t count) {
-    return {labels.data() + first * LossType::labels_per_example, count};
-}
-
 // The evaluation of count examples from their summed loss and their labels
 // predicted right.
 template <class LossType>

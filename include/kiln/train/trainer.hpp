@@ -51,6 +51,16 @@ template <class Net, class T, class Loss, class Shape, class U, std::size_t Clas
 using batch_rules =
     first_broken<input_rules<Net, T, Shape, U>, typename Loss::template labels_rule<Classes>>;
 
+namespace detail {
+// The labels of examples [first, first + count): LossType::labels_per_example apiece
+// (a label per position of a sequence).
+template <class LossType, std::size_t Classes>
+label_view<Classes> example_labels(label_view<Classes> labels, std::size_t first,
+                                   std::size_t count) {
+    return {labels.data() + first * LossType::labels_per_example, count};
+}
+} // namespace detail
+
 template <class Net, class Loss = softmax_cross_entropy, class Optimizer = sgd, class T = float>
 class trainer {
 public:
@@ -183,8 +193,8 @@ private:
             const auto out = forward(net_, space, x.rows(range.begin, count));
             T* const output_gradients = output_gradient(space).data();
             const T loss = loss_type::evaluate(
-                out.data(), labels.data() + range.begin * loss_type::labels_per_example, count,
-                output_gradients);
+                out.data(), detail::example_labels<loss_type>(labels, range.begin, count).data(),
+                count, output_gradients);
             // The loss is the mean over the whole batch: the part weighs count / batch.
             const T weight = static_cast<T>(count) / static_cast<T>(batch);
             simd::scale_into(count * Net::output_shape::size, weight, output_gradients,
