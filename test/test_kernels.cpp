@@ -55,6 +55,40 @@ void check_matmul(std::size_t rows, std::size_t depth, std::size_t parts) {
         }
 }
 
+// C = A B for a square A that is zero above (or below) its diagonal, as causal
+// attention's products see it: the kernel skips those zeros tile by tile, reads B
+// through a row stride wider than N, and must still give the whole product. A is
+// read row-major or, as attention's dk = dS^T q reads dS, transposed.
+template <class T, std::size_t N, kiln::kernels::zeros Skips, bool Transposed>
+void check_triangular_matmul(std::size_t size) {
+    using kiln::kernels::zeros;
+    constexpr std::size_t stride = 64, b_stride = N + 3;
+    constexpr std::size_t row_stride = Transposed ? 1 : stride;
+    constexpr std::size_t depth_stride = Transposed ? stride : 1;
+    REQUIRE(size <= stride);
+    auto a = random_values<T>(stride * stride, 5);
+    auto a_at = [&](std::size_t m, std::size_t k) -> T& {
+        return a[m * row_stride + k * depth_stride];
+    };
+    for (std::size_t m = 0; m < size; ++m)
+        for (std::size_t k = 0; k < size; ++k)
+            if ((Skips == zeros::above_diagonal && k > m) ||
+                (Skips == zeros::below_diagonal && k < m))
+                a_at(m, k) = T{0};
+    const auto b = random_values<T>(size * b_stride, 6);
+    std::vector<T> c(size * N, T{-99});
+    kiln::kernels::matmul<T, N, row_stride, depth_stride, b_stride, Skips>(
+        a.data(), b.data(), 0, size, size, kiln::kernels::store_scaled<N>(c.data(), T{2}));
+    for (std::size_t m = 0; m < size; ++m)
+        for (std::size_t n = 0; n < N; ++n) {
+            long double expected = 0;
+            for (std::size_t k = 0; k < size; ++k)
+                expected += (long double)a_at(m, k) * b[k * b_stride + n];
+            INFO("size ", size, " m ", m, " n ", n);
+            REQUIRE(double(c[m * N + n]) == doctest::Approx(double(2 * expected)).epsilon(1e-4));
+        }
+}
+
 template <class T, std::size_t Depth, std::size_t Columns>
 void check_matmul_nt(std::size_t rows) {
     const auto a = random_values<T>(rows * Depth, 3);
@@ -129,6 +163,16 @@ bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
 } // namespace
 
 TEST_SUITE("kernels") {
+    TEST_CASE_TEMPLATE("matmul over a triangular A skips only its zeros", T, float, double) {
+        using kiln::kernels::zeros;
+        for (std::size_t size : {1, 2, 5, 6, 7, 11, 16, 20, 32, 37, 64}) {
+            check_triangular_matmul<T, 16, zeros::above_diagonal, false>(size);
+            check_triangular_matmul<T, 16, zeros::below_diagonal, true>(size);
+            check_triangular_matmul<T, 8, zeros::below_diagonal, false>(size);
+            check_triangular_matmul<T, 33, zeros::above_diagonal, true>(size);
+        }
+    }
+
     TEST_CASE_TEMPLATE("matmul matches naive loops at every tail", T, float, double) {
         for (std::size_t rows : {1, 2, 3, 4, 5, 6, 7, 9, 10, 13, 19, 20, 50, 64})
             for (std::size_t depth : {1, 3, 37}) {

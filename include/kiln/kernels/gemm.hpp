@@ -59,9 +59,10 @@ inline void store_lanes(T* p, const simd::vec<T>& v) noexcept {
 namespace detail {
 
 // One tile: rows [0, Rows) of a (already offset to the tile's first row), columns
-// [0, Vecs * width + Tail) of b (already offset to the tile's first column).
-template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride, std::size_t Rows,
-          std::size_t Vecs, std::size_t Tail, class Epilogue>
+// [0, Vecs * width + Tail) of b (already offset to the tile's first column), b's
+// rows BStride apart.
+template <class T, std::size_t BStride, std::size_t RowStride, std::size_t DepthStride,
+          std::size_t Rows, std::size_t Vecs, std::size_t Tail, class Epilogue>
 inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row, std::size_t column,
                      Epilogue& epilogue) {
     using vec = simd::vec<T>;
@@ -71,7 +72,7 @@ inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row,
         for (auto& r : row_acc)
             r = vec(T{0});
     for (std::size_t k = 0; k < depth; ++k) {
-        const T* const b_row = b + k * N;
+        const T* const b_row = b + k * BStride;
         vec b_regs[t.registers];
         for (std::size_t v = 0; v < Vecs; ++v)
             b_regs[v] = simd::load(b_row + v * W);
@@ -143,20 +144,46 @@ template <class Run>
         run.template operator()<1>(row);
 }
 
+// Which entries of A a product may skip because they are zero: none, those above
+// the diagonal (A(m, k) = 0 for k > m: a tile of rows [r, r + Rows) sums over
+// k < r + Rows), or those below it (A(m, k) = 0 for k < m: it sums over k >= r).
+// Causal attention's probabilities and their gradient are such matrices.
+enum class zeros { none, above_diagonal, below_diagonal };
+
 // Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
-// with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * N + n]. For
-// each finished tile calls epilogue(first row, first column, tile).
-template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride, class Epilogue>
+// with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * BStride + n]
+// (B's rows are N wide, and N apart unless said otherwise). For each finished tile
+// calls epilogue(first row, first column, tile).
+template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride,
+          std::size_t BStride = N, zeros Skips = zeros::none, class Epilogue>
 void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, std::size_t depth,
             Epilogue&& epilogue, std::size_t block_begin = 0,
             std::size_t block_end = column_blocks<T, N>) {
     for_row_tiles(row_begin, row_end, [&]<std::size_t Rows>(std::size_t row) {
+        std::size_t first = 0, last = depth;
+        if constexpr (Skips == zeros::above_diagonal)
+            last = row + Rows < depth ? row + Rows : depth;
+        if constexpr (Skips == zeros::below_diagonal) first = row < depth ? row : depth;
         for_column_blocks<T, N>(
             block_begin, block_end, [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) {
-                detail::run_tile<T, N, RowStride, DepthStride, Rows, Vecs, Tail>(
-                    a + row * RowStride, b + column, depth, row, column, epilogue);
+                detail::run_tile<T, BStride, RowStride, DepthStride, Rows, Vecs, Tail>(
+                    a + row * RowStride + first * DepthStride, b + first * BStride + column,
+                    last - first, row, column, epilogue);
             });
     });
+}
+
+// An epilogue that stores each finished tile times `scale` into C, whose rows are
+// Stride apart.
+template <std::size_t Stride, class T>
+inline auto store_scaled(T* c, T scale) noexcept {
+    return [=](std::size_t row, std::size_t column, auto& tile) {
+        const simd::vec<T> factor(scale);
+        tile.for_each([&](std::size_t r, std::size_t offset, auto& value, auto lanes) {
+            store_lanes<decltype(lanes)::value>(c + (row + r) * Stride + column + offset,
+                                                value * factor);
+        });
+    };
 }
 
 // hand(column, register, lanes) with the sum of rows [0, rows) of an N-wide

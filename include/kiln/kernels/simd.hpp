@@ -4,6 +4,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <type_traits>
 #if defined(__AVX512F__)
@@ -101,6 +102,38 @@ inline vec<T> fma(const vec<T>& a, const vec<T>& b, const vec<T>& c) noexcept {
 template <class T>
 inline vec<T> max(const vec<T>& a, const vec<T>& b) noexcept {
     return xsimd::select(b > a, b, a);
+}
+
+// The largest lane of v.
+template <class T>
+inline T reduce_max(const vec<T>& v) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (vec<T>::size * sizeof(T) == 64) {
+        if constexpr (std::is_same_v<T, float>)
+            return _mm512_reduce_max_ps(v);
+        else
+            return _mm512_reduce_max_pd(v);
+    }
+#endif
+    alignas(64) T lanes[width<T>];
+    v.store_aligned(lanes);
+    return *std::max_element(lanes, lanes + width<T>);
+}
+
+// v in the lanes whose number counted from `first` is below `count`, `otherwise`
+// in the rest: a register's part of a row's first `count` entries.
+template <class T>
+inline vec<T> keep_below(const vec<T>& v, std::size_t first, std::size_t count,
+                         const vec<T>& otherwise) noexcept {
+    alignas(64) static constexpr auto lane_numbers = [] {
+        std::array<T, width<T>> numbers{};
+        for (std::size_t i = 0; i < numbers.size(); ++i)
+            numbers[i] = static_cast<T>(i);
+        return numbers;
+    }();
+    const vec<T> numbers =
+        vec<T>::load_aligned(lane_numbers.data()) + vec<T>(static_cast<T>(first));
+    return xsimd::select(numbers < vec<T>(static_cast<T>(count)), v, otherwise);
 }
 
 // if_equal in the lanes where a == b, otherwise elsewhere.

@@ -9,8 +9,7 @@
 // The three input products are one linear_no_bias<3C> (columns q | k | v, head h
 // at h * head_size within each) and the projection a linear<C>, so both use the
 // register-blocked kernels. Attention itself runs per example and head with
-// everything in L1: k (forward) or v (backward) transposed to a small buffer so
-// that each row of scores is a few registers built by broadcast FMAs.
+// everything in L1, its five products on the same register tiles.
 // Forward keeps q|k|v, the probabilities and the heads' outputs for backward.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/kernels/gemm.hpp"
@@ -56,55 +55,14 @@ struct width {};
 
 // One head of causal attention over a Length x Width sequence whose rows hold q, k
 // and v side by side (q at +0, k at +Width, v at +2 Width), keyed only by the sizes:
-// the transformer's four blocks share one copy of it.
+// the transformer's four blocks share one copy of it. Each of its products is a
+// small matrix product on matmul's register tiles (k or v transposed into a small
+// buffer where it is the right operand's columns), and the products over the
+// probabilities or their gradient skip the zeros the causal mask leaves; what is
+// left per row (softmax, its backward) runs on the row's few registers.
 template <std::size_t Length, std::size_t Width, std::size_t HeadSize>
 struct attention_head {
     static constexpr std::size_t qkv_stride = 3 * Width;
-
-    // A row of `Count` values as registers: full ones, then a partial one.
-    template <class T, std::size_t Count>
-    struct row {
-        static constexpr std::size_t W = simd::width<T>;
-        static constexpr std::size_t registers = (Count + W - 1) / W;
-        simd::vec<T> r[registers];
-
-        template <class F>
-        [[gnu::always_inline]] static void each(F&& f) {
-            [&]<std::size_t... R>(std::index_sequence<R...>) {
-                (f(std::integral_constant<std::size_t, R>{}, std::integral_constant < std::size_t,
-                   (R + 1) * W <= Count ? W : Count - R * W > {}),
-                 ...);
-            }
-            (std::make_index_sequence<registers>{});
-        }
-        void zero() noexcept {
-            for (auto& v : r)
-                v = simd::vec<T>(T{0});
-        }
-        void load(const T* p) noexcept {
-            each([&](auto i, auto lanes) {
-                r[i] = kernels::load_lanes<decltype(lanes)::value>(p + i * W);
-            });
-        }
-        void store(T* p) const noexcept {
-            each([&](auto i, auto lanes) {
-                kernels::store_lanes<decltype(lanes)::value>(p + i * W, r[i]);
-            });
-        }
-        // this += other
-        void add(const row& other) noexcept {
-            for (std::size_t i = 0; i < registers; ++i)
-                r[i] += other.r[i];
-        }
-        // this += a * v
-        void add_scaled(T a, const T* v) noexcept {
-            const simd::vec<T> scale(a);
-            each([&](auto i, auto lanes) {
-                r[i] =
-                    simd::fma(scale, kernels::load_lanes<decltype(lanes)::value>(v + i * W), r[i]);
-            });
-        }
-    };
 
     // Columns of a transposed [Length][HeadSize] block, padded to whole registers.
     template <class T>
@@ -121,124 +79,107 @@ struct attention_head {
                 into[d * L + j] = from[j * qkv_stride + d];
     }
 
-    // The first (i + 1) / W rounded up registers of sum_d a[d] * columns[d][:], in
-    // two sums (even and odd d) so that the chain of dependent FMAs is half as long.
-    template <class T>
-    static void products_with(const T* a, const T* columns, std::size_t registers,
-                              simd::vec<T>* out) noexcept {
-        constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
-        simd::vec<T> odd[L / W];
-        for (std::size_t r = 0; r < registers; ++r)
-            out[r] = odd[r] = simd::vec<T>(T{0});
-        std::size_t d = 0;
-        for (; d + 1 < HeadSize; d += 2) {
-            const simd::vec<T> even_value(a[d]), odd_value(a[d + 1]);
-            for (std::size_t r = 0; r < registers; ++r) {
-                out[r] = simd::fma(even_value, simd::load(columns + d * L + r * W), out[r]);
-                odd[r] = simd::fma(odd_value, simd::load(columns + (d + 1) * L + r * W), odd[r]);
-            }
+    // f(register, first column, lanes) for the registers of a Length-wide row.
+    template <class T, class F>
+    [[gnu::always_inline]] static void each_register(F&& f) {
+        constexpr std::size_t W = simd::width<T>;
+        [&]<std::size_t... R>(std::index_sequence<R...>) {
+            (f(R, R * W,
+               std::integral_constant<std::size_t, ((R + 1) * W <= Length ? W : Length - R * W)>{}),
+             ...);
         }
-        if constexpr (HeadSize % 2 != 0)
-            for (std::size_t r = 0; r < registers; ++r)
-                out[r] = simd::fma(simd::vec<T>(a[d]), simd::load(columns + d * L + r * W), out[r]);
-        for (std::size_t r = 0; r < registers; ++r)
-            out[r] += odd[r];
+        (std::make_index_sequence<(Length + W - 1) / W>{});
     }
 
-    // sum over j < count of weights[j] times the head's row j of `rows` (rows
-    // qkv_stride apart), in two sums (even and odd j) to halve the FMA chain.
+    // Row i of the scores, in place: softmax over j <= i, zero after.
     template <class T>
-    static row<T, HeadSize> weighted_rows(const T* weights, const T* rows,
-                                          std::size_t count) noexcept {
-        row<T, HeadSize> even, odd;
-        even.zero();
-        odd.zero();
-        std::size_t j = 0;
-        for (; j + 1 < count; j += 2) {
-            even.add_scaled(weights[j], rows + j * qkv_stride);
-            odd.add_scaled(weights[j + 1], rows + (j + 1) * qkv_stride);
-        }
-        if (j < count) even.add_scaled(weights[j], rows + j * qkv_stride);
-        even.add(odd);
-        return even;
+    static void causal_softmax(T* scores, std::size_t i) noexcept {
+        using vec = simd::vec<T>;
+        constexpr std::size_t registers = padded_length<T> / simd::width<T>;
+        const vec minus_infinity(-std::numeric_limits<T>::infinity()), zero(T{0});
+        vec s[registers];
+        vec largest = minus_infinity;
+        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) {
+            s[r] = simd::keep_below(kernels::load_lanes<decltype(lanes)::value>(scores + first),
+                                    first, i + 1, minus_infinity);
+            largest = simd::max(largest, s[r]);
+        });
+        const vec shift(simd::reduce_max(largest));
+        vec total = zero;
+        each_register<T>([&](std::size_t r, std::size_t first, auto) {
+            // A register wholly past i is masked already: no exponentials for it.
+            s[r] = first > i ? zero : simd::keep_below(simd::exp(s[r] - shift), first, i + 1, zero);
+            total += s[r];
+        });
+        const vec inverse(T{1} / simd::reduce_add(total));
+        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) {
+            kernels::store_lanes<decltype(lanes)::value>(scores + first, s[r] * inverse);
+        });
+    }
+
+    // Row i of dP, in place, becomes dS = P * (dP - rowsum(P * dP)) * scale. P is
+    // zero after i, and so is dS.
+    template <class T>
+    static void softmax_backward(const T* p, T* gradient, T scale) noexcept {
+        using vec = simd::vec<T>;
+        constexpr std::size_t registers = padded_length<T> / simd::width<T>;
+        vec probability[registers], product[registers];
+        vec weighted(T{0});
+        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) {
+            probability[r] = kernels::load_lanes<decltype(lanes)::value>(p + first);
+            product[r] = kernels::load_lanes<decltype(lanes)::value>(gradient + first);
+            weighted = simd::fma(probability[r], product[r], weighted);
+        });
+        const vec shift(simd::reduce_add(weighted)), factor(scale);
+        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) {
+            kernels::store_lanes<decltype(lanes)::value>(
+                gradient + first, probability[r] * (product[r] - shift) * factor);
+        });
     }
 
     // One head of one example: q, k, v at qkv (+0, +C, +2C along each row).
     template <class T>
     static void attend(const T* qkv, T* probabilities, T* out) noexcept {
-        constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
+        using kernels::zeros;
         const T scale = T{1} / std::sqrt(static_cast<T>(Width));
-        alignas(64) T keys[HeadSize * L];
-        alignas(64) T scores[L];
+        alignas(64) T keys[HeadSize * padded_length<T>];
         transpose_head(qkv + Width, keys);
-        for (std::size_t i = 0; i < Length; ++i) {
-            const std::size_t registers = i / W + 1;
-            simd::vec<T> s[L / W];
-            products_with(qkv + i * qkv_stride, keys, registers, s);
-            for (std::size_t r = 0; r < registers; ++r)
-                simd::store(scores + r * W, s[r] * simd::vec<T>(scale));
-            const T largest = *std::max_element(scores, scores + i + 1);
-            for (std::size_t r = 0; r < registers; ++r)
-                simd::store(scores + r * W,
-                            simd::exp(simd::load(scores + r * W) - simd::vec<T>(largest)));
-            std::fill(scores + i + 1, scores + L, T{0});
-            T total = 0;
-            for (std::size_t r = 0; r < registers; ++r)
-                total += simd::reduce_add(simd::load(scores + r * W));
-            const T inverse_total = T{1} / total;
-            T* const p = probabilities + i * Length;
-            for (std::size_t j = 0; j <= i; ++j)
-                p[j] = scores[j] * inverse_total;
-            std::fill(p + i + 1, p + Length, T{0});
-            weighted_rows(p, qkv + 2 * Width, i + 1).store(out + i * Width);
-        }
+        // scores = q k^T scale, straight into the probabilities' rows
+        kernels::matmul<T, Length, qkv_stride, 1, padded_length<T>>(
+            qkv, keys, 0, Length, HeadSize, kernels::store_scaled<Length>(probabilities, scale));
+        for (std::size_t i = 0; i < Length; ++i)
+            causal_softmax(probabilities + i * Length, i);
+        // out = P v
+        kernels::matmul<T, HeadSize, Length, 1, qkv_stride, zeros::above_diagonal>(
+            probabilities, qkv + 2 * Width, 0, Length, Length,
+            kernels::store_scaled<Width>(out, T{1}));
     }
 
     // With dO the gradient of this head's output and P its probabilities:
     //   dP = dO v^T, dS = P * (dP - rowsum(P * dP)) * scale,
-    //   dq = dS k, dk = dS^T q, dv = P^T dO (all over j <= i only).
+    //   dq = dS k, dk = dS^T q, dv = P^T dO (dS and P zero above the diagonal).
     template <class T>
     static void attend_backward(const T* qkv, const T* probabilities, const T* out_gradient,
                                 T* qkv_gradient) noexcept {
-        constexpr std::size_t W = simd::width<T>, L = padded_length<T>;
+        using kernels::zeros;
         const T scale = T{1} / std::sqrt(static_cast<T>(Width));
-        alignas(64) T values[HeadSize * L];
-        alignas(64) T score_gradient[L];
-        alignas(64) T key_gradients[Length * HeadSize];
-        alignas(64) T value_gradients[Length * HeadSize];
-        std::fill_n(key_gradients, Length * HeadSize, T{0});
-        std::fill_n(value_gradients, Length * HeadSize, T{0});
+        alignas(64) T values[HeadSize * padded_length<T>];
+        alignas(64) T score_gradient[Length * Length];
         transpose_head(qkv + 2 * Width, values);
-        for (std::size_t i = 0; i < Length; ++i) {
-            const std::size_t registers = i / W + 1;
-            const T* const p = probabilities + i * Length;
-            const T* const d_out = out_gradient + i * Width;
-            simd::vec<T> dp[L / W];
-            products_with(d_out, values, registers, dp);
-            for (std::size_t r = 0; r < registers; ++r)
-                simd::store(score_gradient + r * W, dp[r]);
-            const T weighted = simd::dot(i + 1, p, score_gradient);
-            alignas(64) T ds[L];
-            for (std::size_t j = 0; j <= i; ++j)
-                ds[j] = p[j] * (score_gradient[j] - weighted) * scale;
-            weighted_rows(ds, qkv + Width, i + 1).store(qkv_gradient + i * qkv_stride);
-            const T* const q = qkv + i * qkv_stride;
-            for (std::size_t j = 0; j <= i; ++j) {
-                row<T, HeadSize> dk, dv;
-                dk.load(key_gradients + j * HeadSize);
-                dk.add_scaled(ds[j], q);
-                dk.store(key_gradients + j * HeadSize);
-                dv.load(value_gradients + j * HeadSize);
-                dv.add_scaled(p[j], d_out);
-                dv.store(value_gradients + j * HeadSize);
-            }
-        }
-        for (std::size_t j = 0; j < Length; ++j) {
-            std::copy_n(key_gradients + j * HeadSize, HeadSize,
-                        qkv_gradient + j * qkv_stride + Width);
-            std::copy_n(value_gradients + j * HeadSize, HeadSize,
-                        qkv_gradient + j * qkv_stride + 2 * Width);
-        }
+        kernels::matmul<T, Length, Width, 1, padded_length<T>>(
+            out_gradient, values, 0, Length, HeadSize,
+            kernels::store_scaled<Length>(score_gradient, T{1}));
+        for (std::size_t i = 0; i < Length; ++i)
+            softmax_backward(probabilities + i * Length, score_gradient + i * Length, scale);
+        kernels::matmul<T, HeadSize, Length, 1, qkv_stride, zeros::above_diagonal>(
+            score_gradient, qkv + Width, 0, Length, Length,
+            kernels::store_scaled<qkv_stride>(qkv_gradient, T{1}));
+        kernels::matmul<T, HeadSize, 1, Length, qkv_stride, zeros::below_diagonal>(
+            score_gradient, qkv, 0, Length, Length,
+            kernels::store_scaled<qkv_stride>(qkv_gradient + Width, T{1}));
+        kernels::matmul<T, HeadSize, 1, Length, Width, zeros::below_diagonal>(
+            probabilities, out_gradient, 0, Length, Length,
+            kernels::store_scaled<qkv_stride>(qkv_gradient + 2 * Width, T{1}));
     }
 };
 
