@@ -38,10 +38,12 @@ def main():
                            "--benchmark_report_aggregates_only=true",
                            f"--benchmark_min_time={args.min_time}"],
                           check=True, capture_output=True, text=True).stdout
-    results = {}
+    results, rates = {}, {}
     for b in json.loads(kiln)["benchmarks"]:
         if b.get("aggregate_name") == "median":
-            results[b["run_name"].replace("gpt_", "")] = b["real_time"] * 1e-9  # ns -> s
+            case = b["run_name"].replace("gpt_", "")
+            results[case] = b["real_time"] * 1e-9  # ns -> s
+            rates[case] = b.get("GFLOP/s")
     print(f"{'case':18} {'kiln ms':>9} {'torch 1t ms':>12} {'torch 2t ms':>12} "
           f"{'best torch / kiln':>18} {'kiln tokens/s':>14}")
     for case in ("training_step", "evaluation_batch"):
@@ -50,6 +52,13 @@ def main():
         best = min(t.values())
         print(f"{case:18} {k * 1e3:9.3f} {t[1] * 1e3:12.3f} {t[2] * 1e3:12.3f} "
               f"{best / k:18.2f} {16 * 32 / k:14.0f}")
+    # The floor: the step's matrix products alone, on one core, and half of that,
+    # which two cores could reach only by splitting them perfectly.
+    products = results["matrix_products_one_core"]
+    step_best = min(torch["training_step"].values())
+    print(f"\nthe step's matrix products alone, one core: {products * 1e3:.3f} ms "
+          f"({rates['matrix_products_one_core']:.0f} GFLOP/s); half of that: "
+          f"{products * 1e3 / 2:.3f} ms; 8x the peer's best step: {step_best * 1e3 / 8:.3f} ms")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 // one training step at batch 16, block 32 (forward, sequence cross-entropy,
 // backward, AdamW; the batch split across the cores) and one evaluation batch
 // (forward and loss, by kiln::evaluator on every core, as the course run's
-// estimates are computed).
+// estimates are computed), and, for a floor, the step's matrix products alone on
+// one core: what the step would cost if attention, layer norm, the loss and AdamW
+// were free.
 // bench/peers/gpt_step.py runs the same work in PyTorch; bench/gpt_compare.py
 // runs both back to back and prints the ratios.
 #include "../examples/common/gpt_network.hpp"
@@ -52,6 +54,61 @@ void evaluation_batch(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch * block));
 }
 BENCHMARK(evaluation_batch)->Name("gpt_evaluation_batch");
+
+// The three products (forward, input gradient, weight gradient) of one affine
+// layer over all batch x block rows, with the epilogues the network uses.
+template <std::size_t In, std::size_t Out, bool HasBias, bool AppliesRelu, bool MasksInput>
+struct layer_products {
+    using products = kiln::affine_products<In, Out, HasBias>;
+    static constexpr std::size_t rows = batch * block;
+    static constexpr double flops = 3.0 * 2.0 * rows * In * Out;
+    std::vector<float> params = values(products::bias_offset + Out, 1);
+    std::vector<float> gradient = std::vector<float>(params.size());
+    std::vector<float> x = values(rows * In, 2), dy = values(rows * Out, 3);
+    std::vector<float> y = std::vector<float>(rows * Out), dx = std::vector<float>(rows * In);
+
+    static std::vector<float> values(std::size_t count, std::uint64_t seed) {
+        kiln::rng random(seed);
+        std::vector<float> v(count);
+        for (auto& value : v)
+            value = static_cast<float>(random.normal());
+        return v;
+    }
+    void run() {
+        products::template forward<float, AppliesRelu>(params.data(), x.data(), y.data(), rows, {});
+        products::template backward_input<float, MasksInput>(params.data(), x.data(), dy.data(),
+                                                             dx.data(), rows, {});
+        kiln::store_gradients<float>::slice_sink sink{gradient.data()};
+        products::backward_params(gradient.data(), x.data(), dy.data(), rows, sink,
+                                  kiln::work_share{});
+    }
+};
+
+void matrix_products(benchmark::State& state) {
+    // Per block: q|k|v, the attention's output projection, the feed-forward pair;
+    // then the language-model head.
+    layer_products<64, 192, false, false, false> qkv;
+    layer_products<64, 64, true, false, false> projection;
+    layer_products<64, 256, true, true, false> expand;
+    layer_products<256, 64, true, false, true> contract;
+    layer_products<64, 65, true, false, false> head;
+    constexpr std::size_t blocks = 4;
+    for (auto _ : state) {
+        for (std::size_t b = 0; b < blocks; ++b) {
+            qkv.run();
+            projection.run();
+            expand.run();
+            contract.run();
+        }
+        head.run();
+        benchmark::ClobberMemory();
+    }
+    const double flops =
+        blocks * (qkv.flops + projection.flops + expand.flops + contract.flops) + head.flops;
+    state.counters["GFLOP/s"] = benchmark::Counter(
+        flops * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(matrix_products)->Name("gpt_matrix_products_one_core");
 
 } // namespace
 
