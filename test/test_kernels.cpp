@@ -89,6 +89,33 @@ void check_triangular_matmul(std::size_t size) {
         }
 }
 
+// A B bigger than matmul keeps in L2 (784-1000's W): the product runs one column
+// block's panel at a time over chunks of row tiles, split between parts by column
+// blocks as the pool splits it, and must give the same C.
+template <class T, std::size_t N, std::size_t Depth>
+void check_panelled_matmul(std::size_t rows, std::size_t parts) {
+    static_assert(Depth * N * sizeof(T) > kiln::kernels::b_bytes_in_l2);
+    REQUIRE(rows > kiln::kernels::rows_per_panel);
+    const auto a = random_values<T>(rows * Depth, 7);
+    const auto b = random_values<T>(Depth * N, 8);
+    std::vector<T> c(rows * N, T{-99});
+    constexpr std::size_t blocks = kiln::kernels::column_blocks<T, N>;
+    for (std::size_t part = 0; part < parts; ++part) {
+        const auto range = kiln::work_share{part, parts}.rows(blocks);
+        kiln::kernels::matmul<T, N, Depth, 1>(a.data(), b.data(), 0, rows, Depth,
+                                              kiln::kernels::store_scaled<N>(c.data(), T{1}),
+                                              range.begin, range.end);
+    }
+    for (std::size_t m = 0; m < rows; ++m)
+        for (std::size_t n = 0; n < N; ++n) {
+            long double expected = 0;
+            for (std::size_t k = 0; k < Depth; ++k)
+                expected += (long double)a[m * Depth + k] * b[k * N + n];
+            INFO("m ", m, " n ", n);
+            REQUIRE(double(c[m * N + n]) == doctest::Approx(double(expected)).epsilon(1e-4));
+        }
+}
+
 template <class T, std::size_t Depth, std::size_t Columns>
 void check_matmul_nt(std::size_t rows) {
     const auto a = random_values<T>(rows * Depth, 3);
@@ -171,6 +198,14 @@ TEST_SUITE("kernels") {
             check_triangular_matmul<T, 8, zeros::below_diagonal, false>(size);
             check_triangular_matmul<T, 33, zeros::above_diagonal, true>(size);
         }
+    }
+
+    TEST_CASE_TEMPLATE("matmul over a B beyond L2 runs panel by panel", T, float, double) {
+        for (std::size_t rows : {97, 203})
+            for (std::size_t parts : {1, 2}) {
+                check_panelled_matmul<T, 1000, 140>(rows, parts);
+                check_panelled_matmul<T, 1003, 131>(rows, parts);
+            }
     }
 
     TEST_CASE_TEMPLATE("matmul matches naive loops at every tail", T, float, double) {

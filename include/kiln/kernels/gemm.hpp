@@ -154,23 +154,45 @@ enum class zeros { none, above_diagonal, below_diagonal };
 // with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * BStride + n]
 // (B's rows are N wide, and N apart unless said otherwise). For each finished tile
 // calls epilogue(first row, first column, tile).
+// Up to this many bytes of B, the row tiles run outside and each visits every column
+// block: B stays in L2 (1 MiB per core here) for all of them. A larger B (784-1000's
+// W is 3.1 MB) would stream from L3 once per row tile, so then one column block's
+// panel of B serves a chunk of row tiles before the next block's is read: the
+// chunk's rows of A and the panel fit in L2 together.
+inline constexpr std::size_t b_bytes_in_l2 = 512 * 1024;
+inline constexpr std::size_t rows_per_panel = 16 * tile_rows;
+
 template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride,
           std::size_t BStride = N, zeros Skips = zeros::none, class Epilogue>
 void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, std::size_t depth,
             Epilogue&& epilogue, std::size_t block_begin = 0,
             std::size_t block_end = column_blocks<T, N>) {
-    for_row_tiles(row_begin, row_end, [&]<std::size_t Rows>(std::size_t row) {
-        std::size_t first = 0, last = depth;
-        if constexpr (Skips == zeros::above_diagonal)
-            last = row + Rows < depth ? row + Rows : depth;
-        if constexpr (Skips == zeros::below_diagonal) first = row < depth ? row : depth;
-        for_column_blocks<T, N>(
-            block_begin, block_end, [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) {
-                detail::run_tile<T, BStride, RowStride, DepthStride, Rows, Vecs, Tail>(
-                    a + row * RowStride + first * DepthStride, b + first * BStride + column,
-                    last - first, row, column, epilogue);
-            });
-    });
+    auto tiles = [&](std::size_t rows_begin, std::size_t rows_end, std::size_t blocks_begin,
+                     std::size_t blocks_end) {
+        for_row_tiles(rows_begin, rows_end, [&]<std::size_t Rows>(std::size_t row) {
+            std::size_t first = 0, last = depth;
+            if constexpr (Skips == zeros::above_diagonal)
+                last = row + Rows < depth ? row + Rows : depth;
+            if constexpr (Skips == zeros::below_diagonal) first = row < depth ? row : depth;
+            for_column_blocks<T, N>(
+                blocks_begin, blocks_end,
+                [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) {
+                    detail::run_tile<T, BStride, RowStride, DepthStride, Rows, Vecs, Tail>(
+                        a + row * RowStride + first * DepthStride, b + first * BStride + column,
+                        last - first, row, column, epilogue);
+                });
+        });
+    };
+    if (depth * BStride * sizeof(T) <= b_bytes_in_l2) {
+        tiles(row_begin, row_end, block_begin, block_end);
+        return;
+    }
+    for (std::size_t chunk = row_begin; chunk < row_end; chunk += rows_per_panel) {
+        const std::size_t chunk_end =
+            row_end - chunk < rows_per_panel ? row_end : chunk + rows_per_panel;
+        for (std::size_t block = block_begin; block < block_end; ++block)
+            tiles(chunk, chunk_end, block, block + 1);
+    }
 }
 
 // An epilogue that stores each finished tile times `scale` into C, whose rows are
