@@ -116,6 +116,38 @@ void check_panelled_matmul(std::size_t rows, std::size_t parts) {
         }
 }
 
+// An affine layer's weight and bias gradient over more rows than one of its
+// chunks, so that partial sums pass through memory between chunks, against x^T dy
+// and the column sums of dy, with the work split between `parts` as the pool does.
+template <class T, std::size_t In, std::size_t Out>
+void check_chunked_weight_gradient(std::size_t rows, std::size_t parts) {
+    using products = kiln::affine_products<In, Out, true>;
+    REQUIRE(rows > products::batch_chunk);
+    const auto x = random_values<T>(rows * In, 9);
+    const auto dy = random_values<T>(rows * Out, 10);
+    std::vector<T> gradient(products::bias_offset + Out, T{-99});
+    typename kiln::store_gradients<T>::slice_sink sink{gradient.data()};
+    for (std::size_t part = 0; part < parts; ++part)
+        products::backward_params(gradient.data(), x.data(), dy.data(), rows, sink,
+                                  kiln::work_share{part, parts});
+    for (std::size_t i = 0; i < In; ++i)
+        for (std::size_t o = 0; o < Out; ++o) {
+            long double expected = 0;
+            for (std::size_t r = 0; r < rows; ++r)
+                expected += (long double)x[r * In + i] * dy[r * Out + o];
+            INFO("i ", i, " o ", o);
+            REQUIRE(double(gradient[i * Out + o]) ==
+                    doctest::Approx(double(expected)).epsilon(1e-4));
+        }
+    for (std::size_t o = 0; o < Out; ++o) {
+        long double expected = 0;
+        for (std::size_t r = 0; r < rows; ++r)
+            expected += dy[r * Out + o];
+        REQUIRE(double(gradient[products::bias_offset + o]) ==
+                doctest::Approx(double(expected)).epsilon(1e-4));
+    }
+}
+
 template <class T, std::size_t Depth, std::size_t Columns>
 void check_matmul_nt(std::size_t rows) {
     const auto a = random_values<T>(rows * Depth, 3);
@@ -206,6 +238,14 @@ TEST_SUITE("kernels") {
                 check_panelled_matmul<T, 1000, 140>(rows, parts);
                 check_panelled_matmul<T, 1003, 131>(rows, parts);
             }
+    }
+
+    TEST_CASE_TEMPLATE("a weight gradient over several chunks of rows sums them all", T, float,
+                       double) {
+        for (std::size_t parts : {1, 2}) {
+            check_chunked_weight_gradient<T, 13, 37>(2 * 1024 + 3, parts);
+            check_chunked_weight_gradient<T, 7, 1000>(1024 + 1, parts);
+        }
     }
 
     TEST_CASE_TEMPLATE("matmul matches naive loops at every tail", T, float, double) {

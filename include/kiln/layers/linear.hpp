@@ -39,8 +39,11 @@ struct affine_products {
     static constexpr std::size_t bias_offset = padded_count(weight_count);
 
     // The weight gradient sums over the rows in chunks of this many, so that a
-    // chunk of x and dy stays in cache while every tile of W is visited.
-    static constexpr std::size_t batch_chunk = 256;
+    // chunk of dy (or, when that is larger than L2, one panel of it) stays in cache
+    // while the tiles of W are visited. Each chunk but the last passes its partial
+    // sums through memory: at 256 rows that traffic was 7% of a 784-1000-10 step at
+    // batch 5000; at 1024 the step is 1-6% faster at batch 500 and 5000.
+    static constexpr std::size_t batch_chunk = 1024;
 
     // Up to this many weights (256 KiB of floats), backward_input transposes W onto
     // the stack and uses matmul's register tiles: matmul_nt's horizontal sums made
