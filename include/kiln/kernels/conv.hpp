@@ -15,6 +15,7 @@
 // compile-time strides, so that the compiler can unroll it. The tile is
 // gemm.hpp's (Rows x registers of accumulators summed over the whole depth); the
 // caller's epilogue decides what a finished tile does.
+#include "kiln/core/always_inline.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
 
@@ -84,12 +85,13 @@ void gather_matmul(const T* a, const T* b, std::size_t row_begin, std::size_t ro
                    const RowOffset& row_offset, std::size_t outer_begin, std::size_t outer_end,
                    Epilogue&& epilogue, std::size_t block_begin = 0,
                    std::size_t block_end = column_blocks<T, N>) {
-    for_row_tiles(row_begin, row_end, [&]<std::size_t Rows>(std::size_t row) {
+    for_row_tiles(row_begin, row_end, [&]<std::size_t Rows>(std::size_t row) KILN_ALWAYS_INLINE {
         std::size_t offsets[Rows];
         for (std::size_t r = 0; r < Rows; ++r)
             offsets[r] = row_offset(row + r);
         for_column_blocks<T, N>(
-            block_begin, block_end, [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) {
+            block_begin, block_end,
+            [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
                 detail::run_gather_tile<T, N, Walk, Rows, Vecs, Tail>(
                     a, offsets, b + column, outer_begin, outer_end, row, column, epilogue);
             });

@@ -9,6 +9,7 @@
 // each broadcast of A serves every register of the row. What happens to a
 // finished tile (add a bias, apply relu, store, fold an SGD update into it) is the
 // caller's epilogue, so one kernel serves all three products of a linear layer.
+#include "kiln/core/always_inline.hpp"
 #include "kiln/kernels/simd.hpp"
 
 #include <cstddef>
@@ -31,7 +32,7 @@ struct tile {
     // flat fold, so that a tile adds one instantiation, not one per row.
     template <class F>
     [[gnu::always_inline]] inline void for_each(F&& f) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
+        [&]<std::size_t... I>(std::index_sequence<I...>) KILN_ALWAYS_INLINE {
             (f(I / registers, I % registers * simd::width<T>, acc[I / registers][I % registers],
                lanes_of<I % registers>{}),
              ...);
@@ -169,19 +170,20 @@ void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, 
             std::size_t block_end = column_blocks<T, N>) {
     auto tiles = [&](std::size_t rows_begin, std::size_t rows_end, std::size_t blocks_begin,
                      std::size_t blocks_end) {
-        for_row_tiles(rows_begin, rows_end, [&]<std::size_t Rows>(std::size_t row) {
-            std::size_t first = 0, last = depth;
-            if constexpr (Skips == zeros::above_diagonal)
-                last = row + Rows < depth ? row + Rows : depth;
-            if constexpr (Skips == zeros::below_diagonal) first = row < depth ? row : depth;
-            for_column_blocks<T, N>(
-                blocks_begin, blocks_end,
-                [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) {
-                    detail::run_tile<T, BStride, RowStride, DepthStride, Rows, Vecs, Tail>(
-                        a + row * RowStride + first * DepthStride, b + first * BStride + column,
-                        last - first, row, column, epilogue);
-                });
-        });
+        for_row_tiles(
+            rows_begin, rows_end, [&]<std::size_t Rows>(std::size_t row) KILN_ALWAYS_INLINE {
+                std::size_t first = 0, last = depth;
+                if constexpr (Skips == zeros::above_diagonal)
+                    last = row + Rows < depth ? row + Rows : depth;
+                if constexpr (Skips == zeros::below_diagonal) first = row < depth ? row : depth;
+                for_column_blocks<T, N>(
+                    blocks_begin, blocks_end,
+                    [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
+                        detail::run_tile<T, BStride, RowStride, DepthStride, Rows, Vecs, Tail>(
+                            a + row * RowStride + first * DepthStride, b + first * BStride + column,
+                            last - first, row, column, epilogue);
+                    });
+            });
     };
     if (depth * BStride * sizeof(T) <= b_bytes_in_l2) {
         tiles(row_begin, row_end, block_begin, block_end);
@@ -199,12 +201,13 @@ void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, 
 // Stride apart.
 template <std::size_t Stride, class T>
 inline auto store_scaled(T* c, T scale) noexcept {
-    return [=](std::size_t row, std::size_t column, auto& tile) {
+    return [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
         const simd::vec<T> factor(scale);
-        tile.for_each([&](std::size_t r, std::size_t offset, auto& value, auto lanes) {
-            store_lanes<decltype(lanes)::value>(c + (row + r) * Stride + column + offset,
-                                                value * factor);
-        });
+        tile.for_each(
+            [&](std::size_t r, std::size_t offset, auto& value, auto lanes) KILN_ALWAYS_INLINE {
+                store_lanes<decltype(lanes)::value>(c + (row + r) * Stride + column + offset,
+                                                    value * factor);
+            });
     };
 }
 

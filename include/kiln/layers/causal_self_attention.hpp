@@ -11,6 +11,7 @@
 // register-blocked kernels. Attention itself runs per example and head with
 // everything in L1, its five products on the same register tiles.
 // Forward keeps q|k|v, the probabilities and the heads' outputs for backward.
+#include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
@@ -83,7 +84,7 @@ struct attention_head {
     template <class T, class F>
     [[gnu::always_inline]] static void each_register(F&& f) {
         constexpr std::size_t W = simd::width<T>;
-        [&]<std::size_t... R>(std::index_sequence<R...>) {
+        [&]<std::size_t... R>(std::index_sequence<R...>) KILN_ALWAYS_INLINE {
             (f(R, R * W,
                std::integral_constant<std::size_t, ((R + 1) * W <= Length ? W : Length - R * W)>{}),
              ...);
@@ -99,20 +100,20 @@ struct attention_head {
         const vec minus_infinity(-std::numeric_limits<T>::infinity()), zero(T{0});
         vec s[registers];
         vec largest = minus_infinity;
-        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) {
+        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) KILN_ALWAYS_INLINE {
             s[r] = simd::keep_below(kernels::load_lanes<decltype(lanes)::value>(scores + first),
                                     first, i + 1, minus_infinity);
             largest = simd::max(largest, s[r]);
         });
         const vec shift(simd::reduce_max(largest));
         vec total = zero;
-        each_register<T>([&](std::size_t r, std::size_t first, auto) {
+        each_register<T>([&](std::size_t r, std::size_t first, auto) KILN_ALWAYS_INLINE {
             // A register wholly past i is masked already: no exponentials for it.
             s[r] = first > i ? zero : simd::keep_below(simd::exp(s[r] - shift), first, i + 1, zero);
             total += s[r];
         });
         const vec inverse(T{1} / simd::reduce_add(total));
-        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) {
+        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) KILN_ALWAYS_INLINE {
             kernels::store_lanes<decltype(lanes)::value>(scores + first, s[r] * inverse);
         });
     }
@@ -125,13 +126,13 @@ struct attention_head {
         constexpr std::size_t registers = padded_length<T> / simd::width<T>;
         vec probability[registers], product[registers];
         vec weighted(T{0});
-        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) {
+        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) KILN_ALWAYS_INLINE {
             probability[r] = kernels::load_lanes<decltype(lanes)::value>(p + first);
             product[r] = kernels::load_lanes<decltype(lanes)::value>(gradient + first);
             weighted = simd::fma(probability[r], product[r], weighted);
         });
         const vec shift(simd::reduce_add(weighted)), factor(scale);
-        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) {
+        each_register<T>([&](std::size_t r, std::size_t first, auto lanes) KILN_ALWAYS_INLINE {
             kernels::store_lanes<decltype(lanes)::value>(
                 gradient + first, probability[r] * (product[r] - shift) * factor);
         });

@@ -17,6 +17,7 @@
 // linear: relu after it is applied as the output is stored, relu before it is
 // undone in the input gradient it computes.
 #include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/lowering.hpp"
@@ -156,8 +157,9 @@ struct conv2d {
             kernels::gather_matmul<T, Filters, walk>(
                 x, params, rows.begin, rows.end,
                 [](std::size_t m) { return batch_pixel_offset(m); }, 0, 1,
-                [=](std::size_t row, std::size_t column, auto& tile) {
-                    tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
+                [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
+                    tile.for_each([&](std::size_t r, std::size_t c, auto& value,
+                                      auto lanes) KILN_ALWAYS_INLINE {
                         constexpr std::size_t n = decltype(lanes)::value;
                         auto out = value + kernels::load_lanes<n>(bias_values + column + c);
                         if constexpr (applies_relu) out = simd::relu(out);
@@ -193,12 +195,12 @@ struct conv2d {
                     kernels::matmul<T, Columns, Filters, 1>(
                         dy + n * pixels * Filters, transposed, 0, pixels, Filters,
                         [dx_n = dx + n * In::size, first](std::size_t row, std::size_t column,
-                                                          auto& tile) {
-                            tile.for_each(
-                                [&](std::size_t r, std::size_t c, auto& value, auto lanes) {
-                                    add_to_patch<T, decltype(lanes)::value>(
-                                        dx_n + pixel_offset(row + r), first + column + c, value);
-                                });
+                                                          auto& tile) KILN_ALWAYS_INLINE {
+                            tile.for_each([&](std::size_t r, std::size_t c, auto& value,
+                                              auto lanes) KILN_ALWAYS_INLINE {
+                                add_to_patch<T, decltype(lanes)::value>(
+                                    dx_n + pixel_offset(row + r), first + column + c, value);
+                            });
                         });
             };
             std::size_t first = 0;

@@ -4,6 +4,7 @@
 // W is stored [in][out], row-major: the course's numpy layout, and the one in
 // which all three products read contiguous rows. kiln::linear_no_bias<Out> drops b.
 #include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/lowering.hpp"
@@ -58,14 +59,16 @@ struct affine_products {
         const auto [rows, blocks] = weights_and_bias::split<T, Out>(rows_in_all, share);
         kernels::matmul<T, Out, InFeatures, 1>(
             x, params, rows.begin, rows.end, InFeatures,
-            [=](std::size_t row, std::size_t column, auto& tile) {
-                tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
-                    constexpr std::size_t n = decltype(lanes)::value;
-                    auto out = value;
-                    if constexpr (HasBias) out += kernels::load_lanes<n>(bias_values + column + c);
-                    if constexpr (AppliesRelu) out = simd::relu(out);
-                    kernels::store_lanes<n>(y + (row + r) * Out + column + c, out);
-                });
+            [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
+                tile.for_each(
+                    [&](std::size_t r, std::size_t c, auto& value, auto lanes) KILN_ALWAYS_INLINE {
+                        constexpr std::size_t n = decltype(lanes)::value;
+                        auto out = value;
+                        if constexpr (HasBias)
+                            out += kernels::load_lanes<n>(bias_values + column + c);
+                        if constexpr (AppliesRelu) out = simd::relu(out);
+                        kernels::store_lanes<n>(y + (row + r) * Out + column + c, out);
+                    });
             },
             blocks.begin, blocks.end);
     }
@@ -81,8 +84,9 @@ struct affine_products {
             const auto rows = share.rows(rows_in_all, kernels::tile_rows);
             kernels::matmul<T, InFeatures, Out, 1>(
                 dy, transposed, rows.begin, rows.end, Out,
-                [=](std::size_t row, std::size_t column, auto& tile) {
-                    tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
+                [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
+                    tile.for_each([&](std::size_t r, std::size_t c, auto& value,
+                                      auto lanes) KILN_ALWAYS_INLINE {
                         constexpr std::size_t n = decltype(lanes)::value;
                         const std::size_t at = (row + r) * InFeatures + column + c;
                         auto out = value;

@@ -2,6 +2,7 @@
 // What the layers that multiply by a weight matrix and add a bias (linear,
 // conv2d) share: how they initialize, how their passes split between cores, and
 // how a weight gradient summed over chunks of the batch reaches the sink.
+#include "kiln/core/always_inline.hpp"
 #include "kiln/core/init.hpp"
 #include "kiln/core/rng.hpp"
 #include "kiln/core/thread_pool.hpp"
@@ -61,20 +62,21 @@ constexpr split_result split(std::size_t rows, work_share share) noexcept {
 // every chunk but the last leaves its partial sums in scratch (the layer's slice
 // of the gradient buffer); the last adds them and hands the total to the sink.
 // Flags and pointers are captured by value, so that the stores do not force
-// reloads of what the epilogue reads.
+// reloads of what the epilogue reads; inlined by force (core/always_inline.hpp).
 template <std::size_t Columns, class T, class Sink>
 auto gradient_chunk(T* scratch, Sink& sink, bool first_chunk, bool last_chunk) {
-    return [=, &sink](std::size_t row, std::size_t column, auto& tile) {
-        tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes) {
-            constexpr std::size_t n = decltype(lanes)::value;
-            const std::size_t at = (row + r) * Columns + column + c;
-            auto total = value;
-            if (!first_chunk) total += kernels::load_lanes<n>(scratch + at);
-            if (last_chunk)
-                sink.template gradient<n>(at, total);
-            else
-                kernels::store_lanes<n>(scratch + at, total);
-        });
+    return [=, &sink](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
+        tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes)
+                          KILN_ALWAYS_INLINE {
+                              constexpr std::size_t n = decltype(lanes)::value;
+                              const std::size_t at = (row + r) * Columns + column + c;
+                              auto total = value;
+                              if (!first_chunk) total += kernels::load_lanes<n>(scratch + at);
+                              if (last_chunk)
+                                  sink.template gradient<n>(at, total);
+                              else
+                                  kernels::store_lanes<n>(scratch + at, total);
+                          });
     };
 }
 

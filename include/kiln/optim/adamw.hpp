@@ -50,7 +50,8 @@ struct adamw {
                 inverse_root_correction, eps;
         };
         template <std::size_t Lanes>
-        static void apply(const constants& c, T* w, T* m, T* v, simd::vec<T> g) noexcept {
+        [[gnu::always_inline]] static void apply(const constants& c, T* w, T* m, T* v,
+                                                 simd::vec<T> g) noexcept {
             const auto first =
                 simd::fma(c.beta1, kernels::load_lanes<Lanes>(m), c.one_minus_beta1 * g);
             const auto second =
@@ -75,7 +76,8 @@ struct adamw {
                 T* first;
                 T* second;
                 template <std::size_t Lanes>
-                void gradient(std::size_t index, const simd::vec<T>& g) const noexcept {
+                [[gnu::always_inline]] void gradient(std::size_t index,
+                                                     const simd::vec<T>& g) const noexcept {
                     apply<Lanes>(*c, parameters + index, first + index, second + index, g);
                 }
                 slice_sink shifted(std::size_t offset) const noexcept {

@@ -16,7 +16,8 @@ struct store_gradients {
     struct slice_sink {
         T* gradients;
         template <std::size_t Lanes>
-        void gradient(std::size_t index, const simd::vec<T>& value) noexcept {
+        [[gnu::always_inline]] void gradient(std::size_t index,
+                                             const simd::vec<T>& value) noexcept {
             kernels::store_lanes<Lanes>(gradients + index, value);
         }
         slice_sink shifted(std::size_t offset) const noexcept { return {gradients + offset}; }

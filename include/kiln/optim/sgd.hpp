@@ -34,7 +34,7 @@ struct sgd {
 
         // The update of Lanes parameters at w (and their velocity at v) by gradient g.
         template <std::size_t Lanes>
-        void apply(T* w, T* v, simd::vec<T> g) const noexcept {
+        [[gnu::always_inline]] void apply(T* w, T* v, simd::vec<T> g) const noexcept {
             if (v != nullptr) {
                 g = xsimd::fma(simd::vec<T>(momentum_), kernels::load_lanes<Lanes>(v), g);
                 kernels::store_lanes<Lanes>(v, g);
@@ -67,7 +67,8 @@ struct sgd {
                 T* parameters;
                 T* velocity;
                 template <std::size_t Lanes>
-                void gradient(std::size_t index, const simd::vec<T>& g) const noexcept {
+                [[gnu::always_inline]] void gradient(std::size_t index,
+                                                     const simd::vec<T>& g) const noexcept {
                     self->template apply<Lanes>(parameters + index,
                                                 velocity ? velocity + index : nullptr, g);
                 }
