@@ -21,6 +21,22 @@ std::vector<T> random_values(std::size_t count, std::uint64_t seed) {
     return values;
 }
 
+// Requires c (rows x columns, row-major) to hold scale * sum_k a(m, k) b(k, n) for
+// every m, n, the sums taken in long double.
+template <class T, class A, class B>
+void require_product(const T* c, std::size_t rows, std::size_t columns, std::size_t depth, A a, B b,
+                     long double scale = 1) {
+    for (std::size_t m = 0; m < rows; ++m)
+        for (std::size_t n = 0; n < columns; ++n) {
+            long double expected = 0;
+            for (std::size_t k = 0; k < depth; ++k)
+                expected += (long double)a(m, k) * b(k, n);
+            INFO("m ", m, " n ", n);
+            REQUIRE(double(c[m * columns + n]) ==
+                    doctest::Approx(double(scale * expected)).epsilon(1e-4));
+        }
+}
+
 // C = A B against naive loops, with A stored row-major (row stride 37) or
 // transposed (depth stride 64, as the weight gradient reads x), and the column
 // blocks split between `parts` as the thread pool splits them.
@@ -45,14 +61,10 @@ void check_matmul(std::size_t rows, std::size_t depth, std::size_t parts) {
         kiln::kernels::matmul<T, N, row_stride, depth_stride>(a.data(), b.data(), 0, rows, depth,
                                                               epilogue, range.begin, range.end);
     }
-    for (std::size_t m = 0; m < rows; ++m)
-        for (std::size_t n = 0; n < N; ++n) {
-            long double expected = 0;
-            for (std::size_t k = 0; k < depth; ++k)
-                expected += (long double)a[m * row_stride + k * depth_stride] * b[k * N + n];
-            INFO("m ", m, " n ", n);
-            REQUIRE(double(c[m * N + n]) == doctest::Approx(double(expected)).epsilon(1e-4));
-        }
+    require_product(
+        c.data(), rows, N, depth,
+        [&](std::size_t m, std::size_t k) { return a[m * row_stride + k * depth_stride]; },
+        [&](std::size_t k, std::size_t n) { return b[k * N + n]; });
 }
 
 // C = A B for a square A that is zero above (or below) its diagonal, as causal
@@ -79,14 +91,10 @@ void check_triangular_matmul(std::size_t size) {
     std::vector<T> c(size * N, T{-99});
     kiln::kernels::matmul<T, N, row_stride, depth_stride, b_stride, Skips>(
         a.data(), b.data(), 0, size, size, kiln::kernels::store_scaled<N>(c.data(), T{2}));
-    for (std::size_t m = 0; m < size; ++m)
-        for (std::size_t n = 0; n < N; ++n) {
-            long double expected = 0;
-            for (std::size_t k = 0; k < size; ++k)
-                expected += (long double)a_at(m, k) * b[k * b_stride + n];
-            INFO("size ", size, " m ", m, " n ", n);
-            REQUIRE(double(c[m * N + n]) == doctest::Approx(double(2 * expected)).epsilon(1e-4));
-        }
+    INFO("size ", size);
+    require_product(
+        c.data(), size, N, size, a_at,
+        [&](std::size_t k, std::size_t n) { return b[k * b_stride + n]; }, 2);
 }
 
 // A B bigger than matmul keeps in L2 (784-1000's W): the product runs one column
@@ -106,14 +114,9 @@ void check_panelled_matmul(std::size_t rows, std::size_t parts) {
                                               kiln::kernels::store_scaled<N>(c.data(), T{1}),
                                               range.begin, range.end);
     }
-    for (std::size_t m = 0; m < rows; ++m)
-        for (std::size_t n = 0; n < N; ++n) {
-            long double expected = 0;
-            for (std::size_t k = 0; k < Depth; ++k)
-                expected += (long double)a[m * Depth + k] * b[k * N + n];
-            INFO("m ", m, " n ", n);
-            REQUIRE(double(c[m * N + n]) == doctest::Approx(double(expected)).epsilon(1e-4));
-        }
+    require_product(
+        c.data(), rows, N, Depth, [&](std::size_t m, std::size_t k) { return a[m * Depth + k]; },
+        [&](std::size_t k, std::size_t n) { return b[k * N + n]; });
 }
 
 // An affine layer's weight and bias gradient over more rows than one of its
@@ -130,22 +133,13 @@ void check_chunked_weight_gradient(std::size_t rows, std::size_t parts) {
     for (std::size_t part = 0; part < parts; ++part)
         products::backward_params(gradient.data(), x.data(), dy.data(), rows, sink,
                                   kiln::work_share{part, parts});
-    for (std::size_t i = 0; i < In; ++i)
-        for (std::size_t o = 0; o < Out; ++o) {
-            long double expected = 0;
-            for (std::size_t r = 0; r < rows; ++r)
-                expected += (long double)x[r * In + i] * dy[r * Out + o];
-            INFO("i ", i, " o ", o);
-            REQUIRE(double(gradient[i * Out + o]) ==
-                    doctest::Approx(double(expected)).epsilon(1e-4));
-        }
-    for (std::size_t o = 0; o < Out; ++o) {
-        long double expected = 0;
-        for (std::size_t r = 0; r < rows; ++r)
-            expected += dy[r * Out + o];
-        REQUIRE(double(gradient[products::bias_offset + o]) ==
-                doctest::Approx(double(expected)).epsilon(1e-4));
-    }
+    auto dy_at = [&](std::size_t r, std::size_t o) { return dy[r * Out + o]; };
+    require_product(
+        gradient.data(), In, Out, rows, [&](std::size_t i, std::size_t r) { return x[r * In + i]; },
+        dy_at);
+    require_product(
+        gradient.data() + products::bias_offset, 1, Out, rows,
+        [](std::size_t, std::size_t) { return 1.0; }, dy_at);
 }
 
 template <class T, std::size_t Depth, std::size_t Columns>
