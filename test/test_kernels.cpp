@@ -242,6 +242,22 @@ TEST_SUITE("kernels") {
         }
     }
 
+    TEST_CASE("row tiles cover every row once, for every count and start") {
+        for (std::size_t begin : {0, 3})
+            for (std::size_t count = 0; count <= 300; ++count) {
+                std::vector<int> covered(begin + count, 0);
+                kiln::kernels::for_row_tiles(begin, begin + count,
+                                             [&]<std::size_t Rows>(std::size_t row) {
+                                                 for (std::size_t r = 0; r < Rows; ++r)
+                                                     ++covered.at(row + r);
+                                             });
+                for (std::size_t row = begin; row < begin + count; ++row) {
+                    INFO("count ", count, " row ", row);
+                    REQUIRE(covered[row] == 1);
+                }
+            }
+    }
+
     TEST_CASE_TEMPLATE("matmul matches naive loops at every tail", T, float, double) {
         for (std::size_t rows : {1, 2, 3, 4, 5, 6, 7, 9, 10, 13, 19, 20, 50, 64})
             for (std::size_t depth : {1, 3, 37}) {

@@ -141,8 +141,13 @@ template <class Run>
         run.template operator()<tile_rows>(row);
     for (std::size_t tile = 0; tile < short_tiles; ++tile, row += short_rows)
         run.template operator()<short_rows>(row);
-    for (; row < row_end; ++row)
-        run.template operator()<1>(row);
+    // At most 4 rows are left (counts 1-4, 7-9, 13 and 19 leave some). Counted from
+    // 0 to that bound, not up to row_end, the loop no longer makes g++ warn that the
+    // addresses of row 2^56 and beyond would overflow once the tiles are inlined
+    // into it (-Waggressive-loop-optimizations).
+    const std::size_t left = row_end - row;
+    for (std::size_t i = 0; i < left && i < short_rows - 1; ++i)
+        run.template operator()<1>(row + i);
 }
 
 // Which entries of A a product may skip because they are zero: none, those above

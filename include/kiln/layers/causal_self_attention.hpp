@@ -108,8 +108,13 @@ struct attention_head {
         const vec shift(simd::reduce_max(largest));
         vec total = zero;
         each_register<T>([&](std::size_t r, std::size_t first, auto) KILN_ALWAYS_INLINE {
-            // A register wholly past i is masked already: no exponentials for it.
-            s[r] = first > i ? zero : simd::keep_below(simd::exp(s[r] - shift), first, i + 1, zero);
+            // A register wholly past i needs no exponentials. The masked lanes go in as
+            // 0, not -inf: xsimd's exp converts its argument to an integer, and -inf
+            // has none (UBSan).
+            s[r] = first > i ? zero
+                             : simd::keep_below(
+                                   simd::exp(simd::keep_below(s[r] - shift, first, i + 1, zero)),
+                                   first, i + 1, zero);
             total += s[r];
         });
         const vec inverse(T{1} / simd::reduce_add(total));
