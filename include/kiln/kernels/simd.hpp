@@ -1,6 +1,14 @@
 #pragma once
 // The only file that talks to xsimd. Everything else uses these few loops, so a
 // newer xsimd (whose names differ from Debian 12's 8.1) needs changes here alone.
+// g++ 12's AVX-512 intrinsics start some results from `__m512i __Y = __Y;`, which
+// -Wuninitialized reports wherever xsimd's exp is inlined (fixed in g++ 13): the
+// warning is switched off for those headers alone, which are first included here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <xsimd/xsimd.hpp>
 
 #include <algorithm>
@@ -9,6 +17,9 @@
 #include <type_traits>
 #if defined(__AVX512F__)
 #include <immintrin.h>
+#endif
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
 #endif
 
 namespace kiln::simd {
