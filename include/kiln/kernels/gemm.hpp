@@ -145,8 +145,9 @@ template <class Run>
     // 0 to that bound, not up to row_end, the loop no longer makes g++ warn that the
     // addresses of row 2^56 and beyond would overflow once the tiles are inlined
     // into it (-Waggressive-loop-optimizations).
+    constexpr std::size_t most_left = short_rows - 1;
     const std::size_t left = row_end - row;
-    for (std::size_t i = 0; i < left && i < short_rows - 1; ++i)
+    for (std::size_t i = 0; i < left && i < most_left; ++i)
         run.template operator()<1>(row + i);
 }
 
@@ -156,10 +157,6 @@ template <class Run>
 // Causal attention's probabilities and their gradient are such matrices.
 enum class zeros { none, above_diagonal, below_diagonal };
 
-// Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
-// with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * BStride + n]
-// (B's rows are N wide, and N apart unless said otherwise). For each finished tile
-// calls epilogue(first row, first column, tile).
 // Up to this many bytes of B, the row tiles run outside and each visits every column
 // block: B stays in L2 (1 MiB per core here) for all of them. A larger B (784-1000's
 // W is 3.1 MB) would stream from L3 once per row tile, so then one column block's
@@ -168,6 +165,10 @@ enum class zeros { none, above_diagonal, below_diagonal };
 inline constexpr std::size_t b_bytes_in_l2 = 512 * 1024;
 inline constexpr std::size_t rows_per_panel = 16 * tile_rows;
 
+// Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
+// with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * BStride + n]
+// (B's rows are N wide, and N apart unless said otherwise). For each finished tile
+// calls epilogue(first row, first column, tile).
 template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride,
           std::size_t BStride = N, zeros Skips = zeros::none, class Epilogue>
 void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, std::size_t depth,
