@@ -6,7 +6,7 @@ Network: vocabulary 11, block 6, width 8, 2 heads, 2 pre-norm blocks with FFN
 width 32, final layer norm, linear(11); mean cross-entropy over batch 3 x 6
 positions. Parameters are drawn by torch (seed 7, PyTorch's default
 initialization, layer norms perturbed so that gamma != 1) and written in kiln's
-order and layout (graph/inner_network.hpp): every tensor starts on a multiple of
+order and layout (graph/runner.hpp): every tensor starts on a multiple of
 16 scalars, zero padding between; kiln's linear W is [in][out] (torch's weight
 transposed); an attention layer's q|k|v is one [width][3 width] matrix, head h
 at columns h * head_size of each part.

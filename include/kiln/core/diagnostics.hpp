@@ -23,9 +23,14 @@
 namespace kiln {
 
 // Names a layer in diagnostics: its position in the network (the input is 0) and
-// the spec the user wrote.
-template <std::size_t Position, class Spec>
+// the spec the user wrote. A layer inside a composite is named by its path:
+//   layer<3, repeat<4, ...>, copy<2>, layer<1, causal_self_attention<6>>>
+// reads "layer 3, a repeat, its copy 2, and there layer 1, the attention".
+template <std::size_t Position, class Spec, class... Inside>
 struct layer {};
+// A step of a path: the K-th copy (from 1) of kiln::repeat's layers.
+template <std::size_t K>
+struct copy {};
 
 namespace error {
 // Always false, but only once the facts are known: a static_assert on it fires
@@ -72,6 +77,36 @@ template <bool Ok, class Diagnostic>
 inline constexpr bool require = true;
 template <class Diagnostic>
 inline constexpr bool require<false, Diagnostic> = &Diagnostic::report == nullptr;
+
+namespace detail {
+// A fact of a diagnostic, as seen from outside the composite named by Where...:
+// a layer fact gains the path; other facts stay as they are.
+template <class Fact, class... Where>
+struct locate_fact {
+    using type = Fact;
+};
+template <std::size_t Position, class Spec, class... Inside, std::size_t Outer, class OuterSpec,
+          class... Steps>
+struct locate_fact<layer<Position, Spec, Inside...>, layer<Outer, OuterSpec>, Steps...> {
+    using type = layer<Outer, OuterSpec, Steps..., layer<Position, Spec, Inside...>>;
+};
+template <class Diagnostic, class... Where>
+struct locate_diagnostic {
+    using type = Diagnostic;
+};
+template <template <class...> class Diagnostic, class... Facts, class... Where>
+struct locate_diagnostic<Diagnostic<Facts...>, Where...> {
+    using type = Diagnostic<typename locate_fact<Facts, Where...>::type...>;
+};
+} // namespace detail
+
+// Rule, broken inside a composite, as its enclosing network reports it: the
+// layers its diagnostic names carry the path Where... (the composite's
+// layer<Position, Spec>, then steps such as copy<K>).
+template <class Rule, class... Where>
+using located_rule =
+    rule<Rule::holds,
+         typename detail::locate_diagnostic<typename Rule::diagnostic, Where...>::type>;
 
 // `static_assert(kiln::checked(enforce<...>))` makes a class or function evaluate a
 // check (class members are otherwise instantiated lazily) without adding a

@@ -4,6 +4,7 @@
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/init.hpp"
 #include "kiln/core/rng.hpp"
+#include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/sequential.hpp"
 
 #include <algorithm>
@@ -40,18 +41,13 @@ struct scalar_must_be_float_or_double {
 template <class Net>
 struct parameter_layout {
     // offsets[I] is layer I's slice (I from 1); offsets[0] is 0 and belongs to the input.
-    static constexpr std::array<std::size_t, Net::layer_count + 1> offsets =
-        []<std::size_t... I>(std::index_sequence<I...>) {
+    static constexpr std::array<std::size_t, Net::layer_count + 1> offsets = [] {
         std::array<std::size_t, Net::layer_count + 1> result{};
-        std::size_t offset = 0;
-        ((result[I + 1] = offset, offset += type_at<I, typename Net::layers>::storage_size), ...);
+        for (std::size_t i = 0; i < Net::layer_count; ++i)
+            result[i + 1] = Net::network_runner::param_offsets[i];
         return result;
-    }
-    (std::make_index_sequence<Net::layer_count>{});
-    static constexpr std::size_t storage_size = []<std::size_t... I>(std::index_sequence<I...>) {
-        return (std::size_t{0} + ... + type_at<I, typename Net::layers>::storage_size);
-    }
-    (std::make_index_sequence<Net::layer_count>{});
+    }();
+    static constexpr std::size_t storage_size = Net::network_runner::storage_size;
 };
 
 template <class Net, class T = float>
@@ -103,12 +99,7 @@ public:
     template <class Scheme>
     void initialize(const Scheme& scheme, rng& random) {
         parameters_.fill(T{0});
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (type_at<I, typename network::layers>::initialize(
-                 parameters_.data() + layout::offsets[I + 1], random, scheme),
-             ...);
-        }
-        (std::make_index_sequence<network::layer_count>{});
+        network::network_runner::initialize(parameters_.data(), random, scheme);
     }
 
     // The whole flat buffers, padding included (padding is zero and stays zero).
@@ -137,6 +128,17 @@ public:
     template <std::size_t I>
     const T* gradients_of() const noexcept {
         return gradients_.data() + layout::offsets[I];
+    }
+
+    // Layer I's parameters and gradients, by name (graph/layer_view.hpp):
+    // net.layer<2>().weights().
+    template <std::size_t I>
+    layer_view<typename network::template layer_t<I>, T> layer() noexcept {
+        return {parameters_of<I>(), gradients_of<I>()};
+    }
+    template <std::size_t I>
+    layer_view<typename network::template layer_t<I>, const T> layer() const noexcept {
+        return {parameters_of<I>(), gradients_of<I>()};
     }
 
 private:

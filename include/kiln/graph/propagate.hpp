@@ -4,12 +4,9 @@
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/tensor.hpp"
 #include "kiln/core/type_list.hpp"
-#include "kiln/graph/layer_calls.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/workspace.hpp"
 #include "kiln/optim/gradient_sink.hpp"
-
-#include <algorithm>
 
 #include <type_traits>
 
@@ -66,29 +63,11 @@ batch_view<typename Net::output_shape, const T>
 forward(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space, batch_view<Shape, U> x) {
     if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,
                                        input_rules<Net, T, Shape, U>>>) {
-        const std::size_t batch = x.batch();
-        space.bind_input(x.data(), batch);
-        auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-            using layer_type = type_at<I - 1, typename Net::layers>;
-            if constexpr (is_stateful<layer_type>) {
-                layer_type::forward(
-                    net.template parameters_of<I>(), space.template activation<I - 1>(),
-                    space.template activation<I>(), space.template saved<I>(), batch);
-            } else if constexpr (!layer_type::is_view) {
-                const T* const params = net.template parameters_of<I>();
-                const T* const x = space.template activation<I - 1>();
-                T* const y = space.template activation<I>();
-                space.pool().run(
-                    space.parts_for(layer_type::flops_per_example * batch,
-                                    layer_type::storage_size * sizeof(T)),
-                    [&](work_share share) { layer_type::forward(params, x, y, batch, share); });
-            }
-        };
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (step(std::integral_constant<std::size_t, I + 1>{}), ...);
-        }
-        (std::make_index_sequence<Net::layer_count>{});
-        return {space.template activation<Net::layer_count>(), x.batch()};
+        space.bind_input(x.data(), x.batch());
+        const T* const out =
+            Net::network_runner::forward(net.parameters().data(), x.data(), space.memory(),
+                                         x.batch(), split_between_cores<Net, T>{&space});
+        return {out, x.batch()};
     } else {
         return {}; // after a reported mistake: nothing more to check or to say
     }
@@ -100,70 +79,21 @@ batch_view<typename Net::output_shape, T> output_gradient(workspace<Net, T>& spa
     return {space.gradient_buffer(false), space.batch()};
 }
 
-// Whether any layer before position I has parameters.
-template <class Net, std::size_t I>
-inline constexpr bool has_parameters_before = []<std::size_t... J>(std::index_sequence<J...>) {
-    return ((type_at<J, typename Net::layers>::param_count != 0) || ... || false);
-}
-(std::make_index_sequence<I - 1>{});
-
 // Back-propagates output_gradient(space) through the network of the last forward
-// pass. Each layer hands its parameter gradients to the sink that
-// sinks.slice(its offset) makes (optim/gradient_sink.hpp); when input_gradient is
-// not null, d loss / d input is written there too. Layers sum partial gradients
-// in their slice of `scratch`, a buffer laid out as net.gradients() (that buffer
-// itself unless given another: each core of a split mini-batch has its own).
+// pass, of `space.batch()` examples. Each layer hands its parameter gradients to
+// the sink that sinks.slice(its offset) makes (optim/gradient_sink.hpp); when
+// input_gradient is not null, d loss / d input is written there too. Layers sum
+// partial gradients in their slice of `scratch`, a buffer laid out as
+// net.gradients() (that buffer itself unless given another: each core of a split
+// mini-batch has its own).
 template <class Net, class T, class Sinks>
 void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
               T* input_gradient = nullptr, T* scratch = nullptr) {
-    const std::size_t batch = space.batch();
-    T* const scratch_base = scratch != nullptr ? scratch : net.gradients().data();
-    bool in_second = false; // which ping-pong buffer holds d loss / d (current output)
-    auto step = [&]<std::size_t I>(std::integral_constant<std::size_t, I>) {
-        using layer_type = type_at<I - 1, typename Net::layers>;
-        if constexpr (!layer_type::passes_gradient) {
-            const T* const dy = space.gradient_buffer(in_second);
-            // The input gradient is only worth computing when a layer before this
-            // one has parameters, or the caller asked for d loss / d input.
-            T* const dx = I == 1                          ? input_gradient
-                          : has_parameters_before<Net, I> ? space.gradient_buffer(!in_second)
-                          : input_gradient                ? space.gradient_buffer(!in_second)
-                                                          : nullptr;
-            const T* const params = net.template parameters_of<I>();
-            const T* const x = space.template activation<I - 1>();
-            const T* const y = space.template activation<I>();
-            if constexpr (is_stateful<layer_type>) {
-                // One pass on one core: the input gradient, then the parameters'.
-                auto sink = sinks.slice(model<Net, T>::template offset_of<I>);
-                layer_type::backward(params, scratch_base + model<Net, T>::template offset_of<I>, x,
-                                     y, space.template saved<I>(), dy, dx, batch, sink);
-            } else {
-                const std::size_t parts = space.parts_for(layer_type::flops_per_example * batch,
-                                                          layer_type::storage_size * sizeof(T));
-                // The input gradient first: it reads the parameters the sink may update.
-                if (dx != nullptr)
-                    space.pool().run(parts, [&](work_share share) {
-                        layer_type::backward_input(params, x, y, dy, dx, batch, share);
-                    });
-                if constexpr (layer_type::param_count != 0) {
-                    auto sink = sinks.slice(model<Net, T>::template offset_of<I>);
-                    T* const layer_scratch = scratch_base + model<Net, T>::template offset_of<I>;
-                    space.pool().run(parts, [&](work_share share) {
-                        layer_type::backward_params(params, layer_scratch, x, y, dy, batch, sink,
-                                                    share);
-                    });
-                }
-            }
-            in_second = !in_second;
-        } else if (I == 1 && input_gradient != nullptr) {
-            const T* const dy = space.gradient_buffer(in_second);
-            std::copy_n(dy, batch * layer_type::in_shape::size, input_gradient);
-        }
-    };
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        (step(std::integral_constant<std::size_t, Net::layer_count - I>{}), ...);
-    }
-    (std::make_index_sequence<Net::layer_count>{});
+    auto sink = sinks.slice(0);
+    Net::network_runner::backward(
+        net.parameters().data(), scratch != nullptr ? scratch : net.gradients().data(),
+        space.input(), space.memory(), space.gradient_buffer(false), input_gradient, space.batch(),
+        sink, split_between_cores<Net, T>{&space});
 }
 
 // Back-propagates and stores every parameter gradient in net.gradients().

@@ -4,7 +4,7 @@
 // one body run N times; others are bound in a row as one inner network. The last
 // copy's output is copied out as the repeat's.
 #include "kiln/core/type_list.hpp"
-#include "kiln/graph/inner_network.hpp"
+#include "kiln/graph/composite.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/layers/linear.hpp"
 
@@ -27,14 +27,21 @@ struct repeated<N, type_list<Done...>, Specs...> {
     using type = typename repeated<N - 1, type_list<Done..., Specs...>, Specs...>::type;
 };
 
+template <class In, class List>
+struct inner_network_of;
+template <class In, class... Specs>
+struct inner_network_of<In, type_list<Specs...>> {
+    using type = inner_network<In, Specs...>;
+};
+
 // N copies of a body that keeps its input's shape, compiled once and run N times,
 // each copy on its own part of the parameters and of the saved state (the same
 // layout as N bound copies in a row). Bound in a row, the transformer's four
 // blocks were four sets of types and functions, per sweep configuration.
 template <std::size_t N, class Body, class In>
 struct looped_copies {
-    using broken_rule = typename Body::broken_rule;
-    static constexpr bool valid = broken_rule::holds;
+    using body = Body;
+    static constexpr std::size_t copies = N;
     using out_shape = In;
     static constexpr std::size_t param_count = N * Body::param_count;
     static constexpr std::size_t storage_size = N * Body::storage_size;
@@ -81,16 +88,42 @@ struct looped_copies {
     }
 };
 
+// A layer fact of a mistake in N copies bound in a row, each PerCopy layers,
+// renamed to the copy and the place in it: layer<P, repeat, copy<c>, layer<p, ...>>.
+template <class Fact, class Where, std::size_t PerCopy>
+struct locate_in_copies {
+    using type = Fact;
+};
+template <std::size_t P, class Spec, class... Inside, std::size_t Outer, class OuterSpec,
+          std::size_t PerCopy>
+struct locate_in_copies<layer<P, Spec, Inside...>, layer<Outer, OuterSpec>, PerCopy> {
+    using type = layer<Outer, OuterSpec, copy<(P - 1) / PerCopy + 1>,
+                       layer<(P - 1) % PerCopy + 1, Spec, Inside...>>;
+};
+template <class Rule, class Where, std::size_t PerCopy>
+struct located_in_copies {
+    using type = Rule;
+};
+template <bool Holds, template <class...> class Diagnostic, class... Facts, class Where,
+          std::size_t PerCopy>
+struct located_in_copies<rule<Holds, Diagnostic<Facts...>>, Where, PerCopy> {
+    using type = rule<Holds, Diagnostic<typename locate_in_copies<Facts, Where, PerCopy>::type...>>;
+};
+
 // The copies as one body run N times when it keeps the shape (a copy's input is
 // then the same shape for every copy); else bound in a row, each copy after the
-// one before.
-template <std::size_t N, class In, std::size_t Position, class... Specs>
+// one before. broken_rule names the copy and the place in it.
+template <std::size_t N, class In, class Where, class... Specs>
 struct repeat_copies {
-    using body = inner_network<In, Position, type_list<Specs...>>;
-    using type = std::conditional_t<
-        (N > 1 && body::valid && std::is_same_v<typename body::out_shape, In>),
-        looped_copies<N, body, In>,
-        inner_network<In, Position, typename repeated<N, type_list<>, Specs...>::type>>;
+    using body = inner_network<In, Specs...>;
+    static constexpr bool looped =
+        N > 1 && body::valid&& std::is_same_v<typename body::out_shape, In>;
+    using in_a_row =
+        typename inner_network_of<In, typename repeated<N, type_list<>, Specs...>::type>::type;
+    using type = std::conditional_t<looped, looped_copies<N, body, In>, in_a_row>;
+    using broken_rule = std::conditional_t<
+        looped || N == 0, located_rule<typename body::broken_rule, Where, copy<1>>,
+        typename located_in_copies<typename in_a_row::broken_rule, Where, sizeof...(Specs)>::type>;
 };
 } // namespace detail
 
@@ -101,21 +134,24 @@ struct repeat {
     }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind : composite_layer<repeat, In, Position,
-                                  typename detail::repeat_copies<N, In, Position, Specs...>::type> {
-        using copies = typename bind::composite_layer::inner;
+    struct bind
+        : composite_layer<
+              repeat, In, Position,
+              typename detail::repeat_copies<N, In, layer<Position, repeat>, Specs...>::type> {
+        using plan = detail::repeat_copies<N, In, layer<Position, repeat>, Specs...>;
+        using copies = typename plan::type;
         using broken_rule =
             first_broken<rule<N != 0, error::layer_size_is_zero<layer<Position, repeat>>>,
-                         typename copies::broken_rule>;
+                         typename plan::broken_rule>;
         static constexpr bool valid = broken_rule::holds;
-
-        using out_shape = typename copies::out_shape;
+        // Copies bound in a row: each takes this many of the inner network's layers.
+        static constexpr std::size_t layers_per_copy = sizeof...(Specs);
 
         template <class T>
         static void forward(const T* params, const T* x, T* y, T* saved,
                             std::size_t batch) noexcept {
             const T* const last = copies::forward(params, x, saved, batch);
-            std::copy_n(last, batch * out_shape::size, y);
+            std::copy_n(last, batch * bind::out_shape::size, y);
         }
 
         template <class T, class Sink>

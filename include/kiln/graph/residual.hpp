@@ -4,7 +4,7 @@
 // residual is bound. Backward: d loss / d x = dy + f's input gradient.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/type_list.hpp"
-#include "kiln/graph/inner_network.hpp"
+#include "kiln/graph/composite.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/simd.hpp"
 
@@ -32,17 +32,15 @@ struct residual {
     static std::string name() { return "residual<" + spec_names<Specs...>() + ">"; }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind : composite_layer<residual, In, Position,
-                                  inner_network<In, Position, type_list<Specs...>>> {
-        using branch = typename bind::composite_layer::inner;
+    struct bind : composite_layer<residual, In, Position, inner_network<In, Specs...>> {
+        using branch = inner_network<In, Specs...>;
+        using out_shape = In;
         using broken_rule =
-            first_broken<typename branch::broken_rule,
+            first_broken<located_rule<typename branch::broken_rule, layer<Position, residual>>,
                          rule<std::is_same_v<typename branch::out_shape, In>,
                               error::residual_branch_changes_the_shape<
                                   layer<Position, residual>, typename branch::out_shape, In>>>;
         static constexpr bool valid = broken_rule::holds;
-
-        using out_shape = In;
 
         template <class T>
         static void forward(const T* params, const T* x, T* y, T* saved,

@@ -6,6 +6,9 @@
 #include "kiln/core/shape.hpp"
 #include "kiln/core/type_list.hpp"
 #include "kiln/graph/lowering.hpp"
+#include "kiln/graph/runner.hpp"
+#include "kiln/graph/visit.hpp"
+#include "kiln/layers/layer.hpp"
 
 #include <cstddef>
 #include <cstdio>
@@ -78,6 +81,46 @@ inline constexpr bool is_input = false;
 template <std::size_t... Dims>
 inline constexpr bool is_input<input<Dims...>> = true;
 
+// A type that declares a whole network (sequential, unfused_sequential).
+template <class T>
+concept is_network = requires {
+    typename T::input_spec;
+    typename T::layers;
+};
+
+namespace error {
+template <class Layer, class Missing>
+struct layer_breaks_the_contract {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Missing>,
+                      "kiln: the layer 'Layer' breaks the layer contract: once bound it lacks "
+                      "the member 'Missing' (or has it with another signature). Fix: give the "
+                      "bound layer that member as include/kiln/layers/layer.hpp describes, or "
+                      "derive it from kiln::parameterless_layer / kiln::parametric_layer.");
+    }
+};
+template <class Layer>
+struct not_a_layer {
+    static void report() {
+        static_assert(facts_of_the_error<Layer>,
+                      "kiln: the type at this place of the network is not a layer: it has no "
+                      "static name() and no member template bind<In, Position, Previous, Next>. "
+                      "Fix: use a kiln layer (kiln::linear<64>, kiln::relu, ...) or give your "
+                      "type the contract of include/kiln/layers/layer.hpp.");
+    }
+};
+template <class Layer>
+struct network_used_as_a_layer {
+    static void report() {
+        static_assert(facts_of_the_error<Layer>,
+                      "kiln: a whole network (kiln::sequential<kiln::input<...>, ...>) stands "
+                      "where a layer belongs; a network has its own input and is not a layer. "
+                      "Fix: list its layers in place, or group them without an input as "
+                      "kiln::block<layers...>.");
+    }
+};
+} // namespace error
+
 namespace detail {
 template <class... Specs>
 struct first_spec {
@@ -88,8 +131,7 @@ struct first_spec<Spec, Rest...> {
     using type = Spec;
 };
 
-// A bound layer's first broken rule (layers/layer.hpp); a layer that reports its
-// mistakes itself through `valid` has none here.
+// A bound layer's first broken rule (layers/layer.hpp); none when it states none.
 template <class Bound>
 struct broken_rule_of {
     using type = no_broken_rule;
@@ -100,6 +142,35 @@ requires requires {
 }
 struct broken_rule_of<Bound> {
     using type = typename Bound::broken_rule;
+};
+
+// What stands in for a spec that is not a layer, or a bound layer that breaks the
+// contract, once that is reported: it passes its input on and adds no errors.
+template <class Spec, class In, std::size_t Position>
+struct placeholder_layer : parameterless_layer<Spec, In, In, Position> {
+    static constexpr bool is_view = true;
+    static constexpr bool passes_gradient = true;
+};
+
+// Spec bound at Position, checked against the layer contract (layers/layer.hpp).
+template <class Spec, class In, std::size_t Position, class Previous, class Next>
+struct checked_bind {
+    using type = placeholder_layer<Spec, In, Position>;
+    using broken_rule =
+        rule<false, std::conditional_t<is_network<Spec>,
+                                       error::network_used_as_a_layer<layer<Position, Spec>>,
+                                       error::not_a_layer<layer<Position, Spec>>>>;
+};
+template <layer_spec Spec, class In, std::size_t Position, class Previous, class Next>
+struct checked_bind<Spec, In, Position, Previous, Next> {
+    using bound = typename Spec::template bind<In, Position, Previous, Next>;
+    using missing = missing_member<bound>;
+    using type =
+        std::conditional_t<std::is_void_v<missing>, bound, placeholder_layer<Spec, In, Position>>;
+    using broken_rule =
+        first_broken<rule<std::is_void_v<missing>,
+                          error::layer_breaks_the_contract<layer<Position, Spec>, missing>>,
+                     typename broken_rule_of<bound>::type>;
 };
 
 // Binds Specs in order, each to the shape the one before produces and, when
@@ -113,17 +184,29 @@ struct bind_chain {
 };
 template <bool Fuse, class In, std::size_t Position, class Previous, class Spec, class... Rest>
 struct bind_chain<Fuse, In, Position, Previous, Spec, Rest...> {
-    using bound = typename Spec::template bind<
-        In, Position, std::conditional_t<Fuse, Previous, no_layer>,
-        std::conditional_t<Fuse, typename first_spec<Rest...>::type, no_layer>>;
-    static_assert(checked(bound::valid));
+    using checked =
+        checked_bind<Spec, In, Position, std::conditional_t<Fuse, Previous, no_layer>,
+                     std::conditional_t<Fuse, typename first_spec<Rest...>::type, no_layer>>;
+    using bound = typename checked::type;
     using rest = bind_chain<Fuse, typename bound::out_shape, Position + 1, Spec, Rest...>;
     using layers = prepend_t<bound, typename rest::layers>;
     using out_shape = typename rest::out_shape;
-    using broken_rule =
-        first_broken<typename broken_rule_of<bound>::type, typename rest::broken_rule>;
+    using broken_rule = first_broken<typename checked::broken_rule, typename rest::broken_rule>;
 };
 
+} // namespace detail
+
+// Specs bound in order inside a composite layer (residual, repeat), with the same
+// fusion rules between neighbours, positions counted from 1 within it: a runner
+// (graph/runner.hpp) with the rules its layers break.
+template <class In, class... Specs>
+struct inner_network
+    : runner<In, typename detail::bind_chain<true, In, 1, no_layer, Specs...>::layers> {
+    using broken_rule = typename detail::bind_chain<true, In, 1, no_layer, Specs...>::broken_rule;
+    static constexpr bool valid = broken_rule::holds;
+};
+
+namespace detail {
 template <class Input>
 struct input_shape {
     using type = shape<1>; // placeholder after a reported error, to avoid follow-on ones
@@ -175,30 +258,29 @@ public:
     using shape_after =
         typename std::conditional_t<I == 0, std::type_identity<input_shape>, layer_out<I>>::type;
 
-    static constexpr std::size_t param_count = []<std::size_t... I>(std::index_sequence<I...>) {
-        return (std::size_t{0} + ... + type_at<I, layers>::param_count);
-    }
-    (std::make_index_sequence<layer_count>{});
+    // Where every layer's parameters and outputs live, and forward and backward.
+    using network_runner = runner<bound_input, layers>;
+    static constexpr std::size_t param_count = network_runner::param_count;
 
-    // A Keras-like table: position, layer, output shape, parameters.
+    // A Keras-like table: position, layer, output shape, parameters. The layers
+    // inside a composite follow it, indented, with their path ("3 > copy 2 > 1").
     [[gnu::cold]] static std::string summary() {
         std::string text;
-        auto row = [&](std::string position, std::string name, std::string out,
-                       std::string params) {
-            char line[160];
-            std::snprintf(line, sizeof line, "%-5s %-22s %-18s %12s\n", position.c_str(),
+        auto row = [&](const std::string& position, const std::string& name, const std::string& out,
+                       const std::string& params) {
+            char line[256];
+            std::snprintf(line, sizeof line, "%-12s %-28s %-18s %12s\n", position.c_str(),
                           name.c_str(), out.c_str(), params.c_str());
             text += line;
         };
         row("#", "layer", "output shape", "parameters");
         row("0", Input::name(), input_shape::to_string(), "0");
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (row(std::to_string(I + 1), type_at<I, layers>::spec::name(),
-                 type_at<I, layers>::out_shape::to_string(),
-                 std::to_string(type_at<I, layers>::param_count)),
-             ...);
-        }
-        (std::make_index_sequence<layer_count>{});
+        for_each_layer<basic_sequential>([&](auto visit) {
+            using bound = typename decltype(visit)::layer;
+            row(visit.path.to_string(),
+                std::string(2 * visit.path.depth(), ' ') + bound::spec::name(),
+                bound::out_shape::to_string(), std::to_string(bound::param_count));
+        });
         text += "total parameters: " + std::to_string(param_count) + "\n";
         return text;
     }

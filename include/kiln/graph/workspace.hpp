@@ -1,12 +1,11 @@
 #pragma once
 // kiln::workspace<Net, T>: the memory one forward and backward pass needs, for up
-// to `capacity` examples, allocated once. Each layer's output has a fixed place
-// in one arena (a view layer shares its input's place); backward ping-pongs the
-// gradient between two buffers sized for the widest layer.
+// to `capacity` examples, allocated once and laid out by the network's runner
+// (graph/runner.hpp): each layer's output, each layer's saved state and
+// backward's two gradient buffers; and the pool whose cores a pass may use.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/tensor.hpp"
 #include "kiln/core/thread_pool.hpp"
-#include "kiln/graph/layer_calls.hpp"
 #include "kiln/graph/sequential.hpp"
 
 #include <array>
@@ -19,59 +18,15 @@ namespace kiln {
 
 template <class Net, class T = float>
 class workspace {
-    static constexpr std::size_t layer_count = Net::layer_count;
-
-    template <std::size_t I>
-    using layer_t = type_at<I, typename Net::layers>; // 0-based here
-
-    // For each position 0..L: the position whose buffer holds its output (0 = the input).
-    static constexpr std::array<std::size_t, layer_count + 1> owner =
-        []<std::size_t... I>(std::index_sequence<I...>) {
-        std::array<std::size_t, layer_count + 1> result{};
-        ((result[I + 1] = layer_t<I>::is_view ? result[I] : I + 1), ...);
-        return result;
-    }
-    (std::make_index_sequence<layer_count>{});
-
-    // Scalars per example of each position's output, and the widest one.
-    static constexpr std::array<std::size_t, layer_count + 1> example_sizes =
-        []<std::size_t... I>(std::index_sequence<I...>) {
-        return std::array<std::size_t, layer_count + 1>{Net::input_shape::size,
-                                                        layer_t<I>::out_shape::size...};
-    }
-    (std::make_index_sequence<layer_count>{});
-    // Scalars per example each layer keeps for its backward beyond its output
-    // (graph/layer_calls.hpp: stateful layers); they follow the outputs in the arena.
-    static constexpr std::array<std::size_t, layer_count + 1> saved_sizes =
-        []<std::size_t... I>(std::index_sequence<I...>) {
-        return std::array<std::size_t, layer_count + 1>{0, saved_per_example_of<layer_t<I>>...};
-    }
-    (std::make_index_sequence<layer_count>{});
-    static constexpr std::size_t widest = [] {
-        std::size_t w = 0;
-        for (std::size_t i = 1; i <= layer_count; ++i)
-            w = example_sizes[i] > w ? example_sizes[i] : w;
-        return w;
-    }();
+    using network_runner = typename Net::network_runner;
 
 public:
     [[gnu::cold]] explicit workspace(std::size_t capacity,
                                      thread_pool& pool = default_thread_pool())
         : pool_(&pool), min_flops_per_split_(min_flops_per_split()), capacity_(capacity),
-          arena_(arena_size(capacity)), gradient_a_(capacity * widest),
-          gradient_b_(capacity * widest) {
+          memory_(capacity * network_runner::saved_per_example) {
         if (capacity == 0)
             throw std::invalid_argument("kiln::workspace: capacity must be at least 1");
-        std::size_t offset = 0;
-        for (std::size_t i = 1; i <= layer_count; ++i) {
-            if (owner[i] != i) continue;
-            arena_slots_[i] = arena_.data() + offset;
-            offset += padded_count(example_sizes[i] * capacity);
-        }
-        for (std::size_t i = 1; i <= layer_count; ++i) {
-            saved_slots_[i] = arena_.data() + offset;
-            offset += padded_count(saved_sizes[i] * capacity);
-        }
     }
 
     std::size_t capacity() const noexcept { return capacity_; }
@@ -111,16 +66,11 @@ public:
     // Output of position I (0 = the input of the last forward pass).
     template <std::size_t I>
     T* activation() noexcept {
-        if constexpr (owner[I] == 0)
-            return const_cast<T*>(input_);
-        else
-            return arena_slots_[owner[I]];
+        return network_runner::template output<I>(memory_.data(), input_, batch_);
     }
-    // Layer I's saved state (stateful layers), laid out for the batch of the last forward.
-    template <std::size_t I>
-    T* saved() noexcept {
-        return saved_slots_[I];
-    }
+    // What the runner lays out for the batch of the last forward pass: every
+    // output, every layer's saved state and backward's gradient buffers.
+    T* memory() noexcept { return memory_.data(); }
     const T* input() const noexcept { return input_; }
     std::size_t batch() const noexcept { return batch_; }
 
@@ -136,29 +86,29 @@ public:
 
     // Where the loss writes d loss / d output, and backward's scratch.
     T* gradient_buffer(bool second) noexcept {
-        return second ? gradient_b_.data() : gradient_a_.data();
+        return network_runner::gradient_buffer(memory_.data(), batch_, second ? 1 : 0);
     }
 
 private:
-    static std::size_t arena_size(std::size_t capacity) {
-        std::size_t total = 0;
-        for (std::size_t i = 1; i <= layer_count; ++i)
-            if (owner[i] == i) total += padded_count(example_sizes[i] * capacity);
-        for (std::size_t i = 1; i <= layer_count; ++i)
-            total += padded_count(saved_sizes[i] * capacity);
-        return total;
-    }
-
     thread_pool* pool_;
     std::size_t min_flops_per_split_;
     std::size_t capacity_;
-    aligned_buffer<T> arena_;
-    aligned_buffer<T> gradient_a_;
-    aligned_buffer<T> gradient_b_;
-    std::array<T*, layer_count + 1> arena_slots_{};
-    std::array<T*, layer_count + 1> saved_slots_{};
+    aligned_buffer<T> memory_;
     const T* input_ = nullptr;
     std::size_t batch_ = 0;
+};
+
+// Runs a plain layer's pass on the workspace's pool, split between its cores when
+// the pass is worth it (workspace::parts_for).
+template <class Net, class T>
+struct split_between_cores {
+    const workspace<Net, T>* space;
+    template <class Layer, class U, class Pass>
+    [[gnu::always_inline]] void run(std::size_t batch, Pass&& pass) const {
+        space->pool().run(
+            space->parts_for(Layer::flops_per_example * batch, Layer::storage_size * sizeof(U)),
+            pass);
+    }
 };
 
 } // namespace kiln

@@ -194,7 +194,7 @@ struct causal_self_attention {
     static std::string name() { return "causal_self_attention<" + std::to_string(Heads) + ">"; }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind {
+    struct bind : layer_base<causal_self_attention, In, In, Position> {
         static constexpr bool is_sequence = In::rank == 2;
         static constexpr std::size_t width_ = last_dim<In>;
         using here = layer<Position, causal_self_attention>;
@@ -210,16 +210,9 @@ struct causal_self_attention {
         using qkv_layer = typename linear_no_bias<3 * width_>::template bind<sequence, Position>;
         using projection = typename linear<width_>::template bind<sequence, Position>;
 
-        using spec = causal_self_attention;
-        using in_shape = In;
-        using out_shape = In;
-        static constexpr std::size_t position = Position;
         static constexpr std::size_t param_count = qkv_layer::param_count + projection::param_count;
         static constexpr std::size_t projection_offset = qkv_layer::storage_size;
         static constexpr std::size_t storage_size = projection_offset + projection::storage_size;
-        static constexpr bool is_view = false;
-        static constexpr bool passes_gradient = false;
-        static constexpr std::size_t flops_per_example = 0;
 
         // Per example: q|k|v, the probabilities of every head, the heads' outputs,
         // and backward's gradients of the latter two products.

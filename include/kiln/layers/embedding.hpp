@@ -5,6 +5,7 @@
 // positions that looked it up (the ids themselves have no gradient).
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
+#include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/layers/linear.hpp"
@@ -45,21 +46,13 @@ void initialize_table(T* values, std::size_t count, rng& random, const Scheme& s
 // What a learned table (embedding, add_position) states about itself: Entries
 // parameters, initialized by initialize_table, and nothing saved for backward.
 template <class Spec, class In, class Out, std::size_t Position, std::size_t Entries>
-struct table_layer {
-    using spec = Spec;
-    using in_shape = In;
-    using out_shape = Out;
-    static constexpr std::size_t position = Position;
-    static constexpr std::size_t param_count = Entries;
-    static constexpr std::size_t storage_size = padded_count(param_count);
-    static constexpr bool is_view = false;
-    static constexpr bool passes_gradient = false;
-    static constexpr std::size_t flops_per_example = 0;
+struct table_layer : parametric_layer<Spec, In, Out, Position, Entries> {
     static constexpr std::size_t saved_per_example = 0;
+    static constexpr std::array parameter_parts{parameter_part{"weight", 0, Entries}};
 
     template <class T, class Scheme>
     static void initialize(T* params, rng& random, const Scheme& scheme) {
-        initialize_table(params, param_count, random, scheme);
+        initialize_table(params, Entries, random, scheme);
     }
 };
 

@@ -1,62 +1,196 @@
 #pragma once
-// What every layer has in common, and the contract a new layer fulfils.
+// The layer contract: what a layer spec and a bound layer provide, as concepts
+// that the network checks where it binds each spec (graph/sequential.hpp), so a
+// layer that misses a member is reported by name, not by a failed call deep in
+// the runner. docs/guide.md section 4 walks through writing a layer against it.
 //
 // A layer *spec* is what the user writes (`kiln::linear<128>`): it names only what
-// it decides. `Spec::bind<In, Position, Previous, Next>` is the layer once its
-// input shape and its neighbours' specs are known (the neighbours are kiln::no_layer
-// at the ends and in an unfused network; graph/lowering.hpp has the fusion rules), with:
-//   broken_rule              the first kiln::rule the layer breaks (kiln::first_broken
-//                            of its rules, core/diagnostics.hpp), or no_broken_rule;
-//                            the network reports it, so the layer never reports
-//                            itself, and after a mistake claims a placeholder
-//                            out_shape that the layers after it accept
-//   valid                    broken_rule::holds
-//   in_shape, out_shape      shapes of one example
-//   param_count              logical number of parameters (what PyTorch would count)
-//   storage_size             scalars its slice of the parameter buffer takes (padded)
-//   is_view                  the output is the input's memory (a reshape, or work
-//                            fused into the layer before): forward does nothing
-//   passes_gradient          backward is the identity (the gradient buffer is
-//                            reused as it is): backward is not called
+// it decides. It has
+//   name()                                 "linear<128>", for summaries and errors
+//   template bind<In, Position, Previous, Next>
+//                                          the layer once its input shape and its
+//                                          neighbours' specs are known
+// (Position counts from 1 within the network or composite that holds the layer;
+// Previous and Next are kiln::no_layer at the ends and in an unfused network:
+// graph/lowering.hpp decides fusion from them.)
+//
+// A *bound layer* has
+//   spec, in_shape, out_shape              types; shapes of one example
+//   broken_rule                            the first kiln::rule it breaks, or
+//                                          no_broken_rule; after a mistake it still
+//                                          claims an out_shape the next layers accept
+//   param_count                            logical parameters (what PyTorch counts)
+//   storage_size                           scalars its slice of the parameter buffer
+//                                          takes (padded)
+//   is_view                                its output is its input's memory: forward
+//                                          does nothing
+//   passes_gradient                        backward is the identity: not called
+//   flops_per_example                      work of a pass, to decide whether to split it
 //   initialize(params, rng, scheme)
-//   flops_per_example        work of a pass, to decide whether to split it
-// and, unless is_view / passes_gradient / param_count == 0 says they are not needed:
-//   forward(params, x, y, batch, share)
-//   backward_input(params, x, y, dy, dx, batch, share): the input gradient
-//   backward_params(params, scratch, x, y, dy, batch, sink, share): hands every
-//            parameter gradient to sink.template gradient<Lanes>(index in the
-//            slice, register), which stores it or folds an optimizer update into
-//            it; runs after backward_input, which still reads the old parameters.
-//            scratch is the layer's slice of the gradient buffer, free for partial sums.
-// Each pass does the part of the work `share` names (core/thread_pool.hpp), so
-// the thread pool can split it; a part's results must not depend on the split.
-// All pointers are to batch-major, contiguous storage.
+// and its passes, in one of two kinds:
+//   plain:    forward(params, x, y, batch, share)
+//             backward_input(params, x, y, dy, dx, batch, share)
+//             backward_params(params, scratch, x, y, dy, batch, sink, share)
+//             Each pass does the part of the work `share` names (core/thread_pool.hpp),
+//             so the runner may split it between cores; a part's results must not
+//             depend on the split. backward_input runs first: it reads the parameters
+//             that the sink may update in backward_params. backward_params hands
+//             every parameter gradient to sink.template gradient<Lanes>(index in the
+//             slice, register); scratch is the layer's slice of the gradient buffer,
+//             free for partial sums.
+//   stateful: saved_per_example            scalars each example keeps for backward
+//                                          beyond the output (padded; 0 is allowed)
+//             forward(params, x, y, saved, batch)
+//             backward(params, scratch, x, y, saved, dy, dx, batch, sink)
+//             run whole on one core; backward computes dx (unless dx is null)
+//             before it hands a gradient to the sink.
+// A view needs no forward, a layer that passes the gradient no backward_input, a
+// layer without parameters no backward_params. All pointers are to batch-major,
+// contiguous storage.
+#include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
 #include "kiln/core/rng.hpp"
 #include "kiln/core/shape.hpp"
 #include "kiln/core/thread_pool.hpp"
 
+#include <concepts>
 #include <cstddef>
+#include <string>
+#include <type_traits>
 
 namespace kiln {
 
-// Base for a bound layer without parameters.
+// Stands for "no layer here" at the ends of a network, and everywhere when unfused.
+struct no_layer {};
+
+// The contract's members, as diagnostics name them.
+namespace member {
+struct name {};
+struct bind {};
+struct spec {};
+struct in_shape {};
+struct out_shape {};
+struct param_count {};
+struct storage_size {};
+struct is_view {};
+struct passes_gradient {};
+struct flops_per_example {};
+struct initialize {};
+struct forward {};
+struct backward_input {};
+struct backward_params {};
+struct stateful_backward {};
+} // namespace member
+
+namespace contract {
+// What the concepts call the passes with.
+using scalar = float;
+struct sink {
+    template <std::size_t Lanes, class Register>
+    void gradient(std::size_t, const Register&) noexcept {}
+    sink shifted(std::size_t) const noexcept { return {}; }
+};
+} // namespace contract
+
+template <class Spec>
+concept layer_spec = requires {
+    { Spec::name() } -> std::convertible_to<std::string>;
+    typename Spec::template bind<shape<1>, 1, no_layer, no_layer>;
+};
+
+template <class Layer>
+concept stateful_layer = requires {
+    Layer::saved_per_example;
+};
+
+namespace detail {
+template <class Layer>
+consteval auto find_missing_member() {
+    using S = contract::scalar;
+    if constexpr (!requires { typename Layer::spec; })
+        return std::type_identity<member::spec>{};
+    else if constexpr (!requires { typename Layer::in_shape; })
+        return std::type_identity<member::in_shape>{};
+    else if constexpr (!requires { typename Layer::out_shape; })
+        return std::type_identity<member::out_shape>{};
+    else if constexpr (!requires { std::size_t{Layer::param_count}; })
+        return std::type_identity<member::param_count>{};
+    else if constexpr (!requires { std::size_t{Layer::storage_size}; })
+        return std::type_identity<member::storage_size>{};
+    else if constexpr (!requires { bool{Layer::is_view}; })
+        return std::type_identity<member::is_view>{};
+    else if constexpr (!requires { bool{Layer::passes_gradient}; })
+        return std::type_identity<member::passes_gradient>{};
+    else if constexpr (!requires { std::size_t{Layer::flops_per_example}; })
+        return std::type_identity<member::flops_per_example>{};
+    else if constexpr (!requires(S * p, rng & r) { Layer::initialize(p, r, init::normal{}); })
+        return std::type_identity<member::initialize>{};
+    else if constexpr (stateful_layer<Layer>) {
+        if constexpr (!requires(const S* c, S* p, std::size_t n) { Layer::forward(c, c, p, p, n); })
+            return std::type_identity<member::forward>{};
+        else if constexpr (!requires(const S* c, S* p, std::size_t n, contract::sink& k) {
+                               Layer::backward(c, p, c, c, p, c, p, n, k);
+                           })
+            return std::type_identity<member::stateful_backward>{};
+        else
+            return std::type_identity<void>{};
+    } else if constexpr (!Layer::is_view && !requires(const S* c, S* p, std::size_t n) {
+                             Layer::forward(c, c, p, n, work_share{});
+                         })
+        return std::type_identity<member::forward>{};
+    else if constexpr (!Layer::passes_gradient && !requires(const S* c, S* p, std::size_t n) {
+                           Layer::backward_input(c, c, c, c, p, n, work_share{});
+                       })
+        return std::type_identity<member::backward_input>{};
+    else if constexpr (Layer::param_count != 0 &&
+                       !requires(const S* c, S* p, std::size_t n, contract::sink& k) {
+                           Layer::backward_params(c, p, c, c, c, n, k, work_share{});
+                       })
+        return std::type_identity<member::backward_params>{};
+    else
+        return std::type_identity<void>{};
+}
+} // namespace detail
+
+// The first member of the contract that the bound layer lacks, as a kiln::member
+// type, or void.
+template <class Layer>
+using missing_member = typename decltype(detail::find_missing_member<Layer>())::type;
+
+// A bound layer that keeps the whole contract.
+template <class Layer>
+concept bound_layer = std::is_void_v<missing_member<Layer>>;
+
+// What every bound layer states in the same way; layers derive from it and
+// override what differs.
 template <class Spec, class In, class Out, std::size_t Position>
-struct parameterless_layer {
+struct layer_base {
     using spec = Spec;
     using in_shape = In;
     using out_shape = Out;
     static constexpr std::size_t position = Position;
-    static constexpr std::size_t param_count = 0;
     using broken_rule = no_broken_rule;
     static constexpr bool valid = true;
     static constexpr bool is_view = false;
     static constexpr bool passes_gradient = false;
-    static constexpr std::size_t storage_size = 0;
     static constexpr std::size_t flops_per_example = 0;
+};
+
+// Base for a bound layer without parameters.
+template <class Spec, class In, class Out, std::size_t Position>
+struct parameterless_layer : layer_base<Spec, In, Out, Position> {
+    static constexpr std::size_t param_count = 0;
+    static constexpr std::size_t storage_size = 0;
     template <class T, class Scheme>
     static void initialize(T*, rng&, const Scheme&) {}
+};
+
+// Base for a bound layer with Count parameters in one slice.
+template <class Spec, class In, class Out, std::size_t Position, std::size_t Count>
+struct parametric_layer : layer_base<Spec, In, Out, Position> {
+    static constexpr std::size_t param_count = Count;
+    static constexpr std::size_t storage_size = padded_count(Count);
 };
 
 } // namespace kiln

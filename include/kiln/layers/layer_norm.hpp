@@ -4,6 +4,7 @@
 // by gamma and shifted by beta. Forward keeps each vector's mean and reciprocal
 // standard deviation, so backward recomputes x-hat without a second reduction.
 #include "kiln/core/init.hpp"
+#include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
@@ -133,21 +134,15 @@ struct layer_norm {
     static constexpr double epsilon = layer_norm_epsilon;
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind {
+    struct bind : layer_base<layer_norm, In, In, Position> {
         static constexpr std::size_t width = last_dim<In>;
         static constexpr std::size_t rows_per_example = In::size / width;
-        using spec = layer_norm;
-        using in_shape = In;
-        using out_shape = In;
-        static constexpr bool valid = true;
-        static constexpr std::size_t position = Position;
         static constexpr std::size_t param_count = 2 * width;
         using rows_kernel = layer_norm_rows<width>;
         static constexpr std::size_t beta_offset = rows_kernel::beta_offset;
         static constexpr std::size_t storage_size = 2 * beta_offset;
-        static constexpr bool is_view = false;
-        static constexpr bool passes_gradient = false;
-        static constexpr std::size_t flops_per_example = 0;
+        static constexpr std::array parameter_parts{parameter_part{"weight", 0, width},
+                                                    parameter_part{"bias", beta_offset, width}};
         // Per vector: its mean, then (after all the means) its reciprocal std.
         static constexpr std::size_t saved_per_example = padded_count(2 * rows_per_example);
 

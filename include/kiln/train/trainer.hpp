@@ -146,10 +146,9 @@ private:
                                    output_gradient(space_).data());
     }
 
-    static constexpr bool splits_batch = []<std::size_t... I>(std::index_sequence<I...>) {
-        return (is_stateful<type_at<I, typename Net::layers>> || ...);
-    }
-    (std::make_index_sequence<Net::layer_count>{});
+    static constexpr bool splits_batch =
+        static_sum<Net::layer_count>(
+            [](auto i) { return stateful_layer<type_at<i, typename Net::layers>>; }) != 0;
 
     [[gnu::cold]] void make_parts(thread_pool& pool, std::size_t max_batch) {
         const std::size_t parts = pool.size();
