@@ -57,7 +57,7 @@ BENCHMARK(evaluation_batch)->Name("gpt_evaluation_batch");
 
 // The three products (forward, input gradient, weight gradient) of one affine
 // layer over all batch x block rows, with the epilogues the network uses.
-template <std::size_t In, std::size_t Out, bool HasBias, bool AppliesRelu, bool MasksInput>
+template <std::size_t In, std::size_t Out, bool HasBias, class Applied, class Absorbed>
 struct layer_products {
     using products = kiln::affine_products<In, Out, HasBias>;
     static constexpr std::size_t rows = batch * block;
@@ -75,9 +75,9 @@ struct layer_products {
         return v;
     }
     void run() {
-        products::template forward<float, AppliesRelu>(params.data(), x.data(), y.data(), rows, {});
-        products::template backward_input<float, MasksInput>(params.data(), x.data(), dy.data(),
-                                                             dx.data(), rows, {});
+        products::template forward<float, Applied>(params.data(), x.data(), y.data(), rows, {});
+        products::template backward_input<float, Absorbed>(params.data(), x.data(), dy.data(),
+                                                           dx.data(), rows, {});
         kiln::store_gradients<float>::slice_sink sink{gradient.data()};
         products::backward_params(gradient.data(), x.data(), dy.data(), rows, sink,
                                   kiln::work_share{});
@@ -87,11 +87,12 @@ struct layer_products {
 void matrix_products(benchmark::State& state) {
     // Per block: q|k|v, the attention's output projection, the feed-forward pair;
     // then the language-model head.
-    layer_products<64, 192, false, false, false> qkv;
-    layer_products<64, 64, true, false, false> projection;
-    layer_products<64, 256, true, true, false> expand;
-    layer_products<256, 64, true, false, true> contract;
-    layer_products<64, 65, true, false, false> head;
+    using none = kiln::no_activation;
+    layer_products<64, 192, false, none, none> qkv;
+    layer_products<64, 64, true, none, none> projection;
+    layer_products<64, 256, true, kiln::relu, none> expand;
+    layer_products<256, 64, true, none, kiln::relu> contract;
+    layer_products<64, 65, true, none, none> head;
     constexpr std::size_t blocks = 4;
     for (auto _ : state) {
         for (std::size_t b = 0; b < blocks; ++b) {

@@ -35,9 +35,10 @@ static_assert(std::is_same_v<cnn3::shape_after<7>, kiln::shape<3200>>);
 
 // Lowering: relu after a conv is applied by the conv; relu before a pool or a conv
 // passes its gradient, which the next layer masks.
-static_assert(cnn3::layer_t<1>::applies_relu && cnn3::layer_t<2>::is_view);
-static_assert(cnn3::layer_t<2>::passes_gradient && cnn3::layer_t<3>::masks_input_gradient);
-static_assert(!cnn3::layer_t<4>::masks_input_gradient);
+static_assert(std::is_same_v<cnn3::layer_t<1>::applied, kiln::relu> && cnn3::layer_t<2>::is_view);
+static_assert(cnn3::layer_t<2>::passes_gradient &&
+              std::is_same_v<cnn3::layer_t<3>::absorbed, kiln::relu>);
+static_assert(std::is_same_v<cnn3::layer_t<4>::absorbed, kiln::no_activation>);
 
 // Pooling rounds down and keeps the rank; stride shrinks as PyTorch's does.
 using odd = kiln::sequential<kiln::input<7, 9>, kiln::max_pool2d<2>, kiln::reshape<3, 4, 1>,
@@ -126,7 +127,8 @@ void check_conv_forward(std::size_t batch, std::size_t threads) {
         net, space, kiln::batch_view<typename Net::input_shape, const T>(x.data(), batch));
     const T* const slice = net.template parameters_of<1>();
     const std::vector<T> params(slice, slice + layer::storage_size);
-    const auto expected = naive_conv<layer, T>(params, x, batch, layer::applies_relu);
+    const auto expected =
+        naive_conv<layer, T>(params, x, batch, std::is_same_v<typename layer::applied, kiln::relu>);
     REQUIRE(out.size() == expected.size());
     const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-13;
     for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -184,8 +186,8 @@ using small_cnn =
 using fused_cnn = small_cnn<kiln::sequential>;
 using unfused_cnn = small_cnn<kiln::unfused_sequential>;
 static_assert(fused_cnn::layer_t<5>::passes_gradient && fused_cnn::layer_t<7>::passes_gradient);
-static_assert(fused_cnn::layer_t<6>::masks_input_gradient);
-static_assert(fused_cnn::layer_t<8>::masks_input_gradient);
+static_assert(std::is_same_v<fused_cnn::layer_t<6>::absorbed, kiln::relu>);
+static_assert(std::is_same_v<fused_cnn::layer_t<8>::absorbed, kiln::relu>);
 static_assert(!unfused_cnn::layer_t<2>::is_view && !unfused_cnn::layer_t<7>::passes_gradient);
 
 } // namespace

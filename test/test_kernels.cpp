@@ -166,7 +166,8 @@ using unfused_net =
                              kiln::linear<33>, kiln::relu, kiln::linear<5>>;
 static_assert(fused_net::layer_t<3>::is_view && fused_net::layer_t<3>::passes_gradient);
 static_assert(!unfused_net::layer_t<3>::is_view && !unfused_net::layer_t<3>::passes_gradient);
-static_assert(fused_net::layer_t<2>::applies_relu && fused_net::layer_t<4>::masks_input_gradient);
+static_assert(std::is_same_v<fused_net::layer_t<2>::applied, kiln::relu> &&
+              std::is_same_v<fused_net::layer_t<4>::absorbed, kiln::relu>);
 
 template <class Net, class T>
 struct run_result {

@@ -6,6 +6,7 @@
 // both networks named. It says nothing about fusion: a sequential and an
 // unfused_sequential of the same layers share a signature (and a memory layout).
 #include "kiln/graph/sequential.hpp"
+#include "kiln/graph/visit.hpp"
 
 #include <cstddef>
 #include <string>
@@ -20,15 +21,13 @@ inline constexpr std::string_view signature_separator = " -> ";
 template <class Net>
 std::string network_signature() {
     std::string text = Net::input_spec::name() + " " + Net::input_shape::to_string();
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        auto add = [&]<class Layer>(std::type_identity<Layer>) {
-            text += signature_separator;
-            text += Layer::spec::name() + " " + Layer::out_shape::to_string();
-            if (Layer::param_count != 0) text += " [" + std::to_string(Layer::param_count) + "]";
-        };
-        (add(std::type_identity<type_at<I, typename Net::layers>>{}), ...);
-    }
-    (std::make_index_sequence<Net::layer_count>{});
+    for_each_layer<Net>([&](auto visit) {
+        using bound = typename decltype(visit)::layer;
+        if (visit.path.depth() != 0) return; // a composite's name spells out its layers
+        text += signature_separator;
+        text += bound::spec::name() + " " + bound::out_shape::to_string();
+        if (bound::param_count != 0) text += " [" + std::to_string(bound::param_count) + "]";
+    });
     return text;
 }
 

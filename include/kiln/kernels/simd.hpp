@@ -166,6 +166,39 @@ inline vec<T> sqrt(const vec<T>& v) noexcept {
     return xsimd::sqrt(v);
 }
 
+// tanh and erf of every lane (activations).
+template <class T>
+inline vec<T> tanh(const vec<T>& v) noexcept {
+    return xsimd::tanh(v);
+}
+template <class T>
+inline vec<T> erf(const vec<T>& v) noexcept {
+    return xsimd::erf(v);
+}
+
+// y[i] = f(x[i]) for a function f of one register, the last register partial
+// (an activation's forward). y may be x.
+template <class T, class F>
+inline void map(std::size_t n, const T* x, T* y, F&& f) noexcept {
+    const std::size_t vector_end = n - n % width<T>;
+    std::size_t i = 0;
+    for (; i < vector_end; i += width<T>)
+        store(y + i, f(load(x + i)));
+    if (i < n) store_partial(y + i, f(load_partial(x + i, n - i)), n - i);
+}
+
+// out[i] = f(a[i], b[i]) for a function f of two registers, the last partial (an
+// activation's backward). out may be a or b.
+template <class T, class F>
+inline void map(std::size_t n, const T* a, const T* b, T* out, F&& f) noexcept {
+    const std::size_t vector_end = n - n % width<T>;
+    std::size_t i = 0;
+    for (; i < vector_end; i += width<T>)
+        store(out + i, f(load(a + i), load(b + i)));
+    if (i < n)
+        store_partial(out + i, f(load_partial(a + i, n - i), load_partial(b + i, n - i)), n - i);
+}
+
 // out[i] = a[i] + b[i] (out may be a or b)
 template <class T>
 inline void add(std::size_t n, const T* a, const T* b, T* out) noexcept {
@@ -216,35 +249,6 @@ inline T dot(std::size_t n, const T* x, const T* y) noexcept {
     for (; i < n; ++i)
         sum += x[i] * y[i];
     return sum;
-}
-
-// y[i] = max(x[i], 0)
-template <class T>
-inline void relu(std::size_t n, const T* x, T* y) noexcept {
-    const vec<T> zero(T{0});
-    const std::size_t vector_end = n - n % width<T>;
-    std::size_t i = 0;
-    for (; i < vector_end; i += width<T>) {
-        // select, not xsimd::max: g++ 12's AVX-512 max intrinsic warns spuriously.
-        const auto v = vec<T>::load_unaligned(x + i);
-        xsimd::select(v > zero, v, zero).store_unaligned(y + i);
-    }
-    for (; i < n; ++i)
-        y[i] = x[i] > T{0} ? x[i] : T{0};
-}
-
-// dx[i] = y[i] > 0 ? dy[i] : 0, with y the relu's output
-template <class T>
-inline void relu_backward(std::size_t n, const T* y, const T* dy, T* dx) noexcept {
-    const vec<T> zero(T{0});
-    const std::size_t vector_end = n - n % width<T>;
-    std::size_t i = 0;
-    for (; i < vector_end; i += width<T>) {
-        const auto positive = vec<T>::load_unaligned(y + i) > zero;
-        xsimd::select(positive, vec<T>::load_unaligned(dy + i), zero).store_unaligned(dx + i);
-    }
-    for (; i < n; ++i)
-        dx[i] = y[i] > T{0} ? dy[i] : T{0};
 }
 
 } // namespace kiln::simd

@@ -110,6 +110,13 @@ struct conv1d_layer {
             return (k * channels + c) * Filters + f;
         }
         static constexpr std::size_t bias_at(std::size_t f) { return bias_offset + f; }
+        static constexpr auto parameter_parts = [] {
+            if constexpr (bias_count != 0)
+                return std::array{parameter_part{"weight", 0, weight_count},
+                                  parameter_part{"bias", bias_offset, bias_count}};
+            else
+                return std::array{parameter_part{"weight", 0, weight_count}};
+        }();
 
         // As nn.Conv1d (or the course's N(0, sigma)): fan_in = Kernel x channels.
         template <class T, class Scheme>
@@ -188,9 +195,8 @@ struct conv1d_layer {
                         for (std::size_t f = 0; f < Filters; ++f)
                             scratch[bias_offset + f] += g[f];
                 }
-            hand_over_gradients<weight_count>(scratch, 0, sink);
-            if constexpr (has_bias)
-                hand_over_gradients<bias_count>(scratch + bias_offset, bias_offset, sink);
+            hand_over(sink, 0, scratch, weight_count);
+            if constexpr (has_bias) hand_over(sink, bias_offset, scratch + bias_offset, bias_count);
         }
     };
 };

@@ -13,13 +13,14 @@
 // output and in its gradient. PyTorch's Conv2d.weight is [filter][channel][row]
 // [column]; the golden-file script converts.
 //
-// The layer is affine, so graph/lowering.hpp's relu rules apply to it as to
-// linear: relu after it is applied as the output is stored, relu before it is
-// undone in the input gradient it computes.
+// Like linear, it fuses activations (graph/lowering.hpp): one after it is applied
+// as the output is stored, the derivative of one before it is applied to the input
+// gradient it computes.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/thread_pool.hpp"
+#include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/conv.hpp"
 #include "kiln/kernels/gemm.hpp"
@@ -65,8 +66,9 @@ struct conv2d {
                (Stride != 1 ? ", " + std::to_string(Stride) : std::string()) + ">";
     }
 
-    // A product with weights: relu before and after it fuse (graph/lowering.hpp).
-    static constexpr bool is_affine_layer = true;
+    // Fusion roles (graph/lowering.hpp), as in linear.
+    static constexpr bool has_activation_epilogue = true;
+    static constexpr bool absorbs_activation_gradient = true;
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind {
@@ -107,8 +109,8 @@ struct conv2d {
         static constexpr bool is_view = false;
         static constexpr bool passes_gradient = false;
         // Lowering (graph/lowering.hpp), as in linear.
-        static constexpr bool applies_relu = fuses_relu_forward<conv2d, Next>;
-        static constexpr bool masks_input_gradient = fuses_relu_backward<Previous, conv2d>;
+        using applied = applied_activation<conv2d, Next>;
+        using absorbed = absorbed_activation<Previous, conv2d>;
 
         // Within the layer's slice: the weights, then the bias on its own cache line.
         static constexpr std::size_t bias_offset = padded_count(weight_count);
@@ -118,6 +120,8 @@ struct conv2d {
             return ((row * Kernel + column) * channels + channel) * Filters + filter;
         }
         static constexpr std::size_t bias_at(std::size_t filter) { return bias_offset + filter; }
+        static constexpr std::array parameter_parts{parameter_part{"weight", 0, weight_count},
+                                                    parameter_part{"bias", bias_offset, Filters}};
 
     private:
         static constexpr std::size_t row_stride = width * channels;       // one image row in x
@@ -145,7 +149,8 @@ struct conv2d {
 
         static constexpr std::size_t flops_per_example = 2 * pixels * weight_count;
 
-        // y[m] = b + patch(m) W for every output pixel m, relu applied when fused in.
+        // y[m] = b + patch(m) W for every output pixel m, the activation after it
+        // applied when fused in.
         template <class T>
         static void forward(const T* params, const T* x, T* y, std::size_t batch,
                             work_share share = {}) noexcept {
@@ -162,7 +167,7 @@ struct conv2d {
                                       auto lanes) KILN_ALWAYS_INLINE {
                         constexpr std::size_t n = decltype(lanes)::value;
                         auto out = value + kernels::load_lanes<n>(bias_values + column + c);
-                        if constexpr (applies_relu) out = simd::relu(out);
+                        out = applied::apply(out);
                         kernels::store_lanes<n>(y + (row + r) * Filters + column + c, out);
                     });
                 },
@@ -170,7 +175,8 @@ struct conv2d {
         }
 
         // dx = the sum, over output pixels m, of dy[m] W^T laid back onto m's patch,
-        // masked by x > 0 when relu before is fused in. Split by examples, whose
+        // times the derivative of the activation before when it is fused in (x then
+        // holds what that derivative reads). Split by examples, whose
         // patches do not overlap. Runs before backward_params, which may update W.
         //
         // dy[m] W^T is gemm.hpp's register-blocked product, over W^T one block of
@@ -208,8 +214,11 @@ struct conv2d {
                 for (; first + block <= patch; first += block)
                     pass.template operator()<block>(first);
             if constexpr (patch % block != 0) pass.template operator()<patch % block>(first);
-            if constexpr (masks_input_gradient)
-                simd::relu_backward(count, x + examples.begin * In::size, part, part);
+            if constexpr (!std::is_same_v<absorbed, no_activation>)
+                simd::map(count, x + examples.begin * In::size, part, part,
+                          [](const simd::vec<T>& s, const simd::vec<T>& g) {
+                              return absorbed::backward(s, g);
+                          });
         }
 
     private:

@@ -7,6 +7,7 @@
 #include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/thread_pool.hpp"
+#include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
@@ -14,6 +15,7 @@
 #include "kiln/layers/weights_and_bias.hpp"
 
 #include <string>
+#include <type_traits>
 
 namespace kiln {
 
@@ -52,7 +54,7 @@ struct affine_products {
     // rows) and a quarter of CNN3's linear<10> pass.
     static constexpr std::size_t max_transposed_weights = 65536;
 
-    template <class T, bool AppliesRelu>
+    template <class T, class Activation>
     static void forward(const T* params, const T* x, T* y, std::size_t rows_in_all,
                         work_share share) noexcept {
         const T* const bias_values = params + bias_offset;
@@ -66,15 +68,16 @@ struct affine_products {
                         auto out = value;
                         if constexpr (HasBias)
                             out += kernels::load_lanes<n>(bias_values + column + c);
-                        if constexpr (AppliesRelu) out = simd::relu(out);
+                        out = Activation::apply(out);
                         kernels::store_lanes<n>(y + (row + r) * Out + column + c, out);
                     });
             },
             blocks.begin, blocks.end);
     }
 
-    template <class T, bool MasksInput>
-    static void backward_input(const T* params, const T* x, const T* dy, T* dx,
+    // `gate` holds what Absorbed's derivative reads (graph/lowering.hpp).
+    template <class T, class Absorbed>
+    static void backward_input(const T* params, const T* gate, const T* dy, T* dx,
                                std::size_t rows_in_all, work_share share) noexcept {
         if constexpr (weight_count <= max_transposed_weights) {
             alignas(64) T transposed[weight_count]; // [Out][InFeatures]
@@ -90,21 +93,25 @@ struct affine_products {
                         constexpr std::size_t n = decltype(lanes)::value;
                         const std::size_t at = (row + r) * InFeatures + column + c;
                         auto out = value;
-                        if constexpr (MasksInput)
-                            out = simd::where_positive(kernels::load_lanes<n>(x + at), out);
+                        if constexpr (!std::is_same_v<Absorbed, no_activation>)
+                            out = Absorbed::backward(kernels::load_lanes<n>(gate + at), out);
                         kernels::store_lanes<n>(dx + at, out);
                     });
                 });
             return;
         }
         const auto rows = share.rows(rows_in_all, 4);
-        kernels::matmul_nt<T, Out, InFeatures>(dy, params, rows.begin, rows.end,
-                                               [&](std::size_t r, std::size_t i, T value) {
-                                                   const std::size_t at = r * InFeatures + i;
-                                                   if constexpr (MasksInput)
-                                                       value = x[at] > T{0} ? value : T{0};
-                                                   dx[at] = value;
-                                               });
+        kernels::matmul_nt<T, Out, InFeatures>(
+            dy, params, rows.begin, rows.end,
+            [&](std::size_t r, std::size_t i, T value) { dx[r * InFeatures + i] = value; });
+        // Too wide for registers along the row: the derivative in a pass of its own.
+        if constexpr (!std::is_same_v<Absorbed, no_activation>) {
+            const std::size_t first = rows.begin * InFeatures;
+            simd::map(rows.end * InFeatures - first, gate + first, dx + first, dx + first,
+                      [](const simd::vec<T>& s, const simd::vec<T>& g) {
+                          return Absorbed::backward(s, g);
+                      });
+        }
     }
 
     template <class T, class Sink>
@@ -138,31 +145,29 @@ struct affine_layer {
         return (has_bias ? "linear<" : "linear_no_bias<") + std::to_string(Out) + ">";
     }
 
-    // Marks the layer as a matrix product that can take relu into its epilogue.
-    static constexpr bool is_affine_layer = true;
+    // Fusion roles (graph/lowering.hpp): an activation after it is applied in the
+    // epilogue that stores its output; one before it is undone in the epilogue that
+    // stores its input gradient.
+    static constexpr bool has_activation_epilogue = true;
+    static constexpr bool absorbs_activation_gradient = true;
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind {
+    struct bind : layer_base<Spec, In, replace_last_t<In, Out>, Position> {
         using broken_rule =
             first_broken<rule<Out != 0, error::layer_size_is_zero<layer<Position, Spec>>>>;
         static constexpr bool valid = broken_rule::holds;
 
-        using spec = Spec;
-        using in_shape = In;
-        using out_shape = replace_last_t<In, Out>;
-        static constexpr std::size_t position = Position;
         static constexpr std::size_t in_features = last_dim<In>;
         // Vectors mapped per example: 1 for a vector, the sequence length for a sequence.
         static constexpr std::size_t rows_per_example = In::size / in_features;
         static constexpr std::size_t weight_count = in_features * Out;
         static constexpr std::size_t bias_count = has_bias ? Out : 0;
         static constexpr std::size_t param_count = weight_count + bias_count;
-        static constexpr bool is_view = false;
-        static constexpr bool passes_gradient = false;
-        // Lowering (graph/lowering.hpp): relu after this layer is applied as it
-        // stores; relu before it is undone in the input gradient it computes.
-        static constexpr bool applies_relu = fuses_relu_forward<Spec, Next>;
-        static constexpr bool masks_input_gradient = fuses_relu_backward<Previous, Spec>;
+        // Lowering (graph/lowering.hpp): the activation after this layer that it
+        // applies as it stores, and the one before whose derivative it applies to
+        // the input gradient it computes (no_activation when none fuses).
+        using applied = applied_activation<Spec, Next>;
+        using absorbed = absorbed_activation<Previous, Spec>;
 
         using products = affine_products<in_features, Out, has_bias>;
 
@@ -171,6 +176,13 @@ struct affine_layer {
         static constexpr std::size_t bias_offset = products::bias_offset;
         static constexpr std::size_t storage_size = bias_offset + padded_count(bias_count);
         static constexpr std::size_t weight_at(std::size_t i, std::size_t o) { return i * Out + o; }
+        static constexpr auto parameter_parts = [] {
+            if constexpr (has_bias)
+                return std::array{parameter_part{"weight", 0, weight_count},
+                                  parameter_part{"bias", bias_offset, bias_count}};
+            else
+                return std::array{parameter_part{"weight", 0, weight_count}};
+        }();
         static constexpr std::size_t bias_at(std::size_t o) { return bias_offset + o; }
 
         template <class T, class Scheme>
@@ -186,17 +198,17 @@ struct affine_layer {
         template <class T>
         static void forward(const T* params, const T* x, T* y, std::size_t batch,
                             work_share share = {}) noexcept {
-            products::template forward<T, applies_relu>(params, x, y, batch * rows_per_example,
-                                                        share);
+            products::template forward<T, applied>(params, x, y, batch * rows_per_example, share);
         }
 
-        // dx[r] = dy[r] W^T, masked by x > 0 when relu before is fused in; this
-        // share's batch rows. Runs before backward_params, which may update W.
+        // dx[r] = dy[r] W^T, times the derivative of the activation before when it is
+        // fused in (x then holds what that derivative reads); this share's batch
+        // rows. Runs before backward_params, which may update W.
         template <class T>
         static void backward_input(const T* params, const T* x, const T*, const T* dy, T* dx,
                                    std::size_t batch, work_share share = {}) noexcept {
-            products::template backward_input<T, masks_input_gradient>(
-                params, x, dy, dx, batch * rows_per_example, share);
+            products::template backward_input<T, absorbed>(params, x, dy, dx,
+                                                           batch * rows_per_example, share);
         }
 
         // dW = x^T dy (this share's rows of W) and, in share 0, db = sum_r dy[r],

@@ -6,9 +6,10 @@
 //
 // Backward sends each window's gradient to the first position (row by row) that
 // holds the maximum, as PyTorch does, and zero to the rest; it finds that position
-// again by comparing the input with the output, so no indices are stored. After a
-// relu (graph/lowering.hpp) it also masks by its output > 0: relu's gradient mask
-// at the chosen position, so relu's own backward pass is not needed.
+// again by comparing the input with the output, so no indices are stored. After an
+// activation whose derivative reads its output (graph/lowering.hpp), it applies
+// that derivative to the gradient it routes: the activation's output at the chosen
+// position is the pool's own output, so the activation's backward pass is not needed.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/lowering.hpp"
@@ -54,8 +55,9 @@ struct max_pool2d {
     static constexpr std::size_t size = Size;
     static std::string name() { return "max_pool2d<" + std::to_string(Size) + ">"; }
 
-    // A relu before it passes its gradient through; this layer masks it (lowering.hpp).
-    static constexpr bool absorbs_relu_gradient = true;
+    // An activation before it passes its gradient through; this layer applies its
+    // derivative (graph/lowering.hpp).
+    static constexpr bool absorbs_output_activation_gradient = true;
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind : parameterless_layer<max_pool2d, In, typename detail::pooled_shape<In, Size>::type,
@@ -79,7 +81,7 @@ struct max_pool2d {
         static constexpr std::size_t channels = image::channels;
         static constexpr std::size_t out_height = detail::pooled_shape<In, Size>::height;
         static constexpr std::size_t out_width = detail::pooled_shape<In, Size>::width;
-        static constexpr bool masks_input_gradient = fuses_relu_backward<Previous, max_pool2d>;
+        using absorbed = absorbed_activation<Previous, max_pool2d>;
         static constexpr std::size_t flops_per_example = In::size;
 
     private:
@@ -146,8 +148,7 @@ struct max_pool2d {
                             constexpr std::size_t L = decltype(lanes)::value;
                             const auto top = kernels::load_lanes<L>(y + pooled + c);
                             auto left = kernels::load_lanes<L>(dy + pooled + c);
-                            if constexpr (masks_input_gradient)
-                                left = simd::where_positive(top, left);
+                            left = absorbed::backward(top, left);
                             // The first position holding the maximum takes what is left of
                             // the gradient; after it, nothing is left.
                             for (std::size_t di = 0; di < Size; ++di)

@@ -9,6 +9,7 @@
 // Padding stays zero: its gradient, m and v are zero, so its update is zero.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/kernels/gemm.hpp"
+#include "kiln/optim/gradient_sink.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -94,16 +95,9 @@ struct adamw {
 
         // One step as one flat loop over stored gradients.
         void update(std::span<T> parameters, std::span<const T> gradients) noexcept {
-            const auto sink = fused(parameters.data());
-            auto all = sink.slice(0);
-            constexpr std::size_t W = simd::width<T>;
-            std::size_t i = 0;
-            for (; i + W <= parameters.size(); i += W)
-                all.template gradient<W>(i, simd::load(gradients.data() + i));
-            for (; i < parameters.size(); ++i) {
-                alignas(64) T lane[W] = {gradients[i]};
-                all.template gradient<1>(i, simd::vec<T>::load_aligned(lane));
-            }
+            const auto step = fused(parameters.data()); // its slices point into it
+            auto sink = step.slice(0);
+            hand_over(sink, 0, gradients.data(), parameters.size());
         }
 
         // For checkpoints: the moments, the step count and the settings.

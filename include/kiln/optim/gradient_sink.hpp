@@ -26,19 +26,19 @@ struct store_gradients {
 };
 
 // Hands count gradients stored at values to sink, as indices offset.. offset + count
-// of its slice: for layers that must sum a gradient before it is final (an
-// embedding row used twice, a layer norm's scale summed over positions).
+// of its slice, register by register: for layers that sum a
+// gradient before it is final (an embedding row used twice, a layer norm's scale
+// summed over positions), and for an optimizer's update over stored gradients.
 template <class T, class Sink>
 void hand_over(Sink& sink, std::size_t offset, const T* values, std::size_t count) noexcept {
     constexpr std::size_t W = simd::width<T>;
     const std::size_t full = count - count % W;
-    std::size_t i = 0;
-    for (; i < full; i += W)
+    for (std::size_t i = 0; i < full; i += W)
         sink.template gradient<W>(offset + i, simd::load(values + i));
-    for (; i < count; ++i) {
-        alignas(64) T lane[W] = {values[i]};
-        sink.template gradient<1>(offset + i, simd::vec<T>::load_aligned(lane));
-    }
+    // The tail one lane at a time: one more instantiation of the sink, not one per
+    // tail length.
+    for (std::size_t i = full; i < count; ++i)
+        sink.template gradient<1>(offset + i, simd::load_partial(values + i, 1));
 }
 
 // Every sink has shifted(offset): the sink of the part of its slice that starts
@@ -46,21 +46,5 @@ void hand_over(Sink& sink, std::size_t offset, const T* values, std::size_t coun
 // its inner layers. It is the same type of sink with its pointers moved on, so a
 // layer's kernels compile once however deeply it is nested: a wrapper type per
 // level made examples/gpt compile each weight-gradient kernel up to four times.
-
-} // namespace kiln
-
-namespace kiln {
-
-// Hands Count stored gradient values (a layer's scratch) to a sink, register by
-// register, for layers that sum their gradients in memory first.
-template <std::size_t Count, class T, class Sink>
-void hand_over_gradients(const T* values, std::size_t offset, Sink& sink) noexcept {
-    constexpr std::size_t W = simd::width<T>;
-    std::size_t i = 0;
-    for (; i + W <= Count; i += W)
-        sink.template gradient<W>(offset + i, simd::load(values + i));
-    if constexpr (Count % W != 0)
-        sink.template gradient<Count % W>(offset + i, simd::load_partial(values + i, Count % W));
-}
 
 } // namespace kiln

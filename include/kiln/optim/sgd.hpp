@@ -5,6 +5,7 @@
 // gradient is never stored) or as one flat loop over stored gradients.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/kernels/gemm.hpp"
+#include "kiln/optim/gradient_sink.hpp"
 
 #include <cstddef>
 #include <span>
@@ -45,15 +46,9 @@ struct sgd {
 
         // One flat loop over stored gradients.
         void update(std::span<T> parameters, std::span<const T> gradients) noexcept {
-            auto sink = fused(parameters.data()).slice(0);
-            constexpr std::size_t W = simd::width<T>;
-            std::size_t i = 0;
-            for (; i + W <= parameters.size(); i += W)
-                sink.template gradient<W>(i, simd::load(gradients.data() + i));
-            for (; i < parameters.size(); ++i) {
-                alignas(64) T lane[W] = {gradients[i]};
-                sink.template gradient<1>(i, simd::vec<T>::load_aligned(lane));
-            }
+            const auto step = fused(parameters.data()); // its slices point into it
+            auto sink = step.slice(0);
+            hand_over(sink, 0, gradients.data(), parameters.size());
         }
 
         // A sink factory that updates the parameters as backward hands over gradients.

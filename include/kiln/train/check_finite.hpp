@@ -9,7 +9,9 @@
 // that turns non-finite while the loss is still finite goes into the parameters
 // (SGD folds the update into backward), so the next step's loss shows it: the
 // report is at most one step late, and names the layer all the same.
+#include "kiln/core/static_for.hpp"
 #include "kiln/graph/model.hpp"
+#include "kiln/graph/visit.hpp"
 #include "kiln/graph/workspace.hpp"
 #include "kiln/train/trainer.hpp"
 
@@ -98,57 +100,51 @@ std::string describe_non_finite(const model<Net, T>& net, workspace<Net, T>& spa
     std::size_t found = Net::layer_count + 1;
     double input_largest = 0; // of the input of the layer being scanned
     std::string input_name = "the input";
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        auto scan = [&]<std::size_t P>(std::integral_constant<std::size_t, P>) {
-            if (found <= Net::layer_count) return;
-            using shape = typename Net::template shape_after<P>;
-            const T* values = space.template activation<P>();
-            const auto s =
-                detail::scan_finite(std::span<const T>(values, batch * shape::size), shape::size);
-            std::string name = "the input";
-            if constexpr (P > 0)
-                name = "layer " + std::to_string(P) + " (" +
-                       Net::template layer_t<P>::spec::name() + ")";
-            if (!s.finite) {
-                found = P;
-                const std::string where = " (example " + std::to_string(s.row) +
-                                          " of the batch, element " + std::to_string(s.column) +
-                                          ")";
-                if constexpr (P == 0)
-                    report = "the input batch holds " + detail::short_number(s.value) + where +
-                             ": check the data";
-                else
-                    report = "the first non-finite value is in the output of " + name + ", shape " +
-                             shape::to_string() + ": " + detail::short_number(s.value) + where +
-                             "; its input (" + input_name + ") is finite, largest magnitude " +
-                             detail::short_number(input_largest) +
-                             ": the values grew out of range (a smaller learning rate may help)";
-            }
-            input_largest = s.largest;
-            input_name = name;
-        };
-        (scan(std::integral_constant<std::size_t, I>{}), ...);
-    }
-    (std::make_index_sequence<Net::layer_count + 1>{});
+    static_for<Net::layer_count + 1>([&](auto p) {
+        constexpr std::size_t P = p;
+        if (found <= Net::layer_count) return;
+        using shape = typename Net::template shape_after<P>;
+        const T* values = space.template activation<P>();
+        const auto s =
+            detail::scan_finite(std::span<const T>(values, batch * shape::size), shape::size);
+        std::string name = "the input";
+        if constexpr (P > 0)
+            name =
+                "layer " + std::to_string(P) + " (" + Net::template layer_t<P>::spec::name() + ")";
+        if (!s.finite) {
+            found = P;
+            const std::string where = " (example " + std::to_string(s.row) +
+                                      " of the batch, element " + std::to_string(s.column) + ")";
+            if constexpr (P == 0)
+                report = "the input batch holds " + detail::short_number(s.value) + where +
+                         ": check the data";
+            else
+                report = "the first non-finite value is in the output of " + name + ", shape " +
+                         shape::to_string() + ": " + detail::short_number(s.value) + where +
+                         "; its input (" + input_name + ") is finite, largest magnitude " +
+                         detail::short_number(input_largest) +
+                         ": the values grew out of range (a smaller learning rate may help)";
+        }
+        input_largest = s.largest;
+        input_name = name;
+    });
     if (found > Net::layer_count)
         report = "every layer's output is finite (the output's largest magnitude is " +
                  detail::short_number(input_largest) + "), the loss itself is not";
 
-    // The parameters, as they are now: after the update of the failing step.
+    // The parameters, as they are now: after the update of the failing step; each
+    // layer that holds its own (inside a composite, by its path).
     std::string broken;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        auto scan = [&]<std::size_t P>(std::integral_constant<std::size_t, P>) {
-            using layer_type = typename Net::template layer_t<P>;
-            if constexpr (layer_type::param_count != 0) {
-                const auto s = detail::scan_finite(
-                    std::span<const T>(net.template parameters_of<P>(), layer_type::storage_size),
-                    1);
-                if (!s.finite) broken += (broken.empty() ? "" : ", ") + std::to_string(P);
-            }
-        };
-        (scan(std::integral_constant<std::size_t, I + 1>{}), ...);
-    }
-    (std::make_index_sequence<Net::layer_count>{});
+    for_each_layer<Net>([&](auto visit) {
+        using bound = typename decltype(visit)::layer;
+        if constexpr (bound::param_count != 0 && !requires { typename bound::inner; }) {
+            const auto s =
+                detail::scan_finite(std::span<const T>(net.parameters().data() + visit.param_offset,
+                                                       bound::storage_size),
+                                    1);
+            if (!s.finite) broken += (broken.empty() ? "" : ", ") + visit.path.to_string();
+        }
+    });
     if (!broken.empty())
         report += "; the parameters of layer(s) " + broken + " are now non-finite too";
     if (first_layer) *first_layer = found;

@@ -1,0 +1,189 @@
+// Open fusion (graph/lowering.hpp): any elementwise activation fuses into the
+// epilogues of linear and conv2d by declaring itself, with no edit to them. The
+// fused networks are checked against kiln::unfused_sequential (each layer doing
+// its own work), and the activations' backward against central differences.
+#include <kiln/kiln.hpp>
+
+#include "support/gradient_probe.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+// An activation this file declares and the library has never seen: x / (1 + |x|),
+// whose derivative (1 - |y|)^2 reads its output.
+struct softsign : kiln::elementwise_activation<softsign> {
+    static std::string name() { return "softsign"; }
+    static constexpr bool derivative_reads_output = true;
+    template <class V>
+    static V apply(const V& x) noexcept {
+        return x / (V(1) + xsimd::abs(x));
+    }
+    template <class V>
+    static V backward(const V& y, const V& dy) noexcept {
+        const V rest = V(1) - xsimd::abs(y);
+        return dy * rest * rest;
+    }
+};
+
+// One that reads its input: x * sigmoid(x).
+struct swish : kiln::elementwise_activation<swish> {
+    static std::string name() { return "swish"; }
+    static constexpr bool derivative_reads_output = false;
+    template <class V>
+    static V sigmoid(const V& x) noexcept {
+        return V(1) / (V(1) + kiln::simd::exp(-x));
+    }
+    template <class V>
+    static V apply(const V& x) noexcept {
+        return x * sigmoid(x);
+    }
+    template <class V>
+    static V backward(const V& x, const V& dy) noexcept {
+        const V s = sigmoid(x);
+        return dy * (s + x * s * (V(1) - s));
+    }
+};
+
+template <template <class, class...> class Sequential, class Act>
+using mlp = Sequential<kiln::input<3, 7>, kiln::flatten, kiln::linear<37>, Act, kiln::linear<19>,
+                       Act, kiln::linear<5>>;
+
+template <template <class, class...> class Sequential, class Act>
+using cnn = Sequential<kiln::input<9, 8, 2>, kiln::conv2d<17, 3>, Act, kiln::max_pool2d<2>, Act,
+                       kiln::conv2d<6, 2>, Act, kiln::flatten, kiln::linear<5>>;
+
+// The roles lowering gives each layer, from the activations' declarations alone.
+using tanh_mlp = mlp<kiln::sequential, kiln::tanh>;
+static_assert(std::is_same_v<tanh_mlp::layer_t<2>::applied, kiln::tanh>);
+static_assert(tanh_mlp::layer_t<3>::is_view && tanh_mlp::layer_t<3>::passes_gradient);
+static_assert(std::is_same_v<tanh_mlp::layer_t<4>::absorbed, kiln::tanh>);
+using gelu_mlp = mlp<kiln::sequential, kiln::gelu>;
+static_assert(std::is_same_v<gelu_mlp::layer_t<2>::applied, kiln::no_activation>);
+static_assert(!gelu_mlp::layer_t<3>::is_view && gelu_mlp::layer_t<3>::passes_gradient);
+static_assert(std::is_same_v<gelu_mlp::layer_t<4>::absorbed, kiln::gelu>);
+using softsign_cnn = cnn<kiln::sequential, softsign>;
+static_assert(std::is_same_v<softsign_cnn::layer_t<1>::applied, softsign>);
+static_assert(std::is_same_v<softsign_cnn::layer_t<3>::absorbed, softsign>);
+using swish_cnn = cnn<kiln::sequential, swish>;
+static_assert(!swish_cnn::layer_t<2>::passes_gradient); // a pool cannot read swish's input
+static_assert(std::is_same_v<swish_cnn::layer_t<5>::absorbed, swish>);
+using unfused_tanh = mlp<kiln::unfused_sequential, kiln::tanh>;
+static_assert(!unfused_tanh::layer_t<3>::is_view && !unfused_tanh::layer_t<3>::passes_gradient);
+
+template <class T>
+struct run_result {
+    std::vector<T> logits, gradients, input_gradient, parameters_after_steps;
+};
+
+template <class Net, class T>
+run_result<T> run(std::size_t batch) {
+    using input = typename Net::input_shape;
+    kiln::thread_pool pool(1);
+    kiln::model<Net, T> net(kiln::init::pytorch_default{}, 5);
+    kiln::trainer<Net, kiln::softmax_cross_entropy, kiln::sgd, T> train(
+        net, kiln::sgd{.learning_rate = 0.1, .momentum = 0.5}, batch, pool);
+    std::vector<T> x(batch * input::size);
+    kiln::rng random(6);
+    for (T& v : x)
+        v = static_cast<T>(random.normal());
+    std::vector<kiln::label_t> labels(batch);
+    for (std::size_t b = 0; b < batch; ++b)
+        labels[b] = kiln::label_t(b * 7 % 5);
+    const kiln::batch_view<input, const T> inputs(x.data(), batch);
+    const kiln::label_view<5> targets(labels.data(), batch);
+
+    run_result<T> result;
+    result.input_gradient.resize(x.size());
+    train.compute_gradients(inputs, targets, result.input_gradient.data());
+    const auto out = kiln::forward(net, train.space(), inputs);
+    result.logits.assign(out.data(), out.data() + out.size());
+    result.gradients.assign(net.gradients().begin(), net.gradients().end());
+    for (int step = 0; step < 3; ++step)
+        train.step(inputs, targets);
+    result.parameters_after_steps.assign(net.parameters().begin(), net.parameters().end());
+    return result;
+}
+
+// Fused and unfused code round differently only where the compiler contracts a
+// multiply and an add in one place and not the other: a few units in the last place.
+template <class T>
+void check_close(const std::vector<T>& fused, const std::vector<T>& unfused) {
+    const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+    REQUIRE(fused.size() == unfused.size());
+    for (std::size_t i = 0; i < fused.size(); ++i) {
+        INFO("entry ", i, ": fused ", fused[i], ", unfused ", unfused[i]);
+        const double scale =
+            std::max({1.0, std::abs(double(fused[i])), std::abs(double(unfused[i]))});
+        REQUIRE(std::abs(double(fused[i]) - double(unfused[i])) <= tolerance * scale);
+    }
+}
+
+template <template <template <class, class...> class, class> class Net, class Act, class T>
+void check_fused_against_unfused() {
+    for (std::size_t batch : {1, 5, 33}) {
+        INFO(Act::name(), ", batch ", batch);
+        const auto fused = run<Net<kiln::sequential, Act>, T>(batch);
+        const auto unfused = run<Net<kiln::unfused_sequential, Act>, T>(batch);
+        check_close(fused.logits, unfused.logits);
+        check_close(fused.gradients, unfused.gradients);
+        check_close(fused.input_gradient, unfused.input_gradient);
+        check_close(fused.parameters_after_steps, unfused.parameters_after_steps);
+    }
+}
+
+} // namespace
+
+TEST_SUITE("fusion") {
+    TEST_CASE_TEMPLATE("fused activations give the unfused results", T, float, double) {
+        check_fused_against_unfused<mlp, kiln::relu, T>();
+        check_fused_against_unfused<mlp, kiln::tanh, T>();
+        check_fused_against_unfused<mlp, kiln::gelu, T>();
+        check_fused_against_unfused<mlp, softsign, T>();
+        check_fused_against_unfused<mlp, swish, T>();
+        check_fused_against_unfused<cnn, kiln::relu, T>();
+        check_fused_against_unfused<cnn, kiln::tanh, T>();
+        check_fused_against_unfused<cnn, kiln::gelu, T>();
+        check_fused_against_unfused<cnn, softsign, T>();
+        check_fused_against_unfused<cnn, swish, T>();
+    }
+
+    TEST_CASE("activations' backward, fused and unfused, against central differences") {
+        using kiln::testing::probe;
+        probe<mlp<kiln::sequential, kiln::tanh>>{}.check();
+        probe<mlp<kiln::unfused_sequential, kiln::tanh>>{}.check();
+        probe<mlp<kiln::sequential, kiln::gelu>>{}.check();
+        probe<mlp<kiln::unfused_sequential, kiln::gelu>>{}.check();
+        probe<mlp<kiln::sequential, softsign>>{}.check();
+        probe<mlp<kiln::sequential, swish>>{}.check();
+        probe<cnn<kiln::sequential, kiln::tanh>>{}.check();
+        probe<cnn<kiln::sequential, kiln::gelu>>{}.check();
+        probe<cnn<kiln::sequential, swish>>{}.check();
+    }
+
+    TEST_CASE("tanh and gelu compute what PyTorch's nn.Tanh and nn.GELU() do") {
+        // torch.tanh(x) and torch.nn.functional.gelu(x) of these x, in float64 (torch 1.13).
+        const std::vector<double> x{-3.0, -1.0, -0.25, 0.0, 0.5, 2.0};
+        const std::vector<double> tanh_expected{-0.9950547536867305,  -0.7615941559557649,
+                                                -0.24491866240370913, 0.0,
+                                                0.46211715726000974,  0.9640275800758169};
+        const std::vector<double> gelu_expected{-0.00404969409489031, -0.15865525393145702,
+                                                -0.10032341857926907, 0.0,
+                                                0.34573123063700656,  1.9544997361036416};
+        std::vector<double> y(x.size());
+        using tanh_layer = kiln::tanh::bind<kiln::shape<6>, 1>;
+        using gelu_layer = kiln::gelu::bind<kiln::shape<6>, 1>;
+        tanh_layer::forward<double>(nullptr, x.data(), y.data(), 1);
+        for (std::size_t i = 0; i < x.size(); ++i)
+            CHECK(y[i] == doctest::Approx(tanh_expected[i]).epsilon(1e-12));
+        gelu_layer::forward<double>(nullptr, x.data(), y.data(), 1);
+        for (std::size_t i = 0; i < x.size(); ++i)
+            CHECK(y[i] == doctest::Approx(gelu_expected[i]).epsilon(1e-12));
+    }
+}
