@@ -42,7 +42,7 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONTEXT = ROOT / "test" / "doc_snippets" / "context.hpp"
-DEFAULT_PAGES = [ROOT / "docs" / "guide.md"]
+DEFAULT_PAGES = [ROOT / "docs" / "guide.md", ROOT / "docs" / "reference.md"]
 MODES = {"namespace-scope", "continued", "does-not-compile"}
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})\s*([^\s`]*)\s*(.*)$")
 
