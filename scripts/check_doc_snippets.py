@@ -21,7 +21,8 @@ Markdown renders only the first word, the language):
   ```cpp does-not-compile   a fragment that shows a mistake: it must fail to
                             compile, with a kiln diagnostic ("kiln:").
 
-Blocks in other languages (```sh, ```text) are not compiled. All of a page's
+Blocks in other languages (```sh, ```text) are not compiled. docs/reference.md must
+also name every header under include/kiln/, so that a new one is documented. All of a page's
 fragments and namespace-scope blocks share one translation unit, compiled with
 -fsyntax-only (which still instantiates every template they use), so a page costs
 one compile. `#line` directives make the compiler name the page and line of any
@@ -42,7 +43,8 @@ import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONTEXT = ROOT / "test" / "doc_snippets" / "context.hpp"
-DEFAULT_PAGES = [ROOT / "docs" / "guide.md", ROOT / "docs" / "reference.md"]
+REFERENCE = ROOT / "docs" / "reference.md"
+DEFAULT_PAGES = [ROOT / "docs" / "guide.md", REFERENCE]
 MODES = {"namespace-scope", "continued", "does-not-compile"}
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})\s*([^\s`]*)\s*(.*)$")
 
@@ -191,10 +193,22 @@ def jobs_for(pages: list) -> list:
     return jobs
 
 
+def unnamed_headers(text: str, headers: list) -> list:
+    """The headers (paths like kiln/core/rng.hpp) that text does not name."""
+    return [h for h in headers if h not in text]
+
+
 def check(pages: list, cxx: str, includes: list, jobs_count: int, quiet: bool = False) -> list:
     """Every problem found, each "page:line: what"; prints them with the compiler output."""
     jobs = jobs_for(pages)
     problems = []
+    if any(p.resolve() == REFERENCE for p in pages):
+        headers = sorted(str(h.relative_to(ROOT / "include"))
+                         for h in (ROOT / "include" / "kiln").rglob("*.hpp"))
+        problems += [f"{page_name(REFERENCE)}: names no header {h}"
+                     for h in unnamed_headers(REFERENCE.read_text(), headers)]
+        if problems and not quiet:
+            print("\n".join(problems))
     with tempfile.TemporaryDirectory(prefix="kiln-doc-snippets-") as work:
         with concurrent.futures.ThreadPoolExecutor(jobs_count) as pool:
             results = list(pool.map(lambda job: run_job(job, cxx, includes, pathlib.Path(work)),
@@ -266,6 +280,10 @@ def self_test(cxx: str, includes: list) -> int:
     name = page_name(page)
     expected = [f"{name}:{line}: this ```cpp block does not compile" for line in (18, 22, 27, 37)]
     expected.append(f"{name}:33: a `cpp does-not-compile` block compiles")
+    if unnamed_headers("`kiln/core/rng.hpp`", ["kiln/core/rng.hpp", "kiln/core/shape.hpp"]) != \
+            ["kiln/core/shape.hpp"]:
+        print("FAIL: the check that reference.md names every header misses one")
+        return 1
     if sorted(problems) != sorted(expected):
         print("FAIL: the checker reported\n  " + "\n  ".join(problems) +
               "\ninstead of\n  " + "\n  ".join(expected))
