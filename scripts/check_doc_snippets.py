@@ -21,12 +21,12 @@ Markdown renders only the first word, the language):
   ```cpp does-not-compile   a fragment that shows a mistake: it must fail to
                             compile, with a kiln diagnostic ("kiln:").
 
-Blocks in other languages (```sh, ```text) are not compiled. docs/reference.md must
-also name every header under include/kiln/, so that a new one is documented. All of a page's
+Blocks in other languages (```sh, ```text) are not compiled. All of a page's
 fragments and namespace-scope blocks share one translation unit, compiled with
 -fsyntax-only (which still instantiates every template they use), so a page costs
 one compile. `#line` directives make the compiler name the page and line of any
-mistake, and the script lists the blocks that failed.
+mistake, and the script lists the blocks that failed. docs/reference.md must also
+name every header under include/kiln/, so that a new one gets documented.
 
   python3 scripts/check_doc_snippets.py                 # docs/guide.md, docs/reference.md
   python3 scripts/check_doc_snippets.py docs/guide.md   # one page
