@@ -1,7 +1,7 @@
 // kiln::evaluator runs evaluation on several cores: it must give what one
 // workspace gives (the same correct count, the loss to float rounding), the same
 // result bit for bit however many times it runs, and a sequence loss's mean over
-// every position.
+// every position. kiln::predict must give the labels evaluate counts as right.
 #include <kiln/kiln.hpp>
 
 #include "support/random_tokens.hpp"
@@ -9,8 +9,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
+#include <span>
+#include <stdexcept>
 #include <vector>
 
 namespace {
@@ -141,5 +144,89 @@ TEST_SUITE("evaluator") {
                 CHECK(split.loss == doctest::Approx(mean_loss).epsilon(1e-6));
             }
         }
+    }
+
+    TEST_CASE("predict: the first largest output, for one example and for a batch in chunks") {
+        // No parameters: the logits are relu(x), so the answer is known.
+        using pick = kiln::sequential<kiln::input<5>, kiln::relu>;
+        const kiln::model<pick> net;
+        kiln::workspace<pick> space(2); // the batch of 4 below runs in two chunks
+        const std::array<float, 5> largest_second{0.f, 3.f, 1.f, 2.f, -1.f};
+        const std::array<float, 5> tie{2.f, 1.f, 4.f, 4.f, 0.f};
+        const std::array<float, 5> last{-1.f, 0.f, 0.5f, 0.25f, 9.f};
+        const std::array<float, 5> none_positive{-3.f, -1.f, -2.f, -5.f, -4.f};
+        CHECK(kiln::predict(net, space, largest_second) == 1);
+        CHECK(kiln::predict(net, space, tie) == 2); // the first of equal logits
+        CHECK(kiln::predict(net, space, last) == 4);
+        CHECK(kiln::predict(net, space, none_positive) == 0); // all relu to 0
+
+        std::vector<float> x;
+        for (const auto* example : {&largest_second, &tie, &last, &none_positive})
+            x.insert(x.end(), example->begin(), example->end());
+        std::array<kiln::label_t, 5> out{7, 7, 7, 7, 7};
+        kiln::predict(net, space, kiln::batch_view<kiln::shape<5>, const float>(x.data(), 4),
+                      std::span<kiln::label_t>(out));
+        CHECK(out == std::array<kiln::label_t, 5>{1, 2, 4, 0, 7}); // the fifth left alone
+        CHECK_THROWS_AS(kiln::predict(net, space,
+                                      kiln::batch_view<kiln::shape<5>, const float>(x.data(), 4),
+                                      std::span<kiln::label_t>(out).first(3)),
+                        std::invalid_argument);
+    }
+
+    TEST_CASE("predict gives the labels evaluate counts as right, example by example") {
+        const classifier_data data(1001);
+        const kiln::model<classifier> net(kiln::init::normal{0.0, 0.5}, 3);
+        kiln::workspace<classifier> whole(1001);
+        const auto logits = kiln::forward(net, whole, data.inputs());
+        std::vector<kiln::label_t> expected(1001);
+        for (std::size_t b = 0; b < 1001; ++b) {
+            const float* const z = logits.data() + b * 5;
+            expected[b] = static_cast<kiln::label_t>(std::max_element(z, z + 5) - z);
+        }
+        kiln::workspace<classifier> space(64);
+        std::vector<kiln::label_t> batch(1001, -1);
+        kiln::predict(net, space, data.inputs(), std::span<kiln::label_t>(batch));
+        CHECK(batch == expected);
+        std::size_t correct = 0;
+        for (std::size_t b = 0; b < 1001; ++b) {
+            const kiln::label_t one = kiln::predict(net, space, data.inputs()[b]);
+            CHECK_MESSAGE(one == expected[b], "example ", b);
+            correct += one == data.labels()[b];
+        }
+        CHECK(correct == kiln::evaluate(net, space, data.inputs(), data.labels()).correct);
+    }
+
+    TEST_CASE("predict with the logistic loss gives the score's sign as -1 or +1") {
+        using score = kiln::sequential<kiln::input<1>, kiln::relu>;
+        const kiln::model<score> net;
+        kiln::workspace<score> space(3);
+        CHECK(kiln::predict<kiln::logistic>(net, space, std::array<float, 1>{0.5f}) == 1);
+        CHECK(kiln::predict<kiln::logistic>(net, space, std::array<float, 1>{-2.f}) == -1);
+        CHECK(kiln::predict<kiln::logistic>(net, space, std::array<float, 1>{0.f}) == -1);
+    }
+
+    TEST_CASE("predict with a sequence loss gives one label per position") {
+        using tiny = kiln::sequential<kiln::tokens<5, 7>, kiln::embedding<7, 8>,
+                                      kiln::add_position<5>, kiln::layer_norm, kiln::linear<7>>;
+        const std::size_t examples = 9;
+        kiln::rng random(13);
+        std::vector<float> x(examples * 5);
+        std::vector<kiln::label_t> y(examples * 5);
+        kiln::testing::random_tokens(random, 7, x, y);
+        const kiln::model<tiny> net(kiln::init::pytorch_default{}, random);
+        const kiln::batch_view<kiln::shape<5>, const float> inputs(x.data(), examples);
+        kiln::workspace<tiny> whole(examples);
+        const auto logits = kiln::forward(net, whole, inputs);
+        std::vector<kiln::label_t> expected(examples * 5);
+        for (std::size_t label = 0; label < expected.size(); ++label) {
+            const float* const z = logits.data() + label * 7;
+            expected[label] = static_cast<kiln::label_t>(std::max_element(z, z + 7) - z);
+        }
+        REQUIRE(std::count(expected.begin(), expected.end(), expected[0]) < 45); // not constant
+        kiln::workspace<tiny> space(4);
+        std::vector<kiln::label_t> got(examples * 5, -1);
+        kiln::predict<kiln::sequence_cross_entropy>(net, space, inputs,
+                                                    std::span<kiln::label_t>(got));
+        CHECK(got == expected);
     }
 }

@@ -51,6 +51,7 @@
 #include "kiln/train/evaluate.hpp"
 #include "kiln/train/evaluator.hpp"
 #include "kiln/train/gradient_check.hpp"
+#include "kiln/train/predict.hpp"
 #include "kiln/train/progress_bar.hpp"
 #include "kiln/train/shuffled_batches.hpp"
 #include "kiln/train/trainer.hpp"

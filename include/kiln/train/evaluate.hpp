@@ -68,7 +68,9 @@ template <class Loss = softmax_cross_entropy, class Net, class T, class SpaceNet
 evaluation evaluate(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space,
                     batch_view<Shape, U> x, label_view<Classes> labels) {
     using loss_type = bound_loss<Loss, Net>;
+    // The loss's own rules too: no trainer need have checked this network's output.
     if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,
+                                       typename detail::broken_rule_of<loss_type>::type,
                                        batch_rules<Net, T, loss_type, Shape, U, Classes>>>)
         return detail::evaluate_checked<loss_type>(net, space, x, labels);
     else

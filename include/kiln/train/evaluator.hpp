@@ -27,6 +27,8 @@ template <class Net, class Loss = softmax_cross_entropy, class T = float>
 class evaluator {
 public:
     using loss_type = bound_loss<Loss, Net>;
+    // The loss reads the network's output as it must (no trainer need have checked it).
+    static_assert(checked(enforce<typename detail::broken_rule_of<loss_type>::type>));
 
     // chunk: the examples one forward pass takes (each core's workspace holds that many).
     [[gnu::cold]] explicit evaluator(std::size_t chunk, thread_pool& pool = default_thread_pool())

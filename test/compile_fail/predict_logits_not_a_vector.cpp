@@ -1,0 +1,18 @@
+// Predicting with a network whose output is a (28, 10) map, not one vector of logits.
+// No trainer has checked this network's output, so predict must.
+// expect: softmax_cross_entropy needs one vector of logits per example
+// expect: kiln::layer<1, kiln::linear<10>>
+// expect: kiln::shape<28, 10>
+// fix: Put `kiln::flatten` before the last `kiln::linear`, as for training.
+#include <kiln/kiln.hpp>
+
+#include <array>
+
+using no_flatten = kiln::sequential<kiln::input<28, 28>, kiln::linear<10>>;
+
+int main() {
+    const kiln::model<no_flatten> net;
+    kiln::workspace<no_flatten> space(1);
+    const std::array<float, 28 * 28> image{};
+    return kiln::predict(net, space, image);
+}
