@@ -10,6 +10,8 @@
 #include <kiln/train/checkpoint.hpp>
 
 #include <doctest/doctest.h>
+
+#include <limits>
 #include <zlib.h>
 
 #include <csignal>
@@ -387,6 +389,31 @@ TEST_SUITE("checkpoint") {
                 {"holds " + std::to_string(run.best.size()) + " values", "expects 3"});
         refused(dir / "run.kiln", [&] { (void)state.get_value<double>("epoch"); },
                 {"'epoch' holds uint64", "expects float64"});
+    }
+
+    TEST_CASE("a model whose parameters are not finite is refused, naming the layer and entry") {
+        temp_dir dir;
+        auto net = trained_model(3);
+        net.layer<4>().bias()[7] = std::numeric_limits<float>::quiet_NaN();
+        kiln::save_model(dir / "diverged.kiln", net);
+        kiln::model<mlp> loaded;
+        refused(dir / "diverged.kiln", [&] { kiln::load_model(dir / "diverged.kiln", loaded); },
+                {"section 'parameters' holds NaN at layer 4 (linear<10>), bias[7]",
+                 "had diverged"});
+        net.layer<4>().bias()[7] = 0;
+        net.layer<2>().weights()[130] = std::numeric_limits<float>::infinity();
+        kiln::save_model(dir / "diverged.kiln", net);
+        refused(dir / "diverged.kiln", [&] { kiln::load_model(dir / "diverged.kiln", loaded); },
+                {"an infinity at layer 2 (linear<128>), weight[130]"});
+        // Inside a composite, the path.
+        using nested = kiln::sequential<kiln::input<6>, kiln::repeat<2, kiln::linear<6>, kiln::relu>>;
+        kiln::model<nested> deep;
+        deep.parameters()[nested::layer_t<1>::copies::body::storage_size + 2] =
+            std::numeric_limits<float>::quiet_NaN();
+        kiln::save_model(dir / "deep.kiln", deep);
+        kiln::model<nested> deep_loaded;
+        refused(dir / "deep.kiln", [&] { kiln::load_model(dir / "deep.kiln", deep_loaded); },
+                {"NaN at layer 1 > copy 2 > 1 (linear<6>), weight[2]"});
     }
 
     TEST_CASE("a failed save leaves the previous checkpoint as it was, and no temporary file") {

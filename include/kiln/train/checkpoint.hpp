@@ -16,6 +16,7 @@
 //   epoch = state.get_value<std::uint64_t>("epoch");
 #include "kiln/core/rng.hpp"
 #include "kiln/graph/model.hpp"
+#include "kiln/graph/visit.hpp"
 #include "kiln/io/checkpoint_file.hpp"
 #include "kiln/optim/adamw.hpp"
 #include "kiln/optim/sgd.hpp"
@@ -23,6 +24,7 @@
 #include "kiln/train/trainer.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -47,10 +49,18 @@ void store(checkpoint& state, const model<Net, T>& net, std::string_view name = 
     state.expect<Net, T>();
     state.put(name, net.parameters());
 }
+// A file's parameters must be finite: a NaN or an infinity restored would not
+// fail until training had spoiled every layer after it (docs/reliability.md).
 template <class Net, class T>
 void restore(const checkpoint& state, model<Net, T>& net, std::string_view name = "parameters") {
     state.expect<Net, T>();
     state.get(name, net.parameters());
+    const auto values = net.parameters();
+    for (std::size_t i = 0; i < values.size(); ++i)
+        if (!std::isfinite(values[i]))
+            state.fail("section '" + std::string(name) + "' holds " +
+                       (std::isnan(values[i]) ? "NaN" : "an infinity") + " at " +
+                       describe_parameter<Net>(i) + ": the run that wrote it had diverged");
 }
 
 // --- SGD: its settings (as the state holds them, in T) and velocity --------------
