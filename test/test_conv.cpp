@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "support/gradient_probe.hpp"
+#include "support/training_run.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -56,13 +57,10 @@ std::vector<double> random_values(std::size_t count, std::uint64_t seed) {
     return values;
 }
 
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
 using kiln::testing::probe;
 using kiln::testing::relative_error;
+using kiln::testing::run_training;
+using kiln::testing::same_bits;
 
 // ---------------------------------------------------------------------------
 // Naive references, one loop per index, in long double.
@@ -141,40 +139,6 @@ void check_conv_forward(std::size_t batch, std::size_t threads) {
 // ---------------------------------------------------------------------------
 // Fused against unfused, and two threads against one: logits, gradients, input
 // gradient and the parameters after three SGD steps with momentum.
-
-template <class T>
-struct run_result {
-    std::vector<T> logits, gradients, input_gradient, parameters_after_steps;
-};
-
-template <class Net, class T>
-run_result<T> run(std::size_t batch, std::size_t threads) {
-    using input = typename Net::input_shape;
-    kiln::thread_pool pool(threads);
-    kiln::model<Net, T> net(kiln::init::pytorch_default{}, 5);
-    kiln::trainer<Net, kiln::softmax_cross_entropy, kiln::sgd, T> train(
-        net, kiln::sgd{.learning_rate = 0.1, .momentum = 0.5}, batch, pool);
-    train.space().set_min_flops_per_split(0);
-    std::vector<T> x(batch * input::size);
-    const auto values = random_values(x.size(), 6);
-    std::copy(values.begin(), values.end(), x.begin());
-    std::vector<kiln::label_t> labels(batch);
-    for (std::size_t b = 0; b < batch; ++b)
-        labels[b] = kiln::label_t(b * 7 % 5);
-    const kiln::batch_view<input, const T> inputs(x.data(), batch);
-    const kiln::label_view<5> targets(labels.data(), batch);
-
-    run_result<T> result;
-    result.input_gradient.resize(x.size());
-    train.compute_gradients(inputs, targets, result.input_gradient.data());
-    const auto out = kiln::forward(net, train.space(), inputs);
-    result.logits.assign(out.data(), out.data() + out.size());
-    result.gradients.assign(net.gradients().begin(), net.gradients().end());
-    for (int step = 0; step < 3; ++step)
-        train.step(inputs, targets);
-    result.parameters_after_steps.assign(net.parameters().begin(), net.parameters().end());
-    return result;
-}
 
 // Both conv paths (one channel and many), relu before a pool and before a conv,
 // odd sizes that leave rows and columns unpooled, partial registers everywhere.
@@ -316,8 +280,8 @@ TEST_SUITE("conv") {
 
     TEST_CASE_TEMPLATE("the fused CNN gives the unfused results bit for bit", T, float, double) {
         for (std::size_t batch : {1, 4}) {
-            const auto fused = run<fused_cnn, T>(batch, 1);
-            const auto unfused = run<unfused_cnn, T>(batch, 1);
+            const auto fused = run_training<fused_cnn, T>(batch);
+            const auto unfused = run_training<unfused_cnn, T>(batch);
             CHECK(same_bits(fused.logits, unfused.logits));
             CHECK(same_bits(fused.gradients, unfused.gradients));
             CHECK(same_bits(fused.input_gradient, unfused.input_gradient));
@@ -327,8 +291,8 @@ TEST_SUITE("conv") {
 
     TEST_CASE_TEMPLATE("two threads give one thread's results bit for bit", T, float, double) {
         for (std::size_t batch : {1, 5}) {
-            const auto one = run<fused_cnn, T>(batch, 1);
-            const auto two = run<fused_cnn, T>(batch, 2);
+            const auto one = run_training<fused_cnn, T>(batch);
+            const auto two = run_training<fused_cnn, T>(batch, {.threads = 2});
             CHECK(same_bits(one.logits, two.logits));
             CHECK(same_bits(one.gradients, two.gradients));
             CHECK(same_bits(one.input_gradient, two.input_gradient));

@@ -5,6 +5,7 @@
 #include <kiln/kiln.hpp>
 
 #include "support/gradient_probe.hpp"
+#include "support/training_run.hpp"
 
 #include <doctest/doctest.h>
 
@@ -77,40 +78,6 @@ static_assert(std::is_same_v<swish_cnn::layer_t<5>::absorbed, swish>);
 using unfused_tanh = mlp<kiln::unfused_sequential, kiln::tanh>;
 static_assert(!unfused_tanh::layer_t<3>::is_view && !unfused_tanh::layer_t<3>::passes_gradient);
 
-template <class T>
-struct run_result {
-    std::vector<T> logits, gradients, input_gradient, parameters_after_steps;
-};
-
-template <class Net, class T>
-run_result<T> run(std::size_t batch) {
-    using input = typename Net::input_shape;
-    kiln::thread_pool pool(1);
-    kiln::model<Net, T> net(kiln::init::pytorch_default{}, 5);
-    kiln::trainer<Net, kiln::softmax_cross_entropy, kiln::sgd, T> train(
-        net, kiln::sgd{.learning_rate = 0.1, .momentum = 0.5}, batch, pool);
-    std::vector<T> x(batch * input::size);
-    kiln::rng random(6);
-    for (T& v : x)
-        v = static_cast<T>(random.normal());
-    std::vector<kiln::label_t> labels(batch);
-    for (std::size_t b = 0; b < batch; ++b)
-        labels[b] = kiln::label_t(b * 7 % 5);
-    const kiln::batch_view<input, const T> inputs(x.data(), batch);
-    const kiln::label_view<5> targets(labels.data(), batch);
-
-    run_result<T> result;
-    result.input_gradient.resize(x.size());
-    train.compute_gradients(inputs, targets, result.input_gradient.data());
-    const auto out = kiln::forward(net, train.space(), inputs);
-    result.logits.assign(out.data(), out.data() + out.size());
-    result.gradients.assign(net.gradients().begin(), net.gradients().end());
-    for (int step = 0; step < 3; ++step)
-        train.step(inputs, targets);
-    result.parameters_after_steps.assign(net.parameters().begin(), net.parameters().end());
-    return result;
-}
-
 // Fused and unfused code round differently only where the compiler contracts a
 // multiply and an add in one place and not the other: a few units in the last place.
 template <class T>
@@ -129,8 +96,9 @@ template <template <template <class, class...> class, class> class Net, class Ac
 void check_fused_against_unfused() {
     for (std::size_t batch : {1, 5, 33}) {
         INFO(Act::name(), ", batch ", batch);
-        const auto fused = run<Net<kiln::sequential, Act>, T>(batch);
-        const auto unfused = run<Net<kiln::unfused_sequential, Act>, T>(batch);
+        const auto fused = kiln::testing::run_training<Net<kiln::sequential, Act>, T>(batch);
+        const auto unfused =
+            kiln::testing::run_training<Net<kiln::unfused_sequential, Act>, T>(batch);
         check_close(fused.logits, unfused.logits);
         check_close(fused.gradients, unfused.gradients);
         check_close(fused.input_gradient, unfused.input_gradient);

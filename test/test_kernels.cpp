@@ -7,6 +7,8 @@
 
 #include <doctest/doctest.h>
 
+#include "support/training_run.hpp"
+
 #include <cstring>
 #include <vector>
 
@@ -169,50 +171,11 @@ static_assert(!unfused_net::layer_t<3>::is_view && !unfused_net::layer_t<3>::pas
 static_assert(std::is_same_v<fused_net::layer_t<2>::applied, kiln::relu> &&
               std::is_same_v<fused_net::layer_t<4>::absorbed, kiln::relu>);
 
-template <class Net, class T>
-struct run_result {
-    std::vector<T> logits, gradients, input_gradient, parameters_after_steps;
-};
+using kiln::testing::run_training;
+using kiln::testing::same_bits;
 
-// Forward, gradients, then three SGD steps (with momentum) on one batch.
-template <class Net, class T>
-run_result<Net, T> run(std::size_t batch, std::size_t threads, bool fused_update) {
-    kiln::thread_pool pool(threads);
-    kiln::model<Net, T> net(kiln::init::normal{0, 0.3}, 5);
-    kiln::trainer<Net, kiln::softmax_cross_entropy, kiln::sgd, T> train(
-        net, kiln::sgd{.learning_rate = 0.1, .momentum = 0.5}, batch, pool);
-    train.space().set_min_flops_per_split(0); // split whenever the pool has threads
-    kiln::workspace<Net, T> space(batch, pool);
-    space.set_min_flops_per_split(0);
-    const auto x = random_values<T>(batch * 30, 6);
-    std::vector<kiln::label_t> labels(batch);
-    for (std::size_t b = 0; b < batch; ++b)
-        labels[b] = kiln::label_t(b * 7 % 5);
-    const kiln::batch_view<kiln::shape<3, 10>, const T> inputs(x.data(), batch);
-    const kiln::label_view<5> targets(labels.data(), batch);
-
-    run_result<Net, T> result;
-    const auto out = kiln::forward(net, space, inputs);
-    result.logits.assign(out.data(), out.data() + out.size());
-    result.input_gradient.resize(batch * 30);
-    train.compute_gradients(inputs, targets, result.input_gradient.data());
-    result.gradients.assign(net.gradients().begin(), net.gradients().end());
-    for (int step = 0; step < 3; ++step) {
-        if (fused_update) {
-            train.step(inputs, targets);
-        } else {
-            train.compute_gradients(inputs, targets);
-            train.optimizer().update(net.parameters(), net.gradients());
-        }
-    }
-    result.parameters_after_steps.assign(net.parameters().begin(), net.parameters().end());
-    return result;
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
+// The parameters the fused-against-unfused runs start from.
+constexpr kiln::init::normal scheme{0, 0.3};
 
 } // namespace
 
@@ -288,8 +251,8 @@ TEST_SUITE("kernels") {
 
     TEST_CASE_TEMPLATE("fused layers give the unfused results bit for bit", T, float, double) {
         for (std::size_t batch : {1, 5, 300}) {
-            const auto fused = run<fused_net, T>(batch, 1, true);
-            const auto unfused = run<unfused_net, T>(batch, 1, true);
+            const auto fused = run_training<fused_net, T>(batch, {}, scheme);
+            const auto unfused = run_training<unfused_net, T>(batch, {}, scheme);
             CHECK(same_bits(fused.logits, unfused.logits));
             CHECK(same_bits(fused.gradients, unfused.gradients));
             CHECK(same_bits(fused.input_gradient, unfused.input_gradient));
@@ -300,16 +263,17 @@ TEST_SUITE("kernels") {
     TEST_CASE_TEMPLATE("the update folded into backward equals gradient then flat update", T, float,
                        double) {
         for (std::size_t batch : {1, 7, 300}) {
-            const auto folded = run<fused_net, T>(batch, 1, true);
-            const auto separate = run<fused_net, T>(batch, 1, false);
+            const auto folded = run_training<fused_net, T>(batch, {}, scheme);
+            const auto separate =
+                run_training<fused_net, T>(batch, {.fused_update = false}, scheme);
             CHECK(same_bits(folded.parameters_after_steps, separate.parameters_after_steps));
         }
     }
 
     TEST_CASE_TEMPLATE("two threads give one thread's results bit for bit", T, float, double) {
         for (std::size_t batch : {1, 6, 13, 300}) {
-            const auto one = run<fused_net, T>(batch, 1, true);
-            const auto two = run<fused_net, T>(batch, 2, true);
+            const auto one = run_training<fused_net, T>(batch, {}, scheme);
+            const auto two = run_training<fused_net, T>(batch, {.threads = 2}, scheme);
             CHECK(same_bits(one.logits, two.logits));
             CHECK(same_bits(one.gradients, two.gradients));
             CHECK(same_bits(one.input_gradient, two.input_gradient));

@@ -176,27 +176,15 @@ inline vec<T> erf(const vec<T>& v) noexcept {
     return xsimd::erf(v);
 }
 
-// y[i] = f(x[i]) for a function f of one register, the last register partial
-// (an activation's forward). y may be x.
-template <class T, class F>
-inline void map(std::size_t n, const T* x, T* y, F&& f) noexcept {
+// out[i] = f(in[i]...) for a function f of registers, the last register partial
+// (an activation's passes). out may be one of the inputs.
+template <class T, class F, class... In>
+inline void map(std::size_t n, T* out, F&& f, const In*... in) noexcept {
     const std::size_t vector_end = n - n % width<T>;
     std::size_t i = 0;
     for (; i < vector_end; i += width<T>)
-        store(y + i, f(load(x + i)));
-    if (i < n) store_partial(y + i, f(load_partial(x + i, n - i)), n - i);
-}
-
-// out[i] = f(a[i], b[i]) for a function f of two registers, the last partial (an
-// activation's backward). out may be a or b.
-template <class T, class F>
-inline void map(std::size_t n, const T* a, const T* b, T* out, F&& f) noexcept {
-    const std::size_t vector_end = n - n % width<T>;
-    std::size_t i = 0;
-    for (; i < vector_end; i += width<T>)
-        store(out + i, f(load(a + i), load(b + i)));
-    if (i < n)
-        store_partial(out + i, f(load_partial(a + i, n - i), load_partial(b + i, n - i)), n - i);
+        store(out + i, f(load(in + i)...));
+    if (i < n) store_partial(out + i, f(load_partial(in + i, n - i)...), n - i);
 }
 
 // out[i] = a[i] + b[i] (out may be a or b)

@@ -33,8 +33,9 @@ struct elementwise_activation {
         static void forward(const T*, const T* x, T* y, std::size_t batch,
                             work_share share = {}) noexcept {
             const auto part = share.rows(batch * In::size, simd::width<T>);
-            simd::map(part.end - part.begin, x + part.begin, y + part.begin,
-                      [](const simd::vec<T>& v) { return Spec::apply(v); });
+            simd::map(
+                part.end - part.begin, y + part.begin,
+                [](const simd::vec<T>& v) { return Spec::apply(v); }, x + part.begin);
         }
         template <class T>
         static void backward_input(const T*, const T* x, const T* y, const T* dy, T* dx,
@@ -42,8 +43,9 @@ struct elementwise_activation {
             const auto part = share.rows(batch * In::size, simd::width<T>);
             const T* const saved = Spec::derivative_reads_output ? y : x;
             simd::map(
-                part.end - part.begin, saved + part.begin, dy + part.begin, dx + part.begin,
-                [](const simd::vec<T>& s, const simd::vec<T>& g) { return Spec::backward(s, g); });
+                part.end - part.begin, dx + part.begin,
+                [](const simd::vec<T>& s, const simd::vec<T>& g) { return Spec::backward(s, g); },
+                saved + part.begin, dy + part.begin);
         }
     };
 };

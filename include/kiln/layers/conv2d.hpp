@@ -215,10 +215,12 @@ struct conv2d {
                     pass.template operator()<block>(first);
             if constexpr (patch % block != 0) pass.template operator()<patch % block>(first);
             if constexpr (!std::is_same_v<absorbed, no_activation>)
-                simd::map(count, x + examples.begin * In::size, part, part,
-                          [](const simd::vec<T>& s, const simd::vec<T>& g) {
-                              return absorbed::backward(s, g);
-                          });
+                simd::map(
+                    count, part,
+                    [](const simd::vec<T>& s, const simd::vec<T>& g) {
+                        return absorbed::backward(s, g);
+                    },
+                    x + examples.begin * In::size, static_cast<const T*>(part));
         }
 
     private:

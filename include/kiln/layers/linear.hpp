@@ -107,10 +107,12 @@ struct affine_products {
         // Too wide for registers along the row: the derivative in a pass of its own.
         if constexpr (!std::is_same_v<Absorbed, no_activation>) {
             const std::size_t first = rows.begin * InFeatures;
-            simd::map(rows.end * InFeatures - first, gate + first, dx + first, dx + first,
-                      [](const simd::vec<T>& s, const simd::vec<T>& g) {
-                          return Absorbed::backward(s, g);
-                      });
+            simd::map(
+                rows.end * InFeatures - first, dx + first,
+                [](const simd::vec<T>& s, const simd::vec<T>& g) {
+                    return Absorbed::backward(s, g);
+                },
+                gate + first, static_cast<const T*>(dx + first));
         }
     }
 
