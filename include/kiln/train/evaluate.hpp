@@ -4,6 +4,7 @@
 #include "kiln/core/tensor.hpp"
 #include "kiln/graph/propagate.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
+#include "kiln/train/loss_rules.hpp"
 #include "kiln/train/trainer.hpp"
 
 #include <algorithm>
@@ -69,6 +70,7 @@ evaluation evaluate(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space
                     batch_view<Shape, U> x, label_view<Classes> labels) {
     using loss_type = bound_loss<Loss, Net>;
     if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,
+                                       loss_rules<Net, Loss>,
                                        batch_rules<Net, T, loss_type, Shape, U, Classes>>>)
         return detail::evaluate_checked<loss_type>(net, space, x, labels);
     else

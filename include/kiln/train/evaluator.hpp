@@ -14,6 +14,7 @@
 #include "kiln/graph/workspace.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
 #include "kiln/train/evaluate.hpp"
+#include "kiln/train/loss_rules.hpp"
 #include "kiln/train/trainer.hpp"
 
 #include <algorithm>
@@ -25,6 +26,9 @@ namespace kiln {
 
 template <class Net, class Loss = softmax_cross_entropy, class T = float>
 class evaluator {
+    // The loss keeps the same rules as in training (train/loss_rules.hpp).
+    static_assert(checked(enforce<loss_rules<Net, Loss>>));
+
 public:
     using loss_type = bound_loss<Loss, Net>;
 
@@ -38,7 +42,8 @@ public:
     // The mean loss over the examples of x (for a sequence loss, over every position).
     template <class Shape, class U, std::size_t Classes>
     double mean_loss(const model<Net, T>& net, batch_view<Shape, U> x, label_view<Classes> labels) {
-        if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+        if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
+                                           batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const auto out = forward(net, space, x.rows(first, count));
@@ -57,7 +62,8 @@ public:
     template <class Shape, class U, std::size_t Classes>
     evaluation evaluate(const model<Net, T>& net, batch_view<Shape, U> x,
                         label_view<Classes> labels) {
-        if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+        if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
+                                           batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const evaluation chunk = detail::evaluate_checked<loss_type>(
