@@ -39,9 +39,10 @@ struct no_layer_at_this_position {
     static void report() {
         static_assert(facts_of_the_error<Asked, Layers>,
                       "kiln: the network has no layer at position 'Asked': its input is at "
-                      "position 0 and its layers at 1 to 'Layers'. Fix: ask shape_after<I> for "
-                      "a position from 0 to Net::layer_count (the output's shape), layer_t<I> "
-                      "for one from 1 to Net::layer_count.");
+                      "position 0 and its layers at 1 to 'Layers'. Fix: ask layer_t<I>, "
+                      "parameters_of<I> or gradients_of<I> for a position from 1 to "
+                      "Net::layer_count, shape_after<I> for one from 0 (the input's shape) to "
+                      "Net::layer_count (the output's).");
     }
 };
 } // namespace error

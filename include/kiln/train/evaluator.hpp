@@ -20,9 +20,23 @@
 #include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace kiln {
+
+namespace error {
+template <class Got, class Needs>
+struct evaluator_given_a_model_of_another_network {
+    static void report() {
+        static_assert(facts_of_the_error<Got, Needs>,
+                      "kiln: the evaluator was declared for 'Needs' but is given 'Got', a model "
+                      "of another network or scalar type. Fix: declare the evaluator for the "
+                      "model's network and type, kiln::evaluator<Net, Loss, T> with the Net and T "
+                      "of kiln::model<Net, T>.");
+    }
+};
+} // namespace error
 
 template <class Net, class Loss = softmax_cross_entropy, class T = float>
 class evaluator {
@@ -81,7 +95,26 @@ public:
         }
     }
 
+    // A model of another network or scalar type is reported in words, not as a
+    // failed overload resolution.
+    template <class OtherNet, class U, class Examples, class Labels>
+    requires(!std::is_same_v<model<OtherNet, U>, model<Net, T>>) double mean_loss(
+        const model<OtherNet, U>&, Examples, Labels) {
+        static_assert(checked(require<false, model_of_another_network<OtherNet, U>>));
+        return 0;
+    }
+    template <class OtherNet, class U, class Examples, class Labels>
+    requires(!std::is_same_v<model<OtherNet, U>, model<Net, T>>) evaluation
+        evaluate(const model<OtherNet, U>&, Examples, Labels) {
+        static_assert(checked(require<false, model_of_another_network<OtherNet, U>>));
+        return {};
+    }
+
 private:
+    template <class OtherNet, class U>
+    using model_of_another_network =
+        error::evaluator_given_a_model_of_another_network<model<OtherNet, U>, model<Net, T>>;
+
     // Cuts [0, examples) into one part per core and calls
     // run(space, first, count, part) for each chunk of each part, a part's chunks
     // in order on one core.
