@@ -136,11 +136,17 @@ struct output_story<Net, type_list<Bound...>> {
     using unflattened = typename first_unflattened<Bound...>::type;
 };
 
-// The rule a loss that reads one vector per example keeps with the network's output.
-template <class Net, class Loss, bool OneVector = requires {
+// A loss that reads one vector per example says so (softmax_cross_entropy).
+template <class Loss>
+inline constexpr bool reads_one_vector_per_example = requires {
     requires Loss::reads_one_vector;
-}
-> struct one_vector_rule { using type = no_broken_rule; };
+};
+
+// The rule such a loss keeps with the network's output.
+template <class Net, class Loss, bool OneVector = reads_one_vector_per_example<Loss>>
+struct one_vector_rule {
+    using type = no_broken_rule;
+};
 template <class Net, class Loss>
 struct one_vector_rule<Net, Loss, true> {
     using output = typename Net::output_shape;
