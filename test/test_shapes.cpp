@@ -34,6 +34,79 @@ static_assert(kiln::shape<28, 28, 3>::size == 2352);
 static_assert(kiln::shape<28, 28, 3>::rank == 3);
 static_assert(std::is_same_v<kiln::replace_last_t<kiln::shape<4, 5, 6>, 9>, kiln::shape<4, 5, 9>>);
 
+// Token ids: the data stays shape<Block>; the first layer receives them as token_ids.
+using small_gpt = kiln::sequential<kiln::tokens<8, 11>, kiln::embedding<11, 16>, kiln::layer_norm,
+                                   kiln::linear<11>>;
+static_assert(std::is_same_v<small_gpt::input_shape, kiln::shape<8>>);
+static_assert(std::is_same_v<small_gpt::shape_after<0>, kiln::shape<8>>);
+static_assert(std::is_same_v<small_gpt::layer_t<1>::in_shape, kiln::token_ids<8, 11>>);
+static_assert(std::is_same_v<small_gpt::shape_after<1>, kiln::shape<8, 16>>);
+static_assert(kiln::token_ids<8, 11>::size == 8 && kiln::token_ids<8, 11>::rank == 1);
+
+// The rule a network breaks, as a type: basic_sequential states it without reporting it.
+template <class Input, class... Specs>
+using diagnostic_of =
+    typename kiln::basic_sequential<true, Input, Specs...>::broken_rule::diagnostic;
+template <std::size_t Position, class Spec>
+using at = kiln::layer<Position, Spec>;
+
+// Only a lookup of their vocabulary reads token ids, and a lookup reads nothing else,
+// wherever it stands (inside a residual too).
+static_assert(std::is_same_v<
+              diagnostic_of<kiln::tokens<8, 11>, kiln::relu, kiln::linear<4>>,
+              kiln::error::token_ids_need_a_lookup<at<1, kiln::relu>, kiln::token_ids<8, 11>>>);
+static_assert(std::is_same_v<
+              diagnostic_of<kiln::input<10>, kiln::linear<10>, kiln::embedding<10, 4>>,
+              kiln::error::lookup_needs_token_ids<at<2, kiln::embedding<10, 4>>, kiln::shape<10>>>);
+static_assert(std::is_same_v<diagnostic_of<kiln::tokens<8, 11>, kiln::embedding<11, 16>,
+                                           kiln::residual<kiln::embedding<11, 16>>>,
+                             kiln::error::lookup_needs_token_ids<at<2, kiln::embedding<11, 16>>,
+                                                                 kiln::shape<8, 16>>>);
+static_assert(std::is_same_v<
+              diagnostic_of<kiln::tokens<8, 11>, kiln::embedding<12, 16>>,
+              kiln::error::lookup_of_another_vocabulary<
+                  at<1, kiln::embedding<12, 16>>, kiln::token_ids<8, 11>, kiln::token_ids<8, 12>>>);
+
+// An image written channels first is named as such where an image layer reads it.
+static_assert(std::is_same_v<
+              diagnostic_of<kiln::input<1, 28, 28>, kiln::relu, kiln::max_pool2d<2>>,
+              kiln::error::image_written_channels_first<
+                  at<2, kiln::max_pool2d<2>>, kiln::shape<1, 28, 28>, kiln::shape<28, 28, 1>>>);
+static_assert(kiln::channels_first<kiln::shape<3, 32, 32>, 3, 1>::likely);
+static_assert(!kiln::channels_first<kiln::shape<32, 32, 3>, 3, 1>::likely);
+// Within a network a short, wide map that the window fits is a plausible image.
+static_assert(!kiln::channels_first<kiln::shape<4, 28, 16>, 3, 3>::likely);
+static_assert(kiln::channels_first<kiln::shape<4, 28, 16>, 5, 3>::likely);
+
+// A loss that reads one vector per example, given more axes, is told what made them.
+using cnn_without_flatten =
+    kiln::sequential<kiln::input<28, 28>, kiln::conv2d<8, 3>, kiln::relu, kiln::max_pool2d<2>,
+                     kiln::linear<64>, kiln::relu, kiln::linear<10>>;
+using conv_ending = kiln::sequential<kiln::input<28, 28>, kiln::conv2d<10, 28>>;
+template <class Net, class Loss>
+using loss_diagnostic = typename kiln::loss_rules<Net, Loss>::diagnostic;
+static_assert(std::is_same_v<
+              loss_diagnostic<cnn_without_flatten, kiln::softmax_cross_entropy>,
+              kiln::error::flatten_missing_before_linear<
+                  kiln::softmax_cross_entropy, at<4, kiln::linear<64>>, kiln::shape<13, 13, 10>>>);
+static_assert(std::is_same_v<
+              loss_diagnostic<sequence, kiln::multiclass_perceptron>,
+              kiln::error::flatten_missing_before_linear<
+                  kiln::multiclass_perceptron, at<1, kiln::linear<256>>, kiln::shape<32, 65>>>);
+static_assert(
+    std::is_same_v<loss_diagnostic<small_gpt, kiln::softmax_cross_entropy>,
+                   kiln::error::sequence_output_needs_a_sequence_loss<
+                       kiln::softmax_cross_entropy, at<3, kiln::linear<11>>, kiln::shape<8, 11>>>);
+static_assert(std::is_same_v<loss_diagnostic<conv_ending, kiln::softmax_cross_entropy>,
+                             kiln::error::output_is_not_one_vector<kiln::softmax_cross_entropy,
+                                                                   at<1, kiln::conv2d<10, 28>>,
+                                                                   kiln::shape<1, 1, 10>>>);
+static_assert(
+    std::is_same_v<loss_diagnostic<mlp, kiln::adamw>, kiln::error::not_a_loss<kiln::adamw>>);
+static_assert(kiln::loss_rules<mlp, kiln::softmax_cross_entropy>::holds);
+static_assert(kiln::loss_rules<small_gpt, kiln::sequence_cross_entropy>::holds);
+static_assert(!kiln::loss_rules<mlp, kiln::logistic>::holds); // ten scores, not one
+
 } // namespace
 
 TEST_SUITE("shapes") {

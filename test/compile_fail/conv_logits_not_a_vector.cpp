@@ -1,5 +1,5 @@
 // A CNN without flatten: linear acts on each pixel's channels, so the logits are 11x11x10.
-// expect: softmax_cross_entropy needs one vector of logits per example
+// expect: is the first kiln::linear to receive more than one axis
 // expect: kiln::layer<4, kiln::linear<10>>
 // expect: kiln::shape<11, 11, 10>
 // fix: Put `kiln::flatten` between the last pooling layer and `kiln::linear<10>`:

@@ -1,8 +1,9 @@
 // An image fed to linear without flatten: the logits are 28x10 per example.
-// expect: softmax_cross_entropy needs one vector of logits per example
+// expect: needs one vector per example, but the network's output has shape 'Got'
+// expect: kiln::softmax_cross_entropy
 // expect: kiln::layer<1, kiln::linear<10>>
 // expect: kiln::shape<28, 10>
-// fix: Put `kiln::flatten` before the last `kiln::linear`, so that the loss sees one vector of
+// fix: Put `kiln::flatten` before the `kiln::linear`, so that the loss sees one vector of
 // logits per example: `kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<10>>`.
 #include <kiln/kiln.hpp>
 

@@ -27,6 +27,22 @@ struct shape {
     static std::string to_string() { return "(" + dims_string() + ")"; }
 };
 
+// Block token ids, each in [0, Vocab): what kiln::tokens gives its first layer.
+// It holds Block values as shape<Block> does, but they are indices, not numbers:
+// only a lookup of the same vocabulary may read them, which the network checks
+// for every layer it binds (graph/sequential.hpp).
+template <std::size_t Block, std::size_t Vocab>
+struct token_ids : shape<Block> {
+    static constexpr std::size_t vocabulary = Vocab;
+    // The same values seen as plain numbers.
+    using values = shape<Block>;
+};
+
+template <class T>
+inline constexpr bool is_token_ids = false;
+template <std::size_t Block, std::size_t Vocab>
+inline constexpr bool is_token_ids<token_ids<Block, Vocab>> = true;
+
 template <class Shape>
 inline constexpr std::size_t last_dim = Shape::dims[Shape::rank - 1];
 

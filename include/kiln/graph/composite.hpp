@@ -44,6 +44,8 @@ struct composite_layer : layer_base<Spec, In, typename Inner::out_shape, Positio
 template <class... Specs>
 struct block {
     static std::string name() { return "block<" + spec_names<Specs...>() + ">"; }
+    // Token ids reach the first layer inside (graph/token_ids_rule.hpp).
+    static constexpr bool passes_its_input_inside = true;
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind : composite_layer<block, In, Position, inner_network<In, Specs...>> {

@@ -108,26 +108,34 @@ public:
     std::span<T> gradients() noexcept { return gradients_.span(); }
     std::span<const T> gradients() const noexcept { return gradients_.span(); }
 
-    // Where layer I's slice starts in the flat buffers (I from 1, as declared after the input).
+    // Where layer I's slice starts in the flat buffers (I from 1, as declared after the
+    // input). A position that is no layer (0 is the input) is reported, not read past
+    // the end.
     template <std::size_t I>
-    static constexpr std::size_t offset_of = layout::offsets[I];
+    static constexpr std::size_t offset_of = [] {
+        constexpr bool is_layer = I >= 1 && I <= network::layer_count;
+        static_assert(checked(
+            require<is_layer, error::no_layer_at_this_position<
+                                  asked_position<I>, layers_in_network<network::layer_count>>>));
+        return layout::offsets[is_layer ? I : 0];
+    }();
 
     // Layer I's slice.
     template <std::size_t I>
     T* parameters_of() noexcept {
-        return parameters_.data() + layout::offsets[I];
+        return parameters_.data() + offset_of<I>;
     }
     template <std::size_t I>
     const T* parameters_of() const noexcept {
-        return parameters_.data() + layout::offsets[I];
+        return parameters_.data() + offset_of<I>;
     }
     template <std::size_t I>
     T* gradients_of() noexcept {
-        return gradients_.data() + layout::offsets[I];
+        return gradients_.data() + offset_of<I>;
     }
     template <std::size_t I>
     const T* gradients_of() const noexcept {
-        return gradients_.data() + layout::offsets[I];
+        return gradients_.data() + offset_of<I>;
     }
 
     // Layer I's parameters and gradients, by name (graph/layer_view.hpp):

@@ -132,6 +132,8 @@ struct repeat {
     static std::string name() {
         return "repeat<" + std::to_string(N) + ", " + spec_names<Specs...>() + ">";
     }
+    // Token ids reach the first copy's first layer (graph/token_ids_rule.hpp).
+    static constexpr bool passes_its_input_inside = true;
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind

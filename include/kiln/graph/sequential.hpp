@@ -7,6 +7,7 @@
 #include "kiln/core/type_list.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/graph/runner.hpp"
+#include "kiln/graph/token_ids_rule.hpp"
 #include "kiln/graph/visit.hpp"
 #include "kiln/layers/layer.hpp"
 
@@ -36,38 +37,24 @@ struct sequential_must_start_with_input {
                       "kiln::sequential<kiln::input<784>, ...>.");
     }
 };
-template <class Layer, class Input>
-struct token_ids_need_an_embedding {
+template <class Asked, class Layers>
+struct no_layer_at_this_position {
     static void report() {
-        static_assert(facts_of_the_error<Layer, Input>,
-                      "kiln: the network's input 'Input' gives token ids, but the layer after it "
-                      "needs vectors (or looks up another vocabulary). Fix: put "
-                      "kiln::embedding<Vocab, Width> with the tokens' vocabulary right after "
-                      "kiln::tokens<Block, Vocab>.");
+        static_assert(facts_of_the_error<Asked, Layers>,
+                      "kiln: the network has no layer at position 'Asked': its input is at "
+                      "position 0 and its layers at 1 to 'Layers'. Fix: ask layer_t<I>, "
+                      "parameters_of<I> or gradients_of<I> for a position from 1 to "
+                      "Net::layer_count, shape_after<I> for one from 0 (the input's shape) to "
+                      "Net::layer_count (the output's).");
     }
 };
 } // namespace error
 
-// An input of token ids (kiln::tokens) names its vocabulary; so does the only kind
-// of layer that may read it (kiln::embedding).
-template <class Spec>
-inline constexpr bool gives_token_ids = requires {
-    Spec::vocabulary;
-};
-template <class Spec>
-inline constexpr bool looks_up_token_ids = requires {
-    Spec::looks_up_token_ids;
-};
-// Whether First may follow Input: after token ids, only a lookup of the same vocabulary.
-template <class Input, class First>
-inline constexpr bool reads_its_input = [] {
-    if constexpr (!gives_token_ids<Input>)
-        return true;
-    else if constexpr (looks_up_token_ids<First>)
-        return First::vocabulary == Input::vocabulary;
-    else
-        return false;
-}();
+// Positions in diagnostics: the one asked for, and the network's layer count.
+template <std::size_t Position>
+struct asked_position {};
+template <std::size_t Count>
+struct layers_in_network {};
 
 // The shape of one example entering the network, e.g. input<784> or input<28, 28>.
 template <std::size_t... Dims>
@@ -184,14 +171,17 @@ struct bind_chain {
 };
 template <bool Fuse, class In, std::size_t Position, class Previous, class Spec, class... Rest>
 struct bind_chain<Fuse, In, Position, Previous, Spec, Rest...> {
+    using token_check = token_id_check<In, Position, Spec>;
     using checked =
-        checked_bind<Spec, In, Position, std::conditional_t<Fuse, Previous, no_layer>,
+        checked_bind<Spec, typename token_check::input, Position,
+                     std::conditional_t<Fuse, Previous, no_layer>,
                      std::conditional_t<Fuse, typename first_spec<Rest...>::type, no_layer>>;
     using bound = typename checked::type;
     using rest = bind_chain<Fuse, typename bound::out_shape, Position + 1, Spec, Rest...>;
     using layers = prepend_t<bound, typename rest::layers>;
     using out_shape = typename rest::out_shape;
-    using broken_rule = first_broken<typename checked::broken_rule, typename rest::broken_rule>;
+    using broken_rule = first_broken<typename token_check::broken_rule,
+                                     typename checked::broken_rule, typename rest::broken_rule>;
 };
 
 } // namespace detail
@@ -215,6 +205,20 @@ template <std::size_t... Dims>
 struct input_shape<input<Dims...>> {
     using type = shape<Dims...>;
 };
+
+// What the first layer receives: the input's shape, except that kiln::tokens gives
+// token ids (layers/tokens.hpp).
+template <class Input>
+struct first_layer_input {
+    using type = typename input_shape<Input>::type;
+};
+
+// The I-th type of a list, named without being looked up: for a choice between
+// types of which only the one chosen need exist.
+template <std::size_t I, class List>
+struct lazy_type_at {
+    using type = kiln::type_at<I, List>;
+};
 } // namespace detail
 
 template <bool Fuse, class Input, class... Specs>
@@ -223,9 +227,9 @@ struct basic_sequential {
 
 private:
     // The layers see a one-value input after a mistake in the input, so they add none.
-    using bound_input = std::conditional_t<input_shape::has_zero_dim, shape<1>, input_shape>;
+    using bound_input = std::conditional_t<input_shape::has_zero_dim, shape<1>,
+                                           typename detail::first_layer_input<Input>::type>;
     using chain = detail::bind_chain<Fuse, bound_input, 1, no_layer, Specs...>;
-    using first_spec = typename detail::first_spec<Specs...>::type;
 
 public:
     // The first rule the network breaks: sequential and unfused_sequential report it.
@@ -233,8 +237,6 @@ public:
         first_broken<rule<is_input<Input>, error::sequential_must_start_with_input<Input>>,
                      rule<!input_shape::has_zero_dim,
                           error::input_has_a_zero_dimension<layer<0, Input>, input_shape>>,
-                     rule<reads_its_input<Input, first_spec>,
-                          error::token_ids_need_an_embedding<layer<1, first_spec>, Input>>,
                      typename chain::broken_rule>;
     static constexpr bool valid = broken_rule::holds;
 
@@ -244,19 +246,33 @@ public:
     static constexpr std::size_t layer_count = sizeof...(Specs);
 
 private:
-    template <std::size_t I>
-    struct layer_out {
-        using type = typename type_at<I - 1, layers>::out_shape;
+    // Position I's layer (First = 1) or, for shape_after, its output (First = 0); a
+    // position past the end is reported, and stands for the last one after that.
+    template <std::size_t I, std::size_t First>
+    struct at_position {
+        static constexpr bool exists = I >= First && I <= layer_count;
+        static_assert(checked(
+            require<exists, error::no_layer_at_this_position<asked_position<I>,
+                                                             layers_in_network<layer_count>>>));
+        using bound =
+            typename std::conditional_t<exists && I != 0, detail::lazy_type_at<I - 1, layers>,
+                                        std::type_identity<no_layer>>::type;
+        template <class Layer>
+        struct out {
+            using type = typename Layer::out_shape;
+        };
+        using shape_type = typename std::conditional_t<
+            exists && I != 0, out<bound>,
+            std::type_identity<std::conditional_t<I == 0, input_shape, output_shape>>>::type;
     };
 
 public:
     // layer_t<I>: the bound layer at position I (1 = the first after the input).
     template <std::size_t I>
-    using layer_t = type_at<I - 1, layers>;
+    using layer_t = typename at_position<I, 1>::bound;
     // shape_after<I>: the shape of one example after layer I; shape_after<0> is the input's.
     template <std::size_t I>
-    using shape_after =
-        typename std::conditional_t<I == 0, std::type_identity<input_shape>, layer_out<I>>::type;
+    using shape_after = typename at_position<I, 0>::shape_type;
 
     // Where every layer's parameters and outputs live, and forward and backward.
     using network_runner = runner<bound_input, layers>;

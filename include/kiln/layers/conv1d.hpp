@@ -47,7 +47,33 @@ struct kernel_longer_than_sequence {
                       "of at most the sequence's length.");
     }
 };
+template <class Layer, class Got, class ChannelsLast>
+struct sequence_written_channels_first {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got, ChannelsLast>,
+                      "kiln: conv1d reads a sequence as length x channels (channels last), so "
+                      "shape 'Got' is read as a sequence only as long as its first dimension: "
+                      "it looks written channels first, as PyTorch's Conv1d takes it. Fix: write "
+                      "it channels last, as 'ChannelsLast', with the data in that order.");
+    }
+};
 } // namespace error
+
+// Whether a sequence the filter does not fit looks written channels first
+// (channels x length, as PyTorch's Conv1d takes it): a few channels (at most 4)
+// first, and a filter that would fit the sequence written channels last. (Unlike
+// an image, a short sequence of many channels is plausible, so a filter that
+// fits is never questioned.)
+template <class Shape, std::size_t Kernel>
+struct sequence_channels_first {
+    static constexpr bool likely = false;
+    using channels_last = Shape;
+};
+template <std::size_t C, std::size_t L, std::size_t Kernel>
+struct sequence_channels_first<shape<C, L>, Kernel> {
+    static constexpr bool likely = C <= 4 && C < L && Kernel > C&& Kernel <= L;
+    using channels_last = shape<L, C>;
+};
 
 // A sequence's length and channels; is_sequence is false for any rank but 1 and 2.
 template <class Shape>
@@ -81,12 +107,15 @@ struct conv1d_layer {
         using dims = sequence_dims<In>;
         using here = layer<Position, Spec>;
         // The rules this layer states; the network reports the first broken one.
-        using broken_rule =
-            first_broken<rule<dims::is_sequence, error::layer_needs_a_sequence<here, In>>,
-                         rule<Filters != 0, error::layer_size_is_zero<here>>,
-                         rule<Kernel != 0, error::window_size_is_zero<here>>,
-                         rule<Kernel <= dims::length,
-                              error::kernel_longer_than_sequence<here, In, kernel_length<Kernel>>>>;
+        using broken_rule = first_broken<
+            rule<dims::is_sequence, error::layer_needs_a_sequence<here, In>>,
+            rule<Filters != 0, error::layer_size_is_zero<here>>,
+            rule<Kernel != 0, error::window_size_is_zero<here>>,
+            rule<!sequence_channels_first<In, Kernel>::likely,
+                 error::sequence_written_channels_first<
+                     here, In, typename sequence_channels_first<In, Kernel>::channels_last>>,
+            rule<Kernel <= dims::length,
+                 error::kernel_longer_than_sequence<here, In, kernel_length<Kernel>>>>;
         static constexpr bool valid = broken_rule::holds;
 
         static constexpr std::size_t position = Position;

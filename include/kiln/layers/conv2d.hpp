@@ -85,6 +85,9 @@ struct conv2d {
             rule<image::is_image, error::layer_needs_an_image<here, In>>,
             rule<Filters != 0, error::conv2d_has_no_filters<here>>,
             rule<sizes_nonzero, error::window_size_is_zero<here>>,
+            rule<!channels_first<In, Kernel, Position>::likely,
+                 error::image_written_channels_first<
+                     here, In, typename channels_first<In, Kernel, Position>::channels_last>>,
             rule<kernel_fits, error::kernel_larger_than_input<here, In, kernel_window>>>;
         static constexpr bool valid = broken_rule::holds;
 

@@ -18,18 +18,6 @@
 
 namespace kiln {
 
-namespace error {
-template <class Layer, class Got>
-struct embedding_needs_token_ids {
-    static void report() {
-        static_assert(facts_of_the_error<Layer, Got>,
-                      "kiln: kiln::embedding looks up token ids, one per position, but it gets "
-                      "shape 'Got' (vectors). Fix: put kiln::embedding right after "
-                      "kiln::tokens<Block, Vocab>.");
-    }
-};
-} // namespace error
-
 // A table's entries drawn as the scheme says: N(mean, stddev) for init::normal;
 // N(0, 1) for init::pytorch_default, as nn.Embedding draws them.
 template <class T, class Scheme>
@@ -58,6 +46,7 @@ struct table_layer : parametric_layer<Spec, In, Out, Position, Entries> {
 
 template <std::size_t Vocab, std::size_t Width>
 struct embedding {
+    // Reads kiln::token_ids of this vocabulary, and nothing else (graph/sequential.hpp).
     static constexpr std::size_t vocabulary = Vocab;
     static constexpr bool looks_up_token_ids = true;
     static std::string name() {
@@ -68,9 +57,9 @@ struct embedding {
     struct bind : table_layer<embedding, In, shape<In::dims[0], Width>, Position, Vocab * Width> {
         static constexpr std::size_t block = In::dims[0];
         static constexpr std::size_t param_count = Vocab * Width;
+        // That In is token ids of this vocabulary, the network checks (graph/sequential.hpp).
         using broken_rule = first_broken<
-            rule<Vocab != 0 && Width != 0, error::layer_size_is_zero<layer<Position, embedding>>>,
-            rule<In::rank == 1, error::embedding_needs_token_ids<layer<Position, embedding>, In>>>;
+            rule<Vocab != 0 && Width != 0, error::layer_size_is_zero<layer<Position, embedding>>>>;
         static constexpr bool valid = broken_rule::holds;
 
         template <class T>

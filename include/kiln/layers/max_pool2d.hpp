@@ -73,6 +73,9 @@ struct max_pool2d {
         using broken_rule = first_broken<
             rule<image::is_image, error::layer_needs_an_image<here, In>>,
             rule<Size != 0, error::window_size_is_zero<here>>,
+            rule<!channels_first<In, Size, Position>::likely,
+                 error::image_written_channels_first<
+                     here, In, typename channels_first<In, Size, Position>::channels_last>>,
             rule<window_fits, error::pool_window_larger_than_input<here, In, pool_window>>>;
         static constexpr bool valid = broken_rule::holds;
 

@@ -38,6 +38,8 @@ struct logistic_needs_two_classes {
 
 struct logistic {
     static std::string name() { return "logistic"; }
+    // One vector per example, of one score (train/loss_rules.hpp).
+    static constexpr bool reads_one_vector = true;
 
     template <class Scores, class LastLayer>
     struct bind {

@@ -16,29 +16,15 @@
 
 namespace kiln {
 
-namespace error {
-template <class Layer, class Got, class Needs>
-struct scores_must_be_one_vector_per_example {
-    static void report() {
-        static_assert(facts_of_the_error<Layer, Got, Needs>,
-                      "kiln: multiclass_perceptron needs one vector of class scores per example, "
-                      "but the network's last layer produces shape 'Got' (more than one axis). "
-                      "Fix: put kiln::flatten before the last kiln::linear_no_bias, so it sees "
-                      "one vector.");
-    }
-};
-} // namespace error
-
 struct multiclass_perceptron {
     static std::string name() { return "multiclass_perceptron"; }
+    // One vector of class scores per example (train/loss_rules.hpp).
+    static constexpr bool reads_one_vector = true;
 
     template <class Scores, class LastLayer>
     struct bind {
-        // The rules the loss states (core/diagnostics.hpp); the trainer reports them.
-        using broken_rule =
-            first_broken<rule<Scores::rank == 1, error::scores_must_be_one_vector_per_example<
-                                                     LastLayer, Scores, shape<last_dim<Scores>>>>>;
-        static constexpr bool valid = broken_rule::holds;
+        using broken_rule = no_broken_rule;
+        static constexpr bool valid = true;
         static constexpr std::size_t labels_per_example = 1;
         static constexpr std::size_t class_count = last_dim<Scores>;
 

@@ -16,15 +16,6 @@ namespace kiln {
 
 namespace error {
 template <class Layer, class Got, class Needs>
-struct logits_must_be_one_vector_per_example {
-    static void report() {
-        static_assert(facts_of_the_error<Layer, Got, Needs>,
-                      "kiln: softmax_cross_entropy needs one vector of logits per example, but "
-                      "the network's last layer produces shape 'Got' (more than one axis). Fix: "
-                      "put kiln::flatten before the last kiln::linear, so it sees one vector.");
-    }
-};
-template <class Layer, class Got, class Needs>
 struct labels_do_not_match_the_logits {
     static void report() {
         static_assert(facts_of_the_error<Layer, Got, Needs>,
@@ -43,15 +34,15 @@ struct logits {};
 
 struct softmax_cross_entropy {
     static std::string name() { return "softmax_cross_entropy"; }
+    // One vector of logits per example; train/loss_rules.hpp explains a network whose
+    // output has more axes.
+    static constexpr bool reads_one_vector = true;
 
     // Logits is the network's output shape; LastLayer names the layer that made it.
     template <class Logits, class LastLayer>
     struct bind {
-        // The rules the loss states (core/diagnostics.hpp); the trainer reports them.
-        using broken_rule =
-            first_broken<rule<Logits::rank == 1, error::logits_must_be_one_vector_per_example<
-                                                     LastLayer, Logits, shape<last_dim<Logits>>>>>;
-        static constexpr bool valid = broken_rule::holds;
+        using broken_rule = no_broken_rule;
+        static constexpr bool valid = true;
         static constexpr std::size_t labels_per_example = 1;
         static constexpr std::size_t class_count = last_dim<Logits>;
 

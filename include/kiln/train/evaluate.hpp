@@ -4,6 +4,7 @@
 #include "kiln/core/tensor.hpp"
 #include "kiln/graph/propagate.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
+#include "kiln/train/loss_rules.hpp"
 #include "kiln/train/trainer.hpp"
 
 #include <algorithm>
@@ -70,7 +71,7 @@ evaluation evaluate(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space
     using loss_type = bound_loss<Loss, Net>;
     // The loss's own rules too: no trainer need have checked this network's output.
     if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,
-                                       typename detail::broken_rule_of<loss_type>::type,
+                                       loss_rules<Net, Loss>,
                                        batch_rules<Net, T, loss_type, Shape, U, Classes>>>)
         return detail::evaluate_checked<loss_type>(net, space, x, labels);
     else

@@ -14,21 +14,37 @@
 #include "kiln/graph/workspace.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
 #include "kiln/train/evaluate.hpp"
+#include "kiln/train/loss_rules.hpp"
 #include "kiln/train/trainer.hpp"
 
 #include <algorithm>
 #include <cstddef>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace kiln {
 
+namespace error {
+template <class Got, class Needs>
+struct evaluator_given_a_model_of_another_network {
+    static void report() {
+        static_assert(facts_of_the_error<Got, Needs>,
+                      "kiln: the evaluator was declared for 'Needs' but is given 'Got', a model "
+                      "of another network or scalar type. Fix: declare the evaluator for the "
+                      "model's network and type, kiln::evaluator<Net, Loss, T> with the Net and T "
+                      "of kiln::model<Net, T>.");
+    }
+};
+} // namespace error
+
 template <class Net, class Loss = softmax_cross_entropy, class T = float>
 class evaluator {
+    // The loss keeps the same rules as in training (train/loss_rules.hpp).
+    static_assert(checked(enforce<loss_rules<Net, Loss>>));
+
 public:
     using loss_type = bound_loss<Loss, Net>;
-    // The loss reads the network's output as it must (no trainer need have checked it).
-    static_assert(checked(enforce<typename detail::broken_rule_of<loss_type>::type>));
 
     // chunk: the examples one forward pass takes (each core's workspace holds that many).
     [[gnu::cold]] explicit evaluator(std::size_t chunk, thread_pool& pool = default_thread_pool())
@@ -40,7 +56,8 @@ public:
     // The mean loss over the examples of x (for a sequence loss, over every position).
     template <class Shape, class U, std::size_t Classes>
     double mean_loss(const model<Net, T>& net, batch_view<Shape, U> x, label_view<Classes> labels) {
-        if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+        if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
+                                           batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const auto out = forward(net, space, x.rows(first, count));
@@ -59,7 +76,8 @@ public:
     template <class Shape, class U, std::size_t Classes>
     evaluation evaluate(const model<Net, T>& net, batch_view<Shape, U> x,
                         label_view<Classes> labels) {
-        if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+        if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
+                                           batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const evaluation chunk = detail::evaluate_checked<loss_type>(
@@ -77,7 +95,26 @@ public:
         }
     }
 
+    // A model of another network or scalar type is reported in words, not as a
+    // failed overload resolution.
+    template <class OtherNet, class U, class Examples, class Labels>
+    requires(!std::is_same_v<model<OtherNet, U>, model<Net, T>>) double mean_loss(
+        const model<OtherNet, U>&, Examples, Labels) {
+        static_assert(checked(require<false, model_of_another_network<OtherNet, U>>));
+        return 0;
+    }
+    template <class OtherNet, class U, class Examples, class Labels>
+    requires(!std::is_same_v<model<OtherNet, U>, model<Net, T>>) evaluation
+        evaluate(const model<OtherNet, U>&, Examples, Labels) {
+        static_assert(checked(require<false, model_of_another_network<OtherNet, U>>));
+        return {};
+    }
+
 private:
+    template <class OtherNet, class U>
+    using model_of_another_network =
+        error::evaluator_given_a_model_of_another_network<model<OtherNet, U>, model<Net, T>>;
+
     // Cuts [0, examples) into one part per core and calls
     // run(space, first, count, part) for each chunk of each part, a part's chunks
     // in order on one core.

@@ -7,6 +7,7 @@
 #include "kiln/core/tensor.hpp"
 #include "kiln/graph/propagate.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
+#include "kiln/train/loss_rules.hpp"
 #include "kiln/train/trainer.hpp"
 
 #include <algorithm>
@@ -22,7 +23,7 @@ namespace kiln {
 // and the loss can read the network's output.
 template <class Loss, class Net, class T, class Space, class Shape, class U>
 using predict_rules = first_broken<workspace_rule<Net, T, Space>, input_rules<Net, T, Shape, U>,
-                                   typename detail::broken_rule_of<bound_loss<Loss, Net>>::type>;
+                                   loss_rules<Net, Loss>>;
 
 // The labels the model predicts for the examples of x, written to out: one per
 // example (a class index; -1 or +1 for the logistic loss), or one per position for a

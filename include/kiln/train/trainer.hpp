@@ -19,6 +19,7 @@
 #include "kiln/graph/workspace.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
 #include "kiln/optim/sgd.hpp"
+#include "kiln/train/loss_rules.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -38,13 +39,43 @@ struct trainer_given_a_model_of_another_network {
                       "with the Net and T of kiln::model<Net, T>.");
     }
 };
+template <class Got, class Needs>
+struct trainer_given_another_optimizer {
+    static void report() {
+        static_assert(facts_of_the_error<Got, Needs>,
+                      "kiln: the trainer was declared for the optimizer 'Needs' but is given the "
+                      "settings of 'Got' (each optimizer's settings are a type of their own). Fix: "
+                      "declare the trainer for the optimizer it is given, kiln::trainer<Net, Loss, "
+                      "Got>, or give it the settings of 'Needs'.");
+    }
+};
+template <class Given>
+struct not_an_optimizer {
+    static void report() {
+        static_assert(facts_of_the_error<Given>,
+                      "kiln: 'Given' stands where the trainer's optimizer goes, but it is not an "
+                      "optimizer (kiln::sgd, kiln::adamw). Fix: name the optimizer third, after "
+                      "the loss: kiln::trainer<Net, kiln::softmax_cross_entropy, kiln::adamw> "
+                      "(the scalar type comes fourth).");
+    }
+};
+template <class Model, class Settings>
+struct trainer_needs_its_largest_batch {
+    static void report() {
+        static_assert(facts_of_the_error<Model, Settings>,
+                      "kiln: a trainer is made for the largest mini-batch it will step (its "
+                      "workspace is allocated once, for that many examples), but none is given. "
+                      "Fix: pass it after the optimizer: kiln::trainer<Net> train(net, "
+                      "kiln::sgd{0.1}, 64).");
+    }
+};
 } // namespace error
 
-// The loss bound to a network's output, named by the network's last layer.
-template <class Loss, class Net>
-using bound_loss = typename Loss::template bind<
-    typename Net::output_shape,
-    layer<Net::layer_count, typename Net::template layer_t<Net::layer_count>::spec>>;
+// An optimizer: its settings make a state<T> that updates parameters of type T.
+template <class Optimizer>
+inline constexpr bool is_optimizer = requires {
+    typename Optimizer::template state<float>;
+};
 
 // The rules a labelled mini-batch keeps: its data fits the model, its labels the loss.
 template <class Net, class T, class Loss, class Shape, class U, std::size_t Classes>
@@ -63,40 +94,59 @@ label_view<Classes> example_labels(label_view<Classes> labels, std::size_t first
 
 template <class Net, class Loss = softmax_cross_entropy, class Optimizer = sgd, class T = float>
 class trainer {
+    // What does not fit is reported in words, and a placeholder (sgd's state) stands
+    // for what is not an optimizer, so that it adds no errors of its own.
+    using rules = first_broken<loss_rules<Net, Loss>,
+                               rule<is_optimizer<Optimizer>, error::not_an_optimizer<Optimizer>>>;
+    static_assert(checked(enforce<rules>));
+    using optimizer_type = std::conditional_t<is_optimizer<Optimizer>, Optimizer, sgd>;
+
+    // The model and the optimizer's settings the trainer was declared for.
+    template <class Model, class Settings>
+    static constexpr bool fits = std::is_same_v<Model, model<Net, T>>&& is_optimizer<Optimizer>&&
+        std::is_convertible_v<const Settings&, const Optimizer&>;
+
 public:
     using loss_type = bound_loss<Loss, Net>;
-    // Only a valid network's output is checked: a broken one has reported its mistake.
-    static_assert(checked(
-        enforce<std::conditional_t<Net::valid, typename detail::broken_rule_of<loss_type>::type,
-                                   no_broken_rule>>));
-    static_assert(checked(loss_type::valid));
 
     trainer(model<Net, T>& net, const Optimizer& optimizer, std::size_t max_batch,
-            thread_pool& pool = default_thread_pool())
+            thread_pool& pool = default_thread_pool()) requires is_optimizer<Optimizer>
         : net_(net), space_(max_batch, pool), optimizer_(optimizer, net.parameters().size()) {
         if constexpr (splits_batch)
             if (pool.size() > 1) make_parts(pool, max_batch);
     }
 
-    // A model of another network or scalar type is reported in words, not as a
-    // failed overload resolution.
-    template <class OtherNet, class U>
-    requires(!std::is_same_v<model<OtherNet, U>, model<Net, T>>)
-        trainer(model<OtherNet, U>& net, const Optimizer& optimizer, std::size_t max_batch,
+    // A model of another network or scalar type, or another optimizer's settings,
+    // is reported in words, not as a failed overload resolution.
+    template <class OtherNet, class U, class Settings>
+    requires(!fits<model<OtherNet, U>, Settings>)
+        trainer(model<OtherNet, U>&, const Settings&, std::size_t max_batch,
                 thread_pool& pool = default_thread_pool())
-        : net_(model_never_made()), space_(max_batch, pool),
-          optimizer_(optimizer, net.parameters().size()) {
-        static_assert(
-            checked(require<std::is_same_v<model<OtherNet, U>, model<Net, T>>,
-                            error::trainer_given_a_model_of_another_network<model<OtherNet, U>,
-                                                                            model<Net, T>>>));
+        : net_(model_never_made()), space_(max_batch, pool), optimizer_(settings_never_made(), 0) {
+        static_assert(checked(
+            enforce<
+                first_broken<rules,
+                             rule<std::is_same_v<model<OtherNet, U>, model<Net, T>>,
+                                  error::trainer_given_a_model_of_another_network<
+                                      model<OtherNet, U>, model<Net, T>>>,
+                             rule<std::is_convertible_v<const Settings&, const Optimizer&>,
+                                  error::trainer_given_another_optimizer<Settings, Optimizer>>>>));
+    }
+    // The same for a trainer made without its largest mini-batch.
+    template <class Model, class Settings>
+    trainer(Model&, const Settings&)
+        : net_(model_never_made()), space_(1), optimizer_(settings_never_made(), 0) {
+        static_assert(checked(
+            enforce<first_broken<
+                rules, rule<false, error::trainer_needs_its_largest_batch<Model, Settings>>>>));
     }
 
     // Forward, backward and update on one mini-batch; returns its mean loss. The
     // gradient is not kept (model().gradients() holds scratch afterwards).
     template <class Shape, class U, std::size_t Classes>
     T step(batch_view<Shape, U> x, label_view<Classes> labels) {
-        if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+        if constexpr (enforce<
+                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
             if constexpr (splits_batch) {
                 return split_step(x, labels);
             } else {
@@ -113,7 +163,8 @@ public:
     template <class Shape, class U, std::size_t Classes>
     T compute_gradients(batch_view<Shape, U> x, label_view<Classes> labels,
                         T* input_gradient = nullptr) {
-        if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+        if constexpr (enforce<
+                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
             const T loss = forward_loss(x, labels);
             backward(net_, space_, input_gradient);
             return loss;
@@ -125,7 +176,8 @@ public:
     // The mean loss on a mini-batch, without gradients.
     template <class Shape, class U, std::size_t Classes>
     T loss(batch_view<Shape, U> x, label_view<Classes> labels) {
-        if constexpr (enforce<batch_rules<Net, T, loss_type, Shape, U, Classes>>) {
+        if constexpr (enforce<
+                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
             const auto out = forward(net_, space_, x);
             return loss_type::evaluate(out.data(), labels.data(), out.batch());
         } else {
@@ -135,7 +187,7 @@ public:
 
     model<Net, T>& net() noexcept { return net_; }
     workspace<Net, T>& space() noexcept { return space_; }
-    typename Optimizer::template state<T>& optimizer() noexcept { return optimizer_; }
+    typename optimizer_type::template state<T>& optimizer() noexcept { return optimizer_; }
 
 private:
     // Forward and the loss, leaving d loss / d output in the workspace.
@@ -226,13 +278,14 @@ private:
         return loss;
     }
 
-    // Declared only: it stands for the model in the constructor that reports a model
-    // of another network, which can never compile, so it is never called.
+    // Declared only: they stand for the model and the settings in the constructors
+    // that report a mistake, which can never compile, so they are never called.
     static model<Net, T>& model_never_made();
+    static const optimizer_type& settings_never_made();
 
     model<Net, T>& net_;
     workspace<Net, T> space_;
-    typename Optimizer::template state<T> optimizer_;
+    typename optimizer_type::template state<T> optimizer_;
     // A split step's parts (splits_batch networks on a pool of several cores), run
     // on space_'s pool. Other networks hold none and compile none of their types.
     struct batch_parts {
