@@ -51,17 +51,20 @@ template <std::size_t Position, class Spec>
 using at = kiln::layer<Position, Spec>;
 
 // Only a lookup of their vocabulary reads token ids, and a lookup reads nothing else,
-// wherever it stands (inside a residual too).
+// wherever it stands (inside a residual too, named by its path).
 static_assert(std::is_same_v<
               diagnostic_of<kiln::tokens<8, 11>, kiln::relu, kiln::linear<4>>,
               kiln::error::token_ids_need_a_lookup<at<1, kiln::relu>, kiln::token_ids<8, 11>>>);
 static_assert(std::is_same_v<
               diagnostic_of<kiln::input<10>, kiln::linear<10>, kiln::embedding<10, 4>>,
               kiln::error::lookup_needs_token_ids<at<2, kiln::embedding<10, 4>>, kiln::shape<10>>>);
-static_assert(std::is_same_v<diagnostic_of<kiln::tokens<8, 11>, kiln::embedding<11, 16>,
-                                           kiln::residual<kiln::embedding<11, 16>>>,
-                             kiln::error::lookup_needs_token_ids<at<2, kiln::embedding<11, 16>>,
-                                                                 kiln::shape<8, 16>>>);
+static_assert(
+    std::is_same_v<
+        diagnostic_of<kiln::tokens<8, 11>, kiln::embedding<11, 16>,
+                      kiln::residual<kiln::embedding<11, 16>>>,
+        kiln::error::lookup_needs_token_ids<
+            kiln::layer<2, kiln::residual<kiln::embedding<11, 16>>, at<1, kiln::embedding<11, 16>>>,
+            kiln::shape<8, 16>>>);
 static_assert(std::is_same_v<
               diagnostic_of<kiln::tokens<8, 11>, kiln::embedding<12, 16>>,
               kiln::error::lookup_of_another_vocabulary<
