@@ -13,6 +13,7 @@
 // Forward keeps q|k|v, the probabilities and the heads' outputs for backward.
 #include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/layer.hpp"
@@ -190,7 +191,7 @@ struct attention_head {
 
 template <std::size_t Heads>
 struct causal_self_attention {
-    static std::string name() { return "causal_self_attention<" + std::to_string(Heads) + ">"; }
+    static std::string name() { return bracketed("causal_self_attention<", {Heads}, ">"); }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind {

@@ -10,6 +10,7 @@
 // relu (graph/lowering.hpp) it also masks by its output > 0: relu's gradient mask
 // at the chosen position, so relu's own backward pass is not needed.
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/gemm.hpp"
@@ -52,7 +53,7 @@ struct pooled_shape {
 template <std::size_t Size>
 struct max_pool2d {
     static constexpr std::size_t size = Size;
-    static std::string name() { return "max_pool2d<" + std::to_string(Size) + ">"; }
+    static std::string name() { return bracketed("max_pool2d<", {Size}, ">"); }
 
     // A relu before it passes its gradient through; this layer masks it (lowering.hpp).
     static constexpr bool absorbs_relu_gradient = true;

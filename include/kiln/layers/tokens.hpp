@@ -18,9 +18,7 @@ struct tokens {
     static constexpr std::size_t block = Block;
     // Marks an input of token ids (graph/sequential.hpp).
     static constexpr std::size_t vocabulary = Vocab;
-    static std::string name() {
-        return "tokens<" + std::to_string(Block) + ", " + std::to_string(Vocab) + ">";
-    }
+    static std::string name() { return bracketed("tokens<", {Block, Vocab}, ">"); }
 };
 
 template <std::size_t Block, std::size_t Vocab>
