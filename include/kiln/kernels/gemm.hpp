@@ -190,10 +190,6 @@ enum class zeros { none, above_diagonal, below_diagonal };
 inline constexpr std::size_t b_bytes_in_l2 = 512 * 1024;
 inline constexpr std::size_t rows_per_panel = 16 * tile_rows;
 
-// Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
-// with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * BStride + n]
-// (B's rows are N wide, and N apart unless said otherwise). For each finished tile
-// calls epilogue(first row, first column, tile).
 namespace detail {
 
 // The tiles of rows [row, row + Rows) in column blocks [block_begin, block_end):
@@ -217,6 +213,10 @@ template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride
 
 } // namespace detail
 
+// Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
+// with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * BStride + n]
+// (B's rows are N wide, and N apart unless said otherwise). For each finished tile
+// calls epilogue(first row, first column, tile).
 template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride,
           std::size_t BStride = N, zeros Skips = zeros::none, class Epilogue>
 void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, std::size_t depth,
