@@ -63,7 +63,9 @@ namespace detail {
 
 // One tile: rows [0, Rows) of a (already offset to the tile's first row), columns
 // [0, Vecs * width + Tail) of b (already offset to the tile's first column), b's
-// rows BStride apart.
+// rows BStride apart. The loops over rows and registers are unrolled by force: left
+// to the compiler's size limits, g++ kept them as loops when a tile was inlined
+// into a large caller, and the accumulators went to memory.
 template <class T, std::size_t BStride, std::size_t RowStride, std::size_t DepthStride,
           std::size_t Rows, std::size_t Vecs, std::size_t Tail, class Epilogue>
 inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row, std::size_t column,
@@ -71,17 +73,22 @@ inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row,
     using vec = simd::vec<T>;
     constexpr std::size_t W = simd::width<T>;
     tile<T, Rows, Vecs, Tail> t;
-    for (auto& row_acc : t.acc)
-        for (auto& r : row_acc)
-            r = vec(T{0});
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < Rows; ++r)
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < t.registers; ++v)
+            t.acc[r][v] = vec(T{0});
     for (std::size_t k = 0; k < depth; ++k) {
         const T* const b_row = b + k * BStride;
         vec b_regs[t.registers];
+#pragma GCC unroll 16
         for (std::size_t v = 0; v < Vecs; ++v)
             b_regs[v] = simd::load(b_row + v * W);
         if constexpr (Tail != 0) b_regs[Vecs] = simd::load_partial(b_row + Vecs * W, Tail);
+#pragma GCC unroll 16
         for (std::size_t r = 0; r < Rows; ++r) {
             const vec a_value(a[r * RowStride + k * DepthStride]);
+#pragma GCC unroll 16
             for (std::size_t v = 0; v < t.registers; ++v)
                 t.acc[r][v] = simd::fma(a_value, b_regs[v], t.acc[r][v]);
         }
