@@ -77,8 +77,8 @@ read_fashion_mnist_pair(const std::filesystem::path& images_path,
 
 // The chosen examples of a checked pair, pixels scaled to [0, 1], in the order given.
 template <class T>
-[[gnu::cold]] fashion_mnist_set<T> select_examples(const checked_idx_pair& pair,
-                                                   std::span<const std::size_t> indices) {
+fashion_mnist_set<T> select_examples(const checked_idx_pair& pair,
+                                     std::span<const std::size_t> indices) {
     constexpr std::size_t pixels = fashion_mnist_image::size;
     fashion_mnist_set<T> set(indices.size());
     const auto inputs = set.mutable_inputs();
