@@ -59,7 +59,7 @@ struct progress {
 };
 
 // The options of the run, for a resumed run to take (--num_epoch only says when to stop).
-void store_options(kiln::checkpoint& state, const options& opt) {
+[[gnu::cold]] void store_options(kiln::checkpoint& state, const options& opt) {
     state.put_value("options.minibatch_size", std::uint64_t{opt.minibatch_size});
     state.put_value("options.learning_rate", opt.learning_rate);
     state.put_value("options.momentum", opt.momentum);
@@ -71,8 +71,8 @@ void store_options(kiln::checkpoint& state, const options& opt) {
 // A resumed run takes the options it was started with: one left out of the command
 // line comes from the checkpoint, one given must agree with it (other values would
 // make another run). --num_epoch may differ, to extend a finished run.
-void adopt_options(const kiln::checkpoint& state, const kiln::examples::command_line& cli,
-                   options& opt) {
+[[gnu::cold]] void adopt_options(const kiln::checkpoint& state,
+                                 const kiln::examples::command_line& cli, options& opt) {
     auto adopt = [&](const std::string& flag, auto& value) {
         using value_type = std::remove_reference_t<decltype(value)>;
         const auto stored = state.get_value<value_type>("options." + flag.substr(2));
@@ -103,10 +103,10 @@ void adopt_options(const kiln::checkpoint& state, const kiln::examples::command_
 // Everything a run needs to continue exactly: kiln's objects (model, SGD velocity,
 // generator, early stopping), the best model so far, the data order (each epoch
 // shuffles the last one's), the history, and the options.
-kiln::checkpoint training_state(const options& opt, kiln::trainer<mlp>& train,
-                                const kiln::rng& random, const kiln::early_stopping& stopper,
-                                const kiln::aligned_buffer<float>& best,
-                                std::span<const std::size_t> order, const progress& done) {
+[[gnu::cold]] kiln::checkpoint
+training_state(const options& opt, kiln::trainer<mlp>& train, const kiln::rng& random,
+               const kiln::early_stopping& stopper, const kiln::aligned_buffer<float>& best,
+               std::span<const std::size_t> order, const progress& done) {
     auto state = kiln::checkpoint::of<mlp, float>();
     kiln::store(state, train);
     kiln::store(state, random);
@@ -123,10 +123,10 @@ kiln::checkpoint training_state(const options& opt, kiln::trainer<mlp>& train,
     return state;
 }
 
-void restore_training_state(const kiln::checkpoint& state, kiln::trainer<mlp>& train,
-                            kiln::rng& random, kiln::early_stopping& stopper,
-                            kiln::aligned_buffer<float>& best, std::span<std::size_t> order,
-                            progress& done) {
+[[gnu::cold]] void restore_training_state(const kiln::checkpoint& state, kiln::trainer<mlp>& train,
+                                          kiln::rng& random, kiln::early_stopping& stopper,
+                                          kiln::aligned_buffer<float>& best,
+                                          std::span<std::size_t> order, progress& done) {
     kiln::restore(state, train);
     kiln::restore(state, random);
     kiln::restore(state, stopper);
@@ -153,7 +153,7 @@ void restore_training_state(const kiln::checkpoint& state, kiln::trainer<mlp>& t
 
 // The course's check: central differences with eps = 1e-3 on W[0][0] and b[0] of
 // both linear layers, on training example 0, next to backprop's values. In double.
-void check_gradient(const kiln::model<mlp>& trained_from, const dataset& data) {
+[[gnu::cold]] void check_gradient(const kiln::model<mlp>& trained_from, const dataset& data) {
     kiln::model<mlp, double> net(trained_from);
     kiln::trainer<mlp, kiln::softmax_cross_entropy, kiln::sgd, double> train(net, kiln::sgd{}, 1);
     std::vector<double> x(data.train.inputs()[0].begin(), data.train.inputs()[0].end());
@@ -187,7 +187,7 @@ void check_gradient(const kiln::model<mlp>& trained_from, const dataset& data) {
 // The course's magnitude check: the first layer's weight gradient summed over its
 // entries, for the mean loss over the first 50 and the first 5000 training
 // examples, with the untrained model.
-void check_magnitude(const kiln::model<mlp>& untrained, const dataset& data) {
+[[gnu::cold]] void check_magnitude(const kiln::model<mlp>& untrained, const dataset& data) {
     kiln::model<mlp, double> net(untrained);
     std::printf("gradient magnitude check (untrained model)\n");
     for (std::size_t count : {std::size_t{50}, std::size_t{5000}}) {

@@ -1,129 +1,281 @@
 #!/usr/bin/env python3
-"""Measures what compiling kiln costs and writes docs/compile-time.md.
+"""Measures what compiling kiln costs, writes docs/compile-time.md, and checks budgets.
 
-For each example and bench program, with g++ and clang++ at -O2 (the flags of a
-release build: -std=c++20 -O2 -march=native), the wall time, the CPU time (user
-+ system, less disturbed by other work on a shared machine) and the peak memory
-of the compiler, from /usr/bin/time -v. Then type-checking alone (-fsyntax-only)
-of test/compile_time/course_networks.cpp, which declares and uses every course
-network, and clang's -ftime-trace of it: the costliest headers and templates.
+Every program is compiled with its own command from the build's
+compile_commands.json, so the flags are the build's (meson's release build: -O3,
+-march=native, the warnings): g++ from build/, clang++ from build-clang/ (set up
+here with CXX=clang++ when it is missing; setting up compiles nothing).
+Type-checking the course networks (test/compile_time/course_networks.cpp, the
+cost a user pays for every edit) runs with the flags of examples/mlp.cpp and
+-fsyntax-only in place of -c and -o.
 
-Run from anywhere: python3 scripts/compile_time.py [--repeat N]
-Each measurement is the fastest of N runs. Everything after the NOTES marker in
-docs/compile-time.md is kept as it is.
+Each measurement is the compiler's CPU time (user + system, from /usr/bin/time -v),
+the fastest of --repeat runs: on the shared machine wall time includes waiting
+for a core, and CPU time rises less under load (it still rises: see the doc).
+
+    python3 scripts/compile_time.py                 # both compilers, writes the doc
+    python3 scripts/compile_time.py --check         # g++ only; fails over a budget
+    python3 scripts/compile_time.py --check --margin 0.25   # as CI runs it
+
+--check exits 1 and names each program whose CPU time is over its budget
+(BUDGETS below) times 1 + margin; a program over it is measured twice more
+first, so that one busy moment does not fail it. Everything after the NOTES
+marker in docs/compile-time.md is kept as it is.
 """
 import argparse
 import collections
 import json
 import os
 import pathlib
+import platform
 import re
+import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "compile-time.md"
 NOTES = "<!-- notes below: kept by scripts/compile_time.py -->"
 COURSE = ROOT / "test" / "compile_time" / "course_networks.cpp"
-PROGRAMS = ["examples/mlp.cpp", "examples/ood.cpp", "examples/gpt.cpp", "examples/mini_cnn.cpp",
-            "examples/perceptron.cpp", "examples/common/command_line.cpp", "bench/mlp_step.cpp",
-            "bench/cnn_step.cpp", "bench/gpt_step.cpp", "bench/peak.cpp", "bench/sgemm.cpp"]
-INCLUDES = [ROOT / "include", ROOT / "examples", pathlib.Path("/usr/include/x86_64-linux-gnu")]
+TYPE_CHECK = "course networks, -fsyntax-only"
+BUILDS = {"g++": ROOT / "build", "clang++": ROOT / "build-clang"}
+
+# Seconds of g++ 12 CPU time with the build's flags, on the 2-core machine of the
+# doc: every program of examples/ (examples/common/ included) and the type-check.
+BUDGETS = {"examples/": 12.0, TYPE_CHECK: 1.5}
+# Runs of a program over its budget before --check gives up on it.
+RECHECKS = 2
 
 
-def measure(command: list) -> dict:
-    """Wall seconds, CPU seconds and peak resident memory (MB) of one command."""
-    result = subprocess.run(["/usr/bin/time", "-v"] + command, capture_output=True, text=True)
+def budget_of(program: str):
+    for prefix, seconds in BUDGETS.items():
+        if program.startswith(prefix):
+            return seconds
+    return None
+
+
+def machine() -> str:
+    """The CPU model, its family/model numbers, core count and vector width."""
+    info = pathlib.Path("/proc/cpuinfo").read_text()
+    field = lambda name: re.search(rf"^{name}\s*: (.*)$", info, re.MULTILINE).group(1).strip()
+    flags = field("flags").split()
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
+    return (f"{field('model name')} (family {field('cpu family')}, model {field('model')}), "
+            f"{os.cpu_count()} cores, {vector}, {platform.system()} {platform.release()}")
+
+
+def compiler_version(cxx: str) -> str:
+    return subprocess.run([cxx, "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+
+
+def ensure_build(cxx: str) -> pathlib.Path:
+    build = BUILDS[cxx]
+    if not (build / "compile_commands.json").exists():
+        env = dict(os.environ, CXX=cxx)
+        subprocess.run(["meson", "setup", str(build)], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    return build
+
+
+def commands(cxx: str) -> dict:
+    """program (relative to the root) -> (argument list without -o/-M*, directory)."""
+    build = ensure_build(cxx)
+    result = {}
+    for entry in json.loads((build / "compile_commands.json").read_text()):
+        source = (pathlib.Path(entry["directory"]) / entry["file"]).resolve()
+        program = source.relative_to(ROOT).as_posix()
+        if not program.startswith(("examples/", "bench/")):
+            continue
+        args, skip = [], False
+        for arg in shlex.split(entry["command"]):
+            if skip:
+                skip = False
+            elif arg in ("-o", "-MQ", "-MF"):
+                skip = True
+            elif arg != "-MD":
+                args.append(arg)
+        result[program] = (args, entry["directory"])
+    return dict(sorted(result.items()))
+
+
+def type_check_command(programs: dict) -> tuple:
+    """examples/mlp.cpp's flags on the course networks, type-checking only."""
+    args, directory = programs["examples/mlp.cpp"]
+    source = args.index("-c")
+    return args[:source] + ["-fsyntax-only", str(COURSE)] + args[source + 2:], directory
+
+
+def measure(args: list, directory: str, output: str) -> dict:
+    """CPU seconds, wall seconds and peak memory (MB) of one compile."""
+    if "-fsyntax-only" not in args:
+        args = args + ["-o", output]
+    result = subprocess.run(["/usr/bin/time", "-v"] + args, cwd=directory, capture_output=True,
+                            text=True)
     if result.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{result.stderr[-3000:]}")
+        raise SystemExit(f"failed: {shlex.join(args)}\n{result.stderr[-3000:]}")
     fields = dict(re.findall(r"^\s*(.+?): (.+)$", result.stderr, re.MULTILINE))
     wall = fields["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")
     return {
-        "wall": sum(float(part) * 60 ** i for i, part in enumerate(reversed(wall))),
         "cpu": float(fields["User time (seconds)"]) + float(fields["System time (seconds)"]),
+        "wall": sum(float(part) * 60**i for i, part in enumerate(reversed(wall))),
         "rss": int(fields["Maximum resident set size (kbytes)"]) / 1024,
     }
 
 
-def fastest(command: list, repeat: int) -> dict:
-    runs = [measure(command) for _ in range(repeat)]
-    return min(runs, key=lambda run: run["cpu"])
+def fastest(args: list, directory: str, output: str, repeat: int) -> dict:
+    return min((measure(args, directory, output) for _ in range(repeat)), key=lambda r: r["cpu"])
 
 
-def compile_command(cxx: str, source: pathlib.Path, flags: list, output: str) -> list:
-    return [cxx, "-std=c++20", *flags, *[f"-I{d}" for d in INCLUDES], "-c", str(source),
-            "-o", output]
+def phases(args: list, directory: str, output: str) -> dict:
+    """g++'s -ftime-report in three parts: parsing and instantiating, the
+    interprocedural passes (inlining), and optimizing and emitting each function."""
+    result = subprocess.run(args + ["-o", output, "-ftime-report"], cwd=directory,
+                            capture_output=True, text=True)
+    seconds = lambda name: sum(
+        float(user) + float(system) for user, system in re.findall(
+            rf"^ {name}\s*:\s*([\d.]+)(?: \(\s*\d+%\))?\s*([\d.]+)", result.stderr,
+            re.MULTILINE))
+    front = seconds("phase parsing") + seconds("phase lang. deferred")
+    ipa = seconds("callgraph ipa passes")
+    expansion = seconds("callgraph functions expansion")
+    total = seconds("TOTAL")
+    return {"front": front / total, "ipa": ipa / total, "expansion": expansion / total}
 
 
-def time_trace(source: pathlib.Path, workdir: str) -> tuple:
-    """clang's -ftime-trace of type-checking source: totals by header and by template."""
-    obj = os.path.join(workdir, "trace.o")
-    subprocess.run(compile_command("clang++", source, ["-O0", "-ftime-trace"], obj), check=True)
-    events = json.loads(pathlib.Path(obj).with_suffix(".json").read_text())["traceEvents"]
-    headers = collections.Counter()
-    templates = collections.Counter()
+def time_trace(args: list, directory: str, workdir: str) -> tuple:
+    """clang's -ftime-trace of type-checking: time by kiln header and by template."""
+    trace = os.path.join(workdir, "trace.json")
+    command = [a for a in args if a != "-fsyntax-only"] + ["-c", "-ftime-trace", "-o",
+                                                            os.path.join(workdir, "trace.o")]
+    subprocess.run(command, cwd=directory, check=True)
+    events = json.loads(pathlib.Path(trace).read_text())["traceEvents"]
+    headers, templates = collections.Counter(), collections.Counter()
     for event in events:
         if event.get("ph") != "X" or "args" not in event:
             continue
         detail = event["args"].get("detail", "")
         milliseconds = event["dur"] / 1000
-        if event["name"] == "Source" and str(ROOT / "include") in detail:
-            headers[detail.replace(str(ROOT) + "/", "")] += milliseconds
+        if event["name"] == "Source" and "include/kiln/" in detail:
+            headers["include/kiln/" + detail.split("include/kiln/", 1)[1]] += milliseconds
         elif event["name"] in ("InstantiateClass", "InstantiateFunction"):
-            # Name the template, not each specialization: cut at the first '<'.
-            templates[detail.split("<")[0]] += milliseconds
+            templates[detail.split("<")[0]] += milliseconds  # the template, not each use
     return headers, templates
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement")
-    args = parser.parse_args()
-    compilers = [c for c in ("g++", "clang++") if shutil.which(c)]
+def check(results: dict, programs: dict, type_check: tuple, repeat: int, margin: float,
+          output: str) -> int:
+    over = []
+    for program, run in results.items():
+        budget = budget_of(program)
+        if budget is None:
+            continue
+        limit = budget * (1 + margin)
+        best = run["cpu"]
+        args, directory = type_check if program == TYPE_CHECK else programs[program]
+        for _ in range(RECHECKS if best > limit else 0):
+            best = min(best, measure(args, directory, output)["cpu"])
+        if best > limit:
+            over.append(f"{program}: {best:.2f} s of CPU, over its budget of {budget:g} s"
+                        + (f" (+{margin:.0%} allowed for load: {limit:.2f} s)" if margin else ""))
     load = os.getloadavg()[0]
-    lines = ["# Compile time and memory", "",
-             "Generated by `python3 scripts/compile_time.py` (fastest of "
-             f"{args.repeat} run(s); load average {load:.1f} when it started, on the",
-             "shared 2-core machine, so wall times include waiting for a core: CPU time is "
-             "the steadier number).", ""]
+    for line in over:
+        print(f"compile_time: {line}", file=sys.stderr)
+    if over:
+        print(f"compile_time: load average {load:.1f} on {os.cpu_count()} cores "
+              f"(docs/compile-time.md: what to do)", file=sys.stderr)
+        return 1
+    print(f"compile_time: every program within its budget (best of {repeat}, margin "
+          f"{margin:.0%}, load average {load:.1f})")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=2, help="runs per measurement (fastest)")
+    parser.add_argument("--check", action="store_true",
+                        help="measure g++ only, write nothing, fail over a budget")
+    parser.add_argument("--margin", type=float, default=0.0,
+                        help="with --check: fraction over the budget allowed for load")
+    parser.add_argument("--compilers", default=None,
+                        help="comma-separated (default: g++,clang++; g++ with --check)")
+    args = parser.parse_args()
+    compilers = (args.compilers or ("g++" if args.check else "g++,clang++")).split(",")
+    compilers = [c for c in compilers if shutil.which(c)]
+    load = os.getloadavg()[0]
+    results = {}  # compiler -> program -> run
     with tempfile.TemporaryDirectory() as workdir:
-        obj = os.path.join(workdir, "program.o")
-        lines += ["## Programs at -O2", "",
-                  "`/usr/bin/time -v CXX -std=c++20 -O2 -march=native -Iinclude -Iexamples "
-                  "-c PROGRAM`", "",
-                  "| program | compiler | wall s | CPU s | peak MB |", "|---|---|---:|---:|---:|"]
-        for program in PROGRAMS:
-            source = ROOT / program
-            if not source.exists():
-                continue
-            for cxx in compilers:
-                run = fastest(compile_command(cxx, source, ["-O2", "-march=native"], obj),
-                              args.repeat)
-                lines.append(f"| {program} | {cxx} | {run['wall']:.1f} | {run['cpu']:.1f} | "
-                             f"{run['rss']:.0f} |")
-        lines += ["", "## Type-checking every course network", "",
-                  "`/usr/bin/time -v CXX -std=c++20 -fsyntax-only -Iinclude "
-                  "test/compile_time/course_networks.cpp`", "",
-                  "| compiler | wall s | CPU s | peak MB |", "|---|---|---:|---:|"]
+        output = os.path.join(workdir, "program.o")
+        failed = False
         for cxx in compilers:
-            command = [cxx, "-std=c++20", "-fsyntax-only", f"-I{ROOT / 'include'}", str(COURSE)]
-            run = fastest(command, args.repeat)
-            lines.append(f"| {cxx} | {run['wall']:.2f} | {run['cpu']:.2f} | {run['rss']:.0f} |")
-        if "clang++" in compilers:
-            headers, templates = time_trace(COURSE, workdir)
-            lines += ["", "## Where type-checking goes (clang++ -ftime-trace, -O0)", "",
-                      "Headers of kiln by time spent parsing them (each includes what it "
-                      "includes; the umbrella header is the whole library):", "",
-                      "| header | ms |", "|---|---:|"]
-            lines += [f"| {name} | {ms:.0f} |" for name, ms in headers.most_common(12)]
-            lines += ["", "Templates by time spent instantiating them (nested instantiations "
-                      "count in each enclosing one too):", "",
-                      "| template | ms |", "|---|---:|"]
-            lines += [f"| `{name}` | {ms:.0f} |" for name, ms in templates.most_common(15)]
+            programs = commands(cxx)
+            type_check = type_check_command(programs)
+            if args.check:  # only what has a budget
+                programs = {p: c for p, c in programs.items() if budget_of(p) is not None}
+            results[cxx] = {p: fastest(*programs[p], output, args.repeat) for p in programs}
+            results[cxx][TYPE_CHECK] = fastest(*type_check, output, args.repeat)
+            if args.check:
+                failed |= check(results[cxx], programs, type_check, args.repeat, args.margin,
+                                output) != 0
+        if args.check:
+            return 1 if failed else 0
+        lines = doc_lines(results, compilers, args.repeat, load, workdir, output)
     notes = DOC.read_text().split(NOTES, 1)[1] if DOC.exists() and NOTES in DOC.read_text() else "\n"
     DOC.write_text("\n".join(lines) + "\n\n" + NOTES + notes)
+    return 0
+
+
+def doc_lines(results: dict, compilers: list, repeat: int, load: float, workdir: str,
+              output: str) -> list:
+    versions = ", ".join(compiler_version(c) for c in compilers)
+    lines = [
+        "# Compile time and memory", "",
+        f"Generated by `python3 scripts/compile_time.py` on {machine()}, with {versions}.",
+        f"Fastest of {repeat} runs; load average {load:.1f} when it started (the machine is "
+        "shared, so wall time", "includes waiting for a core; CPU time, user + system, is the "
+        "number the budgets hold).", "",
+        "## Programs with the build's own flags", "",
+        "Each program's command from `build/compile_commands.json` (g++) and "
+        "`build-clang/compile_commands.json` (clang++): meson's release build, `-O3 "
+        "-march=native`. Budgets (g++, CPU seconds) are those `--check` holds.", "",
+        "| program | budget s | " + " | ".join(f"{c} CPU s | {c} wall s | {c} MB"
+                                              for c in compilers) + " |",
+        "|---|---:|" + "---:|---:|---:|" * len(compilers)]
+    first = results[compilers[0]]
+    for program in first:
+        budget = budget_of(program)
+        cells = [f"{results[c][program]['cpu']:.2f} | {results[c][program]['wall']:.2f} | "
+                 f"{results[c][program]['rss']:.0f}" if program in results[c] else "| |"
+                 for c in compilers]
+        name = program if program == TYPE_CHECK else f"`{program}`"
+        lines.append(f"| {name} | {budget if budget else ''} | " + " | ".join(cells) + " |")
+    if "g++" in compilers:
+        programs = commands("g++")
+        lines += ["", "## Where g++'s time goes", "",
+                  "Shares of one `-ftime-report` run: the front end (parsing, instantiating "
+                  "templates), the interprocedural passes (inlining, early optimization of "
+                  "every function) and optimizing and emitting each function.", "",
+                  "| program | front end | interprocedural | each function |",
+                  "|---|---:|---:|---:|"]
+        for program in programs:
+            if program.startswith("examples/"):
+                share = phases(*programs[program], output)
+                lines.append(f"| `{program}` | {share['front']:.0%} | {share['ipa']:.0%} | "
+                             f"{share['expansion']:.0%} |")
+    if "clang++" in compilers:
+        headers, templates = time_trace(*type_check_command(commands("clang++")), workdir)
+        lines += ["", "## Where type-checking goes (clang++ -ftime-trace)", "",
+                  "Headers of kiln by time spent parsing them (each includes what it "
+                  "includes; the umbrella header is the whole library):", "",
+                  "| header | ms |", "|---|---:|"]
+        lines += [f"| {name} | {ms:.0f} |" for name, ms in headers.most_common(12)]
+        lines += ["", "Templates by time spent instantiating them (nested instantiations "
+                  "count in each enclosing one too):", "", "| template | ms |", "|---|---:|"]
+        lines += [f"| `{name}` | {ms:.0f} |" for name, ms in templates.most_common(15)]
+    return lines
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,6 +10,7 @@
 #include "support/training_run.hpp"
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -38,6 +39,8 @@ void require_product(const T* c, std::size_t rows, std::size_t columns, std::siz
                     doctest::Approx(double(scale * expected)).epsilon(1e-4));
         }
 }
+
+using kiln::testing::same_bits;
 
 // C = A B against naive loops, with A stored row-major (row stride 37) or
 // transposed (depth stride 64, as the weight gradient reads x), and the column
@@ -72,8 +75,11 @@ void check_matmul(std::size_t rows, std::size_t depth, std::size_t parts) {
 // C = A B for a square A that is zero above (or below) its diagonal, as causal
 // attention's products see it: the kernel skips those zeros tile by tile, reads B
 // through a row stride wider than N, and must still give the whole product. A is
-// read row-major or, as attention's dk = dS^T q reads dS, transposed.
-template <class T, std::size_t N, kiln::kernels::zeros Skips, bool Transposed>
+// read row-major or, as attention's dk = dS^T q reads dS, transposed. With a
+// FixedSize, small_matmul (the row count known at compile time, as attention calls
+// it) must give matmul's result bit for bit: the same tiles over the same rows.
+template <class T, std::size_t N, kiln::kernels::zeros Skips, bool Transposed,
+          std::size_t FixedSize = 0>
 void check_triangular_matmul(std::size_t size) {
     using kiln::kernels::zeros;
     constexpr std::size_t stride = 64, b_stride = N + 3;
@@ -92,11 +98,30 @@ void check_triangular_matmul(std::size_t size) {
     const auto b = random_values<T>(size * b_stride, 6);
     std::vector<T> c(size * N, T{-99});
     kiln::kernels::matmul<T, N, row_stride, depth_stride, b_stride, Skips>(
-        a.data(), b.data(), 0, size, size, kiln::kernels::store_scaled<N>(c.data(), T{2}));
+        a.data(), b.data(), 0, size, size, kiln::kernels::store_scaled(c.data(), N, T{2}));
     INFO("size ", size);
     require_product(
         c.data(), size, N, size, a_at,
         [&](std::size_t k, std::size_t n) { return b[k * b_stride + n]; }, 2);
+    if constexpr (FixedSize != 0) {
+        REQUIRE(size == FixedSize);
+        std::vector<T> small(size * N, T{-99});
+        kiln::kernels::small_matmul<T, FixedSize, N, row_stride, depth_stride, b_stride, Skips>(
+            a.data(), b.data(), size, kiln::kernels::store_scaled(small.data(), N, T{2}));
+        REQUIRE(same_bits(c, small));
+    }
+}
+
+// The cover of rows [0, Count) known at compile time is the one computed at run time.
+template <std::size_t Count>
+void check_fixed_row_tiles() {
+    std::vector<std::pair<std::size_t, std::size_t>> fixed, computed; // (first row, rows)
+    kiln::kernels::for_row_tiles<Count>(
+        [&]<std::size_t Rows>(std::size_t row) { fixed.emplace_back(row, Rows); });
+    kiln::kernels::for_row_tiles(
+        0, Count, [&]<std::size_t Rows>(std::size_t row) { computed.emplace_back(row, Rows); });
+    INFO("count ", Count);
+    REQUIRE(fixed == computed);
 }
 
 // A B bigger than matmul keeps in L2 (784-1000's W): the product runs one column
@@ -113,7 +138,7 @@ void check_panelled_matmul(std::size_t rows, std::size_t parts) {
     for (std::size_t part = 0; part < parts; ++part) {
         const auto range = kiln::work_share{part, parts}.rows(blocks);
         kiln::kernels::matmul<T, N, Depth, 1>(a.data(), b.data(), 0, rows, Depth,
-                                              kiln::kernels::store_scaled<N>(c.data(), T{1}),
+                                              kiln::kernels::store_scaled(c.data(), N, T{1}),
                                               range.begin, range.end);
     }
     require_product(
@@ -172,7 +197,6 @@ static_assert(std::is_same_v<fused_net::layer_t<2>::applied, kiln::relu> &&
               std::is_same_v<fused_net::layer_t<4>::absorbed, kiln::relu>);
 
 using kiln::testing::run_training;
-using kiln::testing::same_bits;
 
 // The parameters the fused-against-unfused runs start from.
 constexpr kiln::init::normal scheme{0, 0.3};
@@ -188,6 +212,17 @@ TEST_SUITE("kernels") {
             check_triangular_matmul<T, 8, zeros::below_diagonal, false>(size);
             check_triangular_matmul<T, 33, zeros::above_diagonal, true>(size);
         }
+    }
+
+    TEST_CASE_TEMPLATE("small_matmul gives matmul's product for sizes known at compile time", T,
+                       float, double) {
+        using kiln::kernels::zeros;
+        [&]<std::size_t... Size>(std::index_sequence<Size...>) {
+            (check_triangular_matmul<T, 16, zeros::above_diagonal, false, Size>(Size), ...);
+            (check_triangular_matmul<T, 8, zeros::below_diagonal, true, Size>(Size), ...);
+            (check_triangular_matmul<T, 33, zeros::none, false, Size>(Size), ...);
+        }
+        (std::index_sequence<1, 2, 5, 13, 32, 64>{});
     }
 
     TEST_CASE_TEMPLATE("matmul over a B beyond L2 runs panel by panel", T, float, double) {
@@ -220,6 +255,13 @@ TEST_SUITE("kernels") {
                     REQUIRE(covered[row] == 1);
                 }
             }
+    }
+
+    TEST_CASE("row tiles known at compile time are those computed at run time") {
+        []<std::size_t... Count>(std::index_sequence<Count...>) {
+            (check_fixed_row_tiles<Count>(), ...);
+        }
+        (std::make_index_sequence<41>{});
     }
 
     TEST_CASE_TEMPLATE("matmul matches naive loops at every tail", T, float, double) {

@@ -1,12 +1,8 @@
 #pragma once
 // The few JSON shapes the example programs write (numbers, lists of numbers,
 // strings), written atomically: a temporary file, then a rename, so a crash never
-// leaves half a results file.
-#include <cmath>
-#include <cstdio>
+// leaves half a results file. Compiled once, in json_writer.cpp.
 #include <filesystem>
-#include <fstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,57 +10,16 @@ namespace kiln::examples {
 
 class json_object {
 public:
-    json_object& number(const std::string& key, double value) { return raw(key, format(value)); }
-    json_object& numbers(const std::string& key, const std::vector<double>& values) {
-        std::string text = "[";
-        for (std::size_t i = 0; i < values.size(); ++i)
-            text += (i ? ", " : "") + format(values[i]);
-        return raw(key, text + "]");
-    }
-    json_object& string(const std::string& key, const std::string& value) {
-        std::string text = "\"";
-        for (char c : value) {
-            if (c == '"' || c == '\\') text += '\\';
-            if (c == '\n') {
-                text += "\\n";
-                continue;
-            }
-            text += c;
-        }
-        return raw(key, text + "\"");
-    }
-
+    json_object& number(const std::string& key, double value);
+    json_object& numbers(const std::string& key, const std::vector<double>& values);
+    json_object& string(const std::string& key, const std::string& value);
     // A nested object, indented one level deeper.
-    json_object& object(const std::string& key, const json_object& value) {
-        std::string text = "{\n  ";
-        for (char c : value.body_)
-            text += c == '\n' ? std::string("\n  ") : std::string(1, c);
-        return raw(key, text + "\n  }");
-    }
+    json_object& object(const std::string& key, const json_object& value);
 
-    void write(const std::filesystem::path& path) const {
-        const std::filesystem::path temporary = path.string() + ".tmp";
-        {
-            std::ofstream out(temporary);
-            out << "{\n" << body_ << "\n}\n";
-            out.flush();
-            if (!out) throw std::runtime_error(path.string() + ": cannot write the results file");
-        }
-        std::filesystem::rename(temporary, path);
-    }
+    void write(const std::filesystem::path& path) const;
 
 private:
-    static std::string format(double value) {
-        if (!std::isfinite(value)) return "null";
-        char text[32];
-        std::snprintf(text, sizeof text, "%.10g", value);
-        return text;
-    }
-    json_object& raw(const std::string& key, const std::string& value) {
-        if (!body_.empty()) body_ += ",\n";
-        body_ += "  \"" + key + "\": " + value;
-        return *this;
-    }
+    json_object& raw(const std::string& key, const std::string& value);
     std::string body_;
 };
 

@@ -1,6 +1,8 @@
 #pragma once
 // kiln::shape<Dims...>: the logical shape of one example, known to the compiler.
 // The batch dimension is never part of a shape: it is a runtime count.
+#include "kiln/core/names.hpp"
+
 #include <array>
 #include <cstddef>
 #include <string>
@@ -17,14 +19,9 @@ struct shape {
     static constexpr bool has_zero_dim = ((Dims == 0) || ...);
 
     // "28, 28": the dimensions as a list, for names and messages.
-    static std::string dims_string() {
-        std::string text;
-        std::size_t i = 0;
-        ((text += (i++ ? ", " : "") + std::to_string(Dims)), ...);
-        return text;
-    }
+    static std::string dims_string() { return comma_list({Dims...}); }
     // "(28, 28)", as PyTorch prints a shape.
-    static std::string to_string() { return "(" + dims_string() + ")"; }
+    static std::string to_string() { return bracketed("(", {Dims...}, ")"); }
 };
 
 // Block token ids, each in [0, Vocab): what kiln::tokens gives its first layer.

@@ -77,21 +77,12 @@ public:
             f(work_share{0, 1});
             return;
         }
-        task_ = [](void* context, work_share share) {
-            (*static_cast<std::remove_reference_t<F>*>(context))(share);
-        };
-        context_ = &f;
-        parts_ = parts;
-        next_part_.store(0, std::memory_order_relaxed);
-        done_parts_.store(0, std::memory_order_relaxed);
-        // Every worker checks in, taking part or not; until all have, the task
-        // fields are not written again.
-        pending_.store(size_ - 1, std::memory_order_relaxed);
-        generation_.fetch_add(1, std::memory_order_release);
-        generation_.notify_all();
-        run_parts();
-        while (done_parts_.load(std::memory_order_acquire) != parts)
-            spin_pause();
+        run_shared(
+            parts,
+            [](void* context, work_share share) {
+                (*static_cast<std::remove_reference_t<F>*>(context))(share);
+            },
+            &f);
     }
 
     // Calls f(part, slot) for every part in [0, size()), one part per core: the
@@ -119,6 +110,24 @@ public:
     }
 
 private:
+    // run's hand-over to the workers, the same for every task: a plain function, so
+    // that each pass's lambda compiles only the call above, not the hand-over.
+    void run_shared(std::size_t parts, void (*task)(void*, work_share), void* context) {
+        task_ = task;
+        context_ = context;
+        parts_ = parts;
+        next_part_.store(0, std::memory_order_relaxed);
+        done_parts_.store(0, std::memory_order_relaxed);
+        // Every worker checks in, taking part or not; until all have, the task
+        // fields are not written again.
+        pending_.store(size_ - 1, std::memory_order_relaxed);
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        run_parts();
+        while (done_parts_.load(std::memory_order_acquire) != parts)
+            spin_pause();
+    }
+
     static void* start(void* pool) {
         static_cast<thread_pool*>(pool)->work();
         return nullptr;

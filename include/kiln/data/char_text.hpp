@@ -26,7 +26,7 @@ namespace kiln::data {
 class char_text {
 public:
     // The text from a file; a missing, unreadable or empty file is a data_error.
-    static char_text load(const std::filesystem::path& path) {
+    [[gnu::cold]] static char_text load(const std::filesystem::path& path) {
         std::error_code code;
         if (!std::filesystem::is_regular_file(path, code))
             throw data_error(path, "no such text file");
@@ -38,7 +38,7 @@ public:
     }
 
     // `origin` names the text in errors.
-    explicit char_text(std::string text, const std::filesystem::path& origin = "text")
+    [[gnu::cold]] explicit char_text(std::string text, const std::filesystem::path& origin = "text")
         : text_(std::move(text)) {
         if (text_.empty()) throw data_error(origin, "the text is empty");
         std::array<bool, 256> seen{};
@@ -60,7 +60,7 @@ public:
     std::size_t vocabulary_size() const noexcept { return vocabulary_.size(); }
 
     // Ids of s; a character the text does not hold is a data_error.
-    std::vector<std::uint8_t> encode(std::string_view s) const {
+    [[gnu::cold]] std::vector<std::uint8_t> encode(std::string_view s) const {
         std::vector<std::uint8_t> ids;
         ids.reserve(s.size());
         for (const char c : s) {
@@ -75,7 +75,7 @@ public:
     }
     // The text of ids; an id past the vocabulary is a data_error.
     template <class Id>
-    std::string decode(std::span<const Id> ids) const {
+    [[gnu::cold]] std::string decode(std::span<const Id> ids) const {
         std::string s;
         s.reserve(ids.size());
         for (const Id id : ids) {
@@ -105,8 +105,8 @@ private:
 };
 
 // Refuses a split too short for one window of `block` ids and its shifted targets.
-inline void require_windows(std::span<const std::uint8_t> split, std::size_t block,
-                            std::string_view name) {
+[[gnu::cold]] inline void require_windows(std::span<const std::uint8_t> split, std::size_t block,
+                                          std::string_view name) {
     if (split.size() <= block)
         throw data_error(std::string(name) + " split: " + std::to_string(split.size()) +
                          " characters cannot hold a window of " + std::to_string(block) +

@@ -49,8 +49,9 @@ struct checked_idx_pair {
     std::size_t count = 0;
 };
 
-inline checked_idx_pair read_fashion_mnist_pair(const std::filesystem::path& images_path,
-                                                const std::filesystem::path& labels_path) {
+[[gnu::cold]] inline checked_idx_pair
+read_fashion_mnist_pair(const std::filesystem::path& images_path,
+                        const std::filesystem::path& labels_path) {
     checked_idx_pair pair{read_idx(images_path), read_idx(labels_path), 0};
     const auto& image_dims = pair.images.dims;
     if (image_dims.size() != 3 || image_dims[1] != fashion_mnist_image::dims[0] ||
@@ -93,8 +94,8 @@ fashion_mnist_set<T> select_examples(const checked_idx_pair& pair,
 }
 
 // The file as named, or, when that is missing, the same name without ".gz".
-inline std::filesystem::path find_fashion_mnist_file(const std::filesystem::path& dir,
-                                                     std::string_view gz_name) {
+[[gnu::cold]] inline std::filesystem::path find_fashion_mnist_file(const std::filesystem::path& dir,
+                                                                   std::string_view gz_name) {
     std::filesystem::path gz = dir / gz_name;
     std::error_code ec;
     if (std::filesystem::exists(gz, ec)) return gz;
@@ -109,8 +110,9 @@ inline std::filesystem::path find_fashion_mnist_file(const std::filesystem::path
 // A test-style pair, every example in file order: used for the 10k test file, and
 // for any other images + labels pair of the same format (e.g. a shifted test set).
 template <class T = float>
-fashion_mnist_set<T> load_fashion_mnist_pair(const std::filesystem::path& images_path,
-                                             const std::filesystem::path& labels_path) {
+[[gnu::cold]] fashion_mnist_set<T>
+load_fashion_mnist_pair(const std::filesystem::path& images_path,
+                        const std::filesystem::path& labels_path) {
     const auto pair = detail::read_fashion_mnist_pair(images_path, labels_path);
     std::vector<std::size_t> all(pair.count);
     std::iota(all.begin(), all.end(), std::size_t{0});
@@ -118,8 +120,9 @@ fashion_mnist_set<T> load_fashion_mnist_pair(const std::filesystem::path& images
 }
 
 template <class T = float>
-fashion_mnist<T> load_fashion_mnist(const std::filesystem::path& dir = default_fashion_mnist_dir,
-                                    std::uint64_t seed = 42) {
+[[gnu::cold]] fashion_mnist<T>
+load_fashion_mnist(const std::filesystem::path& dir = default_fashion_mnist_dir,
+                   std::uint64_t seed = 42) {
     constexpr std::size_t needed_per_class =
         fashion_mnist_train_per_class + fashion_mnist_validation_per_class;
     const auto train_labels_path =

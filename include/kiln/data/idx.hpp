@@ -45,7 +45,7 @@ struct gz_closer {
 };
 using gz_handle = std::unique_ptr<std::remove_pointer_t<gzFile>, gz_closer>;
 
-inline std::string idx_type_name(std::uint8_t type) {
+[[gnu::cold]] inline std::string idx_type_name(std::uint8_t type) {
     switch (type) {
     case 0x08:
         return "unsigned byte";
@@ -64,13 +64,13 @@ inline std::string idx_type_name(std::uint8_t type) {
     }
 }
 
-inline std::string hex_byte(std::uint8_t byte) {
+[[gnu::cold]] inline std::string hex_byte(std::uint8_t byte) {
     char text[8];
     std::snprintf(text, sizeof text, "0x%02x", static_cast<unsigned>(byte));
     return text;
 }
 
-inline std::string dims_text(const std::vector<std::size_t>& dims) {
+[[gnu::cold]] inline std::string dims_text(const std::vector<std::size_t>& dims) {
     std::string text;
     for (std::size_t i = 0; i < dims.size(); ++i)
         text += (i ? " x " : "") + std::to_string(dims[i]);
@@ -81,7 +81,7 @@ inline std::string dims_text(const std::vector<std::size_t>& dims) {
 // say how much the file held.
 class gz_reader {
 public:
-    explicit gz_reader(const std::filesystem::path& path) : path_(path) {
+    [[gnu::cold]] explicit gz_reader(const std::filesystem::path& path) : path_(path) {
         std::error_code ec;
         const auto status = std::filesystem::status(path, ec);
         if (status.type() == std::filesystem::file_type::not_found)
@@ -99,7 +99,7 @@ public:
     }
 
     // Reads up to `count` bytes; fewer only at the end of the file.
-    std::size_t read(void* out, std::size_t count) {
+    [[gnu::cold]] std::size_t read(void* out, std::size_t count) {
         auto* bytes = static_cast<unsigned char*>(out);
         std::size_t got = 0;
         while (got < count) {
@@ -116,7 +116,7 @@ public:
     }
 
     // Reads what is left, returning how many bytes that was.
-    std::size_t skip_to_end() {
+    [[gnu::cold]] std::size_t skip_to_end() {
         std::size_t skipped = 0;
         std::uint8_t scrap[4096];
         while (const std::size_t n = read(scrap, sizeof scrap))
@@ -138,7 +138,7 @@ public:
 private:
     // gzread may return data and flag an error in the same call, so the stream's
     // state is checked after every read, before any count is believed.
-    void check_stream(int read_errno) {
+    [[gnu::cold]] void check_stream(int read_errno) {
         int code = Z_OK;
         const char* raw_message = gzerror(file_.get(), &code);
         if (code == Z_OK) return;
@@ -158,7 +158,7 @@ private:
     }
 
     // zlib prefixes its messages with the path it was given; data_error adds it already.
-    std::string zlib_message(const char* message) const {
+    [[gnu::cold]] std::string zlib_message(const char* message) const {
         std::string text = message ? message : "";
         const std::string prefix = path_.string() + ": ";
         if (text.compare(0, prefix.size(), prefix) == 0) text.erase(0, prefix.size());
@@ -172,7 +172,7 @@ private:
 
 } // namespace detail
 
-inline idx_array read_idx(const std::filesystem::path& path) {
+[[gnu::cold]] inline idx_array read_idx(const std::filesystem::path& path) {
     detail::gz_reader in(path);
 
     std::uint8_t magic[4];

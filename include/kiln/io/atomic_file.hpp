@@ -51,8 +51,8 @@ struct file_descriptor {
 
 // Throws std::system_error naming the step and the file that failed; the target
 // is then untouched and no temporary file is left.
-inline void write_file_atomically(const std::filesystem::path& path,
-                                  std::span<const std::byte> contents) {
+[[gnu::cold]] inline void write_file_atomically(const std::filesystem::path& path,
+                                                std::span<const std::byte> contents) {
     namespace fs = std::filesystem;
     if (!path.has_filename())
         throw std::system_error(std::make_error_code(std::errc::is_a_directory),

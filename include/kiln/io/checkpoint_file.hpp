@@ -53,20 +53,20 @@ inline constexpr std::size_t checkpoint_checksum_size = 4;
 // Refused before reading: no kiln network comes near this.
 inline constexpr std::uint64_t checkpoint_max_bytes = std::uint64_t{1} << 34;
 
-inline std::uint32_t crc32_of(std::span<const std::byte> bytes) {
+[[gnu::cold]] inline std::uint32_t crc32_of(std::span<const std::byte> bytes) {
     // crc32_z takes a size_t length: no need to split a large buffer.
     return static_cast<std::uint32_t>(::crc32_z(
         ::crc32_z(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()));
 }
 
-inline std::string hex32(std::uint32_t value) {
+[[gnu::cold]] inline std::string hex32(std::uint32_t value) {
     char text[16];
     std::snprintf(text, sizeof text, "0x%08x", static_cast<unsigned>(value));
     return text;
 }
 
 // The first bytes of a file, printable, for a "not a checkpoint" message.
-inline std::string quoted_start(std::span<const std::byte> bytes) {
+[[gnu::cold]] inline std::string quoted_start(std::span<const std::byte> bytes) {
     std::string text = "\"";
     for (std::size_t i = 0; i < bytes.size() && i < 8; ++i) {
         const auto c = std::to_integer<unsigned char>(bytes[i]);
@@ -101,7 +101,7 @@ public:
                                      std::is_same_v<T, std::uint64_t> ||
                                      (std::is_same_v<T, std::size_t> && sizeof(T) == 8);
 
-    static std::string element_name(element type) {
+    [[gnu::cold]] static std::string element_name(element type) {
         switch (type) {
         case element::float32:
             return "float32";
@@ -120,7 +120,7 @@ public:
 
     // An empty checkpoint for network Net with T parameters.
     template <class Net, class T>
-    static checkpoint of() {
+    [[gnu::cold]] static checkpoint of() {
         static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
         return checkpoint(network_signature<Net>(), element_of<T>, Net::param_count,
                           parameter_layout<Net>::storage_size);
@@ -135,7 +135,7 @@ public:
     // put adds a section, or replaces the one of the same name.
     template <class T>
     requires storable<T>
-    void put(std::string_view name, std::span<const T> values) {
+    [[gnu::cold]] void put(std::string_view name, std::span<const T> values) {
         byte_writer bytes;
         bytes.put(values);
         set(name, element_of<T>, values.size(), std::move(bytes.bytes()));
@@ -145,13 +145,13 @@ public:
     void put(std::string_view name, std::span<T> values) { put(name, std::span<const T>(values)); }
     template <class T>
     requires storable<T>
-    void put(std::string_view name, const std::vector<T>& values) {
+    [[gnu::cold]] void put(std::string_view name, const std::vector<T>& values) {
         put(name, std::span<const T>(values));
     }
     template <class T>
     requires storable<T>
     void put_value(std::string_view name, T value) { put(name, std::span<const T>(&value, 1)); }
-    void put_text(std::string_view name, std::string_view text) {
+    [[gnu::cold]] void put_text(std::string_view name, std::string_view text) {
         byte_writer bytes;
         bytes.put_text(text);
         set(name, element::text, text.size(), std::move(bytes.bytes()));
@@ -162,7 +162,7 @@ public:
     // Fills `out` from a section that must hold exactly out.size() values of type T.
     template <class T>
     requires storable<T>
-    void get(std::string_view name, std::span<T> out) const {
+    [[gnu::cold]] void get(std::string_view name, std::span<T> out) const {
         const section& s = require(name, element_of<T>);
         if (s.count != out.size())
             fail("section '" + std::string(name) + "' holds " + std::to_string(s.count) +
@@ -184,13 +184,13 @@ public:
         get(name, std::span<T>(&value, 1));
         return value;
     }
-    std::string get_text(std::string_view name) const {
+    [[gnu::cold]] std::string get_text(std::string_view name) const {
         const section& s = require(name, element::text);
         return {reinterpret_cast<const char*>(s.bytes.data()), s.bytes.size()};
     }
 
     // Names of the sections, in the order they were put.
-    std::vector<std::string> section_names() const {
+    [[gnu::cold]] std::vector<std::string> section_names() const {
         std::vector<std::string> names;
         for (const auto& s : sections_)
             names.push_back(s.name);
@@ -208,13 +208,13 @@ public:
     // Refuses a checkpoint of another network, scalar type or memory layout,
     // naming what the file holds and what the program expects.
     template <class Net, class T>
-    const checkpoint& expect() const {
+    [[gnu::cold]] const checkpoint& expect() const {
         expect(network_signature<Net>(), element_of<T>, Net::param_count,
                parameter_layout<Net>::storage_size);
         return *this;
     }
-    void expect(const std::string& signature, element scalar, std::uint64_t param_count,
-                std::uint64_t storage_size) const {
+    [[gnu::cold]] void expect(const std::string& signature, element scalar,
+                              std::uint64_t param_count, std::uint64_t storage_size) const {
         if (signature != signature_)
             fail("the file holds another network: " + describe(signature_, param_count_) +
                  " in the file, " + describe(signature, param_count) +
@@ -233,7 +233,7 @@ public:
     }
 
     // --- Bytes and files --------------------------------------------------------
-    std::vector<std::byte> encode() const {
+    [[gnu::cold]] std::vector<std::byte> encode() const {
         byte_writer out;
         out.put_text(magic);
         out.put(format_version);
@@ -261,7 +261,8 @@ public:
     }
 
     // Reads a checkpoint from bytes; `file` names them in errors.
-    static checkpoint decode(std::span<const std::byte> bytes, const std::filesystem::path& file) {
+    [[gnu::cold]] static checkpoint decode(std::span<const std::byte> bytes,
+                                           const std::filesystem::path& file) {
         auto refuse = [&](const std::string& problem) { throw checkpoint_error(file, problem); };
         const std::size_t size = bytes.size();
         if (size == 0) refuse("empty file: not a kiln checkpoint");
@@ -315,7 +316,7 @@ public:
 
     // Writes atomically (io/atomic_file.hpp): on any failure the file keeps its
     // previous contents.
-    void save(const std::filesystem::path& path) {
+    [[gnu::cold]] void save(const std::filesystem::path& path) {
         const auto bytes = encode();
         try {
             write_file_atomically(path, bytes);
@@ -327,7 +328,7 @@ public:
     }
 
     // Reads and checks a file (every check but the network's: see expect).
-    static checkpoint load(const std::filesystem::path& path) {
+    [[gnu::cold]] static checkpoint load(const std::filesystem::path& path) {
         namespace fs = std::filesystem;
         std::error_code ec;
         const auto status = fs::status(path, ec);
@@ -354,7 +355,7 @@ public:
     }
     // Reads a file and checks that it is for network Net with T parameters.
     template <class Net, class T>
-    static checkpoint load(const std::filesystem::path& path) {
+    [[gnu::cold]] static checkpoint load(const std::filesystem::path& path) {
         checkpoint result = load(path);
         result.expect<Net, T>();
         return result;
@@ -377,10 +378,10 @@ private:
     static constexpr std::size_t max_name = 1024;
     static constexpr std::size_t max_signature = std::size_t{1} << 20;
 
-    static std::string scalar_keyword(element type) {
+    [[gnu::cold]] static std::string scalar_keyword(element type) {
         return type == element::float32 ? "float" : "double";
     }
-    static std::string describe(const std::string& signature, std::uint64_t params) {
+    [[gnu::cold]] static std::string describe(const std::string& signature, std::uint64_t params) {
         return "'" + signature + "' (" + std::to_string(params) + " parameters)";
     }
 
@@ -390,8 +391,8 @@ private:
         return nullptr;
     }
 
-    void set(std::string_view name, element type, std::uint64_t count,
-             std::vector<std::byte> bytes) {
+    [[gnu::cold]] void set(std::string_view name, element type, std::uint64_t count,
+                           std::vector<std::byte> bytes) {
         if (name.empty() || name.size() > max_name)
             fail("a section name must have 1 to " + std::to_string(max_name) + " characters");
         section entry{std::string(name), type, count, std::move(bytes)};
@@ -403,7 +404,7 @@ private:
         sections_.push_back(std::move(entry));
     }
 
-    const section& require(std::string_view name, element type) const {
+    [[gnu::cold]] const section& require(std::string_view name, element type) const {
         const section* s = find(name);
         if (s == nullptr) {
             std::string names;
@@ -420,8 +421,8 @@ private:
 
     // Everything after the fixed header, up to the checksum. Lengths and counts
     // are checked against the bytes left before anything is allocated.
-    static checkpoint parse_body(std::span<const std::byte> body,
-                                 const std::filesystem::path& file) {
+    [[gnu::cold]] static checkpoint parse_body(std::span<const std::byte> body,
+                                               const std::filesystem::path& file) {
         auto refuse = [&](const std::string& problem) {
             throw checkpoint_error(file, "corrupt: " + problem);
         };

@@ -47,22 +47,29 @@ inline void run_gather_tile(const T* a, const std::size_t (&offsets)[Rows], cons
     using vec = simd::vec<T>;
     constexpr std::size_t W = simd::width<T>;
     tile<T, Rows, Vecs, Tail> t;
-    for (auto& row_acc : t.acc)
-        for (auto& r : row_acc)
-            r = vec(T{0});
+    // Rows and registers unrolled by force, as in gemm.hpp's run_tile.
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < Rows; ++r)
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < t.registers; ++v)
+            t.acc[r][v] = vec(T{0});
     for (std::size_t o = outer_begin; o < outer_end; ++o) {
         const T* rows[Rows];
+#pragma GCC unroll 16
         for (std::size_t r = 0; r < Rows; ++r)
             rows[r] = a + o * Walk::outer_stride + offsets[r];
         const T* b_row = b + o * Walk::middle * Walk::inner * N;
         for (std::size_t m = 0; m < Walk::middle; ++m)
             for (std::size_t k = 0; k < Walk::inner; ++k, b_row += N) {
                 vec b_regs[t.registers];
+#pragma GCC unroll 16
                 for (std::size_t v = 0; v < Vecs; ++v)
                     b_regs[v] = simd::load(b_row + v * W);
                 if constexpr (Tail != 0) b_regs[Vecs] = simd::load_partial(b_row + Vecs * W, Tail);
+#pragma GCC unroll 16
                 for (std::size_t r = 0; r < Rows; ++r) {
                     const vec a_value(rows[r][m * Walk::middle_stride + k * Walk::inner_stride]);
+#pragma GCC unroll 16
                     for (std::size_t v = 0; v < t.registers; ++v)
                         t.acc[r][v] = simd::fma(a_value, b_regs[v], t.acc[r][v]);
                 }

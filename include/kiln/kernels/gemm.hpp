@@ -23,21 +23,23 @@ struct tile {
     static constexpr std::size_t registers = Vecs + (Tail != 0 ? 1 : 0);
     simd::vec<T> acc[Rows][registers];
 
-    // The lanes of register V of a row: all of them, or Tail in the last.
-    template <std::size_t V>
-    using lanes_of = std::integral_constant<std::size_t, (V < Vecs ? simd::width<T> : Tail)>;
-
-    // f(row, column offset within the tile, register, lanes as a std::integral_constant),
-    // unrolled at compile time so that the accumulators stay in registers. One
-    // flat fold, so that a tile adds one instantiation, not one per row.
+    // f(row, column offset within the tile, register, lanes as a std::integral_constant)
+    // for every register: loops that the compiler unrolls completely, so that the
+    // accumulators stay in registers. Written as loops, a tile's body holds f once for
+    // whole registers and once for a partial one until the unrolling; a fold over every
+    // register held Rows x registers copies, optimized anew at each level of inlining
+    // (docs/compile-time.md).
     template <class F>
     [[gnu::always_inline]] inline void for_each(F&& f) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) KILN_ALWAYS_INLINE {
-            (f(I / registers, I % registers * simd::width<T>, acc[I / registers][I % registers],
-               lanes_of<I % registers>{}),
-             ...);
+        constexpr std::size_t W = simd::width<T>;
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < Rows; ++r) {
+#pragma GCC unroll 16
+            for (std::size_t v = 0; v < Vecs; ++v)
+                f(r, v * W, acc[r][v], std::integral_constant<std::size_t, W>{});
+            if constexpr (Tail != 0)
+                f(r, Vecs * W, acc[r][Vecs], std::integral_constant<std::size_t, Tail>{});
         }
-        (std::make_index_sequence<Rows * registers>{});
     }
 };
 
@@ -61,7 +63,9 @@ namespace detail {
 
 // One tile: rows [0, Rows) of a (already offset to the tile's first row), columns
 // [0, Vecs * width + Tail) of b (already offset to the tile's first column), b's
-// rows BStride apart.
+// rows BStride apart. The loops over rows and registers are unrolled by force: left
+// to the compiler's size limits, g++ kept them as loops when a tile was inlined
+// into a large caller, and the accumulators went to memory.
 template <class T, std::size_t BStride, std::size_t RowStride, std::size_t DepthStride,
           std::size_t Rows, std::size_t Vecs, std::size_t Tail, class Epilogue>
 inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row, std::size_t column,
@@ -69,17 +73,22 @@ inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row,
     using vec = simd::vec<T>;
     constexpr std::size_t W = simd::width<T>;
     tile<T, Rows, Vecs, Tail> t;
-    for (auto& row_acc : t.acc)
-        for (auto& r : row_acc)
-            r = vec(T{0});
+#pragma GCC unroll 16
+    for (std::size_t r = 0; r < Rows; ++r)
+#pragma GCC unroll 16
+        for (std::size_t v = 0; v < t.registers; ++v)
+            t.acc[r][v] = vec(T{0});
     for (std::size_t k = 0; k < depth; ++k) {
         const T* const b_row = b + k * BStride;
         vec b_regs[t.registers];
+#pragma GCC unroll 16
         for (std::size_t v = 0; v < Vecs; ++v)
             b_regs[v] = simd::load(b_row + v * W);
         if constexpr (Tail != 0) b_regs[Vecs] = simd::load_partial(b_row + Vecs * W, Tail);
+#pragma GCC unroll 16
         for (std::size_t r = 0; r < Rows; ++r) {
             const vec a_value(a[r * RowStride + k * DepthStride]);
+#pragma GCC unroll 16
             for (std::size_t v = 0; v < t.registers; ++v)
                 t.acc[r][v] = simd::fma(a_value, b_regs[v], t.acc[r][v]);
         }
@@ -151,6 +160,29 @@ template <class Run>
         run.template operator()<1>(row + i);
 }
 
+// The same cover of rows [0, Count) when the count is known at compile time: only
+// the tile heights that Count needs are compiled (6 and 5 rows for 32, one row for 2).
+template <std::size_t Count, class Run>
+[[gnu::always_inline]] inline void for_row_tiles(Run&& run) {
+    constexpr std::size_t short_rows = tile_rows - 1;
+    constexpr std::size_t short_tiles = [] {
+        const std::size_t tiles = (tile_rows - Count % tile_rows) % tile_rows;
+        return tiles * short_rows > Count ? 0 : tiles;
+    }();
+    constexpr std::size_t full_tiles = (Count - short_tiles * short_rows) / tile_rows;
+    constexpr std::size_t left = Count - full_tiles * tile_rows - short_tiles * short_rows;
+    std::size_t row = 0;
+    if constexpr (full_tiles != 0)
+        for (std::size_t tile = 0; tile < full_tiles; ++tile, row += tile_rows)
+            run.template operator()<tile_rows>(row);
+    if constexpr (short_tiles != 0)
+        for (std::size_t tile = 0; tile < short_tiles; ++tile, row += short_rows)
+            run.template operator()<short_rows>(row);
+    if constexpr (left != 0)
+        for (std::size_t i = 0; i < left; ++i)
+            run.template operator()<1>(row + i);
+}
+
 // Which entries of A a product may skip because they are zero: none, those above
 // the diagonal (A(m, k) = 0 for k > m: a tile of rows [r, r + Rows) sums over
 // k < r + Rows), or those below it (A(m, k) = 0 for k < m: it sums over k >= r).
@@ -165,6 +197,29 @@ enum class zeros { none, above_diagonal, below_diagonal };
 inline constexpr std::size_t b_bytes_in_l2 = 512 * 1024;
 inline constexpr std::size_t rows_per_panel = 16 * tile_rows;
 
+namespace detail {
+
+// The tiles of rows [row, row + Rows) in column blocks [block_begin, block_end):
+// what matmul and small_matmul run for each of their row tiles.
+template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride,
+          std::size_t BStride, zeros Skips, std::size_t Rows, class Epilogue>
+[[gnu::always_inline]] inline void row_of_tiles(const T* a, const T* b, std::size_t row,
+                                                std::size_t depth, std::size_t block_begin,
+                                                std::size_t block_end, Epilogue& epilogue) {
+    std::size_t first = 0, last = depth;
+    if constexpr (Skips == zeros::above_diagonal) last = row + Rows < depth ? row + Rows : depth;
+    if constexpr (Skips == zeros::below_diagonal) first = row < depth ? row : depth;
+    for_column_blocks<T, N>(
+        block_begin, block_end,
+        [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
+            run_tile<T, BStride, RowStride, DepthStride, Rows, Vecs, Tail>(
+                a + row * RowStride + first * DepthStride, b + first * BStride + column,
+                last - first, row, column, epilogue);
+        });
+}
+
+} // namespace detail
+
 // Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
 // with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * BStride + n]
 // (B's rows are N wide, and N apart unless said otherwise). For each finished tile
@@ -176,20 +231,11 @@ void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, 
             std::size_t block_end = column_blocks<T, N>) {
     auto tiles = [&](std::size_t rows_begin, std::size_t rows_end, std::size_t blocks_begin,
                      std::size_t blocks_end) {
-        for_row_tiles(
-            rows_begin, rows_end, [&]<std::size_t Rows>(std::size_t row) KILN_ALWAYS_INLINE {
-                std::size_t first = 0, last = depth;
-                if constexpr (Skips == zeros::above_diagonal)
-                    last = row + Rows < depth ? row + Rows : depth;
-                if constexpr (Skips == zeros::below_diagonal) first = row < depth ? row : depth;
-                for_column_blocks<T, N>(
-                    blocks_begin, blocks_end,
-                    [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
-                        detail::run_tile<T, BStride, RowStride, DepthStride, Rows, Vecs, Tail>(
-                            a + row * RowStride + first * DepthStride, b + first * BStride + column,
-                            last - first, row, column, epilogue);
-                    });
-            });
+        for_row_tiles(rows_begin, rows_end,
+                      [&]<std::size_t Rows>(std::size_t row) KILN_ALWAYS_INLINE {
+                          detail::row_of_tiles<T, N, RowStride, DepthStride, BStride, Skips, Rows>(
+                              a, b, row, depth, blocks_begin, blocks_end, epilogue);
+                      });
     };
     if (depth * BStride * sizeof(T) <= b_bytes_in_l2) {
         tiles(row_begin, row_end, block_begin, block_end);
@@ -203,15 +249,28 @@ void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, 
     }
 }
 
+// All Rows rows and every column block of C = A B, for a product whose row count is
+// known at compile time (attention's, per head): matmul's tiles, but only the tile
+// heights that Rows needs are compiled.
+template <class T, std::size_t Rows, std::size_t N, std::size_t RowStride, std::size_t DepthStride,
+          std::size_t BStride = N, zeros Skips = zeros::none, class Epilogue>
+void small_matmul(const T* a, const T* b, std::size_t depth, Epilogue&& epilogue) {
+    for_row_tiles<Rows>([&]<std::size_t TileRows>(std::size_t row) KILN_ALWAYS_INLINE {
+        detail::row_of_tiles<T, N, RowStride, DepthStride, BStride, Skips, TileRows>(
+            a, b, row, depth, 0, column_blocks<T, N>, epilogue);
+    });
+}
+
 // An epilogue that stores each finished tile times `scale` into C, whose rows are
-// Stride apart.
-template <std::size_t Stride, class T>
-inline auto store_scaled(T* c, T scale) noexcept {
+// `stride` apart. The stride is a value, so that products that differ only in where
+// they store (attention's dq and its output) share their tiles' code.
+template <class T>
+inline auto store_scaled(T* c, std::size_t stride, T scale) noexcept {
     return [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
         const simd::vec<T> factor(scale);
         tile.for_each(
             [&](std::size_t r, std::size_t offset, auto& value, auto lanes) KILN_ALWAYS_INLINE {
-                store_lanes<decltype(lanes)::value>(c + (row + r) * Stride + column + offset,
+                store_lanes<decltype(lanes)::value>(c + (row + r) * stride + column + offset,
                                                     value * factor);
             });
     };

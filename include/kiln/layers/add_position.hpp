@@ -3,6 +3,7 @@
 // table, PyTorch's position nn.Embedding) to a sequence of up to Block vectors.
 // A longer sequence has positions the table does not hold: checked when bound.
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/layers/embedding.hpp"
 #include "kiln/layers/layer.hpp"
@@ -37,7 +38,7 @@ struct add_position_needs_a_sequence {
 
 template <std::size_t Block>
 struct add_position {
-    static std::string name() { return "add_position<" + std::to_string(Block) + ">"; }
+    static std::string name() { return bracketed("add_position<", {Block}, ">"); }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind : table_layer<add_position, In, In, Position, Block * last_dim<In>> {

@@ -13,6 +13,7 @@
 // Forward keeps q|k|v, the probabilities and the heads' outputs for backward.
 #include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/layer.hpp"
@@ -80,16 +81,17 @@ struct attention_head {
                 into[d * L + j] = from[j * qkv_stride + d];
     }
 
-    // f(register, first column, lanes) for the registers of a Length-wide row.
+    // f(register, first column, lanes) for the registers of a Length-wide row: a loop
+    // the compiler unrolls completely (so the row stays in registers) with f once for
+    // whole registers and once for a partial last one.
     template <class T, class F>
     [[gnu::always_inline]] static void each_register(F&& f) {
         constexpr std::size_t W = simd::width<T>;
-        [&]<std::size_t... R>(std::index_sequence<R...>) KILN_ALWAYS_INLINE {
-            (f(R, R * W,
-               std::integral_constant<std::size_t, ((R + 1) * W <= Length ? W : Length - R * W)>{}),
-             ...);
-        }
-        (std::make_index_sequence<(Length + W - 1) / W>{});
+#pragma GCC unroll 16
+        for (std::size_t r = 0; r < Length / W; ++r)
+            f(r, r * W, std::integral_constant<std::size_t, W>{});
+        if constexpr (Length % W != 0)
+            f(Length / W, Length / W * W, std::integral_constant<std::size_t, Length % W>{});
     }
 
     // Row i of the scores, in place: softmax over j <= i, zero after.
@@ -151,14 +153,13 @@ struct attention_head {
         alignas(64) T keys[HeadSize * padded_length<T>];
         transpose_head(qkv + Width, keys);
         // scores = q k^T scale, straight into the probabilities' rows
-        kernels::matmul<T, Length, qkv_stride, 1, padded_length<T>>(
-            qkv, keys, 0, Length, HeadSize, kernels::store_scaled<Length>(probabilities, scale));
+        kernels::small_matmul<T, Length, Length, qkv_stride, 1, padded_length<T>>(
+            qkv, keys, HeadSize, kernels::store_scaled(probabilities, Length, scale));
         for (std::size_t i = 0; i < Length; ++i)
             causal_softmax(probabilities + i * Length, i);
         // out = P v
-        kernels::matmul<T, HeadSize, Length, 1, qkv_stride, zeros::above_diagonal>(
-            probabilities, qkv + 2 * Width, 0, Length, Length,
-            kernels::store_scaled<Width>(out, T{1}));
+        kernels::small_matmul<T, Length, HeadSize, Length, 1, qkv_stride, zeros::above_diagonal>(
+            probabilities, qkv + 2 * Width, Length, kernels::store_scaled(out, Width, T{1}));
     }
 
     // With dO the gradient of this head's output and P its probabilities:
@@ -172,26 +173,25 @@ struct attention_head {
         alignas(64) T values[HeadSize * padded_length<T>];
         alignas(64) T score_gradient[Length * Length];
         transpose_head(qkv + 2 * Width, values);
-        kernels::matmul<T, Length, Width, 1, padded_length<T>>(
-            out_gradient, values, 0, Length, HeadSize,
-            kernels::store_scaled<Length>(score_gradient, T{1}));
+        kernels::small_matmul<T, Length, Length, Width, 1, padded_length<T>>(
+            out_gradient, values, HeadSize, kernels::store_scaled(score_gradient, Length, T{1}));
         for (std::size_t i = 0; i < Length; ++i)
             softmax_backward(probabilities + i * Length, score_gradient + i * Length, scale);
-        kernels::matmul<T, HeadSize, Length, 1, qkv_stride, zeros::above_diagonal>(
-            score_gradient, qkv + Width, 0, Length, Length,
-            kernels::store_scaled<qkv_stride>(qkv_gradient, T{1}));
-        kernels::matmul<T, HeadSize, 1, Length, qkv_stride, zeros::below_diagonal>(
-            score_gradient, qkv, 0, Length, Length,
-            kernels::store_scaled<qkv_stride>(qkv_gradient + Width, T{1}));
-        kernels::matmul<T, HeadSize, 1, Length, Width, zeros::below_diagonal>(
-            probabilities, out_gradient, 0, Length, Length,
-            kernels::store_scaled<qkv_stride>(qkv_gradient + 2 * Width, T{1}));
+        kernels::small_matmul<T, Length, HeadSize, Length, 1, qkv_stride, zeros::above_diagonal>(
+            score_gradient, qkv + Width, Length,
+            kernels::store_scaled(qkv_gradient, qkv_stride, T{1}));
+        kernels::small_matmul<T, Length, HeadSize, 1, Length, qkv_stride, zeros::below_diagonal>(
+            score_gradient, qkv, Length,
+            kernels::store_scaled(qkv_gradient + Width, qkv_stride, T{1}));
+        kernels::small_matmul<T, Length, HeadSize, 1, Length, Width, zeros::below_diagonal>(
+            probabilities, out_gradient, Length,
+            kernels::store_scaled(qkv_gradient + 2 * Width, qkv_stride, T{1}));
     }
 };
 
 template <std::size_t Heads>
 struct causal_self_attention {
-    static std::string name() { return "causal_self_attention<" + std::to_string(Heads) + ">"; }
+    static std::string name() { return bracketed("causal_self_attention<", {Heads}, ">"); }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind : layer_base<causal_self_attention, In, In, Position> {

@@ -11,6 +11,7 @@
 // sink register by register, like every other layer's.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/layers/image.hpp"
 #include "kiln/layers/layer.hpp"
@@ -96,8 +97,7 @@ template <std::size_t Filters, std::size_t Kernel, bool HasBias, class Spec>
 struct conv1d_layer {
     static constexpr bool has_bias = HasBias;
     static std::string name() {
-        return (has_bias ? "conv1d<" : "conv1d_no_bias<") + std::to_string(Filters) + ", " +
-               std::to_string(Kernel) + ">";
+        return bracketed(has_bias ? "conv1d<" : "conv1d_no_bias<", {Filters, Kernel}, ">");
     }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>

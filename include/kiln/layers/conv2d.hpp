@@ -19,6 +19,7 @@
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/lowering.hpp"
@@ -62,8 +63,8 @@ struct conv2d {
     static constexpr std::size_t kernel = Kernel;
     static constexpr std::size_t stride = Stride;
     static std::string name() {
-        return "conv2d<" + std::to_string(Filters) + ", " + std::to_string(Kernel) +
-               (Stride != 1 ? ", " + std::to_string(Stride) : std::string()) + ">";
+        return Stride != 1 ? bracketed("conv2d<", {Filters, Kernel, Stride}, ">")
+                           : bracketed("conv2d<", {Filters, Kernel}, ">");
     }
 
     // Fusion roles (graph/lowering.hpp), as in linear.

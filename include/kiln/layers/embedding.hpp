@@ -5,6 +5,7 @@
 // positions that looked it up (the ids themselves have no gradient).
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/layers/layer.hpp"
@@ -49,9 +50,7 @@ struct embedding {
     // Reads kiln::token_ids of this vocabulary, and nothing else (graph/sequential.hpp).
     static constexpr std::size_t vocabulary = Vocab;
     static constexpr bool looks_up_token_ids = true;
-    static std::string name() {
-        return "embedding<" + std::to_string(Vocab) + ", " + std::to_string(Width) + ">";
-    }
+    static std::string name() { return bracketed("embedding<", {Vocab, Width}, ">"); }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind : table_layer<embedding, In, shape<In::dims[0], Width>, Position, Vocab * Width> {

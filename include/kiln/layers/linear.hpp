@@ -6,6 +6,7 @@
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/lowering.hpp"
@@ -144,7 +145,7 @@ struct affine_layer {
     static constexpr std::size_t out_features = Out;
     static constexpr bool has_bias = HasBias;
     static std::string name() {
-        return (has_bias ? "linear<" : "linear_no_bias<") + std::to_string(Out) + ">";
+        return bracketed(has_bias ? "linear<" : "linear_no_bias<", {Out}, ">");
     }
 
     // Fusion roles (graph/lowering.hpp): an activation after it is applied in the

@@ -11,6 +11,7 @@
 // that derivative to the gradient it routes: the activation's output at the chosen
 // position is the pool's own output, so the activation's backward pass is not needed.
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/gemm.hpp"
@@ -53,7 +54,7 @@ struct pooled_shape {
 template <std::size_t Size>
 struct max_pool2d {
     static constexpr std::size_t size = Size;
-    static std::string name() { return "max_pool2d<" + std::to_string(Size) + ">"; }
+    static std::string name() { return bracketed("max_pool2d<", {Size}, ">"); }
 
     // An activation before it passes its gradient through; this layer applies its
     // derivative (graph/lowering.hpp).

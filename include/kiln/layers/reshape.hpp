@@ -28,7 +28,7 @@ struct reshape_changes_the_size {
 template <std::size_t... Dims>
 struct reshape {
     using shape_type = shape<Dims...>;
-    static std::string name() { return "reshape<" + shape_type::dims_string() + ">"; }
+    static std::string name() { return bracketed("reshape<", {Dims...}, ">"); }
 
     // After a reported mistake the layer still claims the shape asked for, which is
     // what the layers after it were written for, so they add no errors of their own.

@@ -18,9 +18,7 @@ struct tokens {
     using shape_type = shape<Block>;
     static constexpr std::size_t block = Block;
     static constexpr std::size_t vocabulary = Vocab;
-    static std::string name() {
-        return "tokens<" + std::to_string(Block) + ", " + std::to_string(Vocab) + ">";
-    }
+    static std::string name() { return bracketed("tokens<", {Block, Vocab}, ">"); }
 };
 
 template <std::size_t Block, std::size_t Vocab>

@@ -44,7 +44,7 @@ private:
 
 namespace detail {
 
-inline std::string short_number(double value) {
+[[gnu::cold]] inline std::string short_number(double value) {
     if (std::isnan(value)) return "nan"; // whatever its sign bit
     char text[32];
     std::snprintf(text, sizeof text, "%.3g", value);
@@ -93,8 +93,8 @@ bool all_finite(std::span<const T> values) noexcept {
 // being finite, as one line; `first_layer` gets the position (layer_count + 1
 // when every activation is finite).
 template <class Net, class T>
-std::string describe_non_finite(const model<Net, T>& net, workspace<Net, T>& space,
-                                std::size_t* first_layer = nullptr) {
+[[gnu::cold]] std::string describe_non_finite(const model<Net, T>& net, workspace<Net, T>& space,
+                                              std::size_t* first_layer = nullptr) {
     const std::size_t batch = space.batch();
     std::string report;
     std::size_t found = Net::layer_count + 1;
@@ -151,6 +151,19 @@ std::string describe_non_finite(const model<Net, T>& net, workspace<Net, T>& spa
     return report;
 }
 
+namespace detail {
+// check_finite's throw, out of its way.
+template <class Trainer>
+[[noreturn, gnu::cold, gnu::noinline]] void report_non_finite(double loss, Trainer& train,
+                                                              std::uint64_t step) {
+    std::size_t layer = 0;
+    const std::string where = describe_non_finite(train.net(), train.space(), &layer);
+    throw non_finite_error("training stopped at step " + std::to_string(step) + ": the loss is " +
+                               short_number(loss) + "; " + where,
+                           step, layer);
+}
+} // namespace detail
+
 // The check of one step, after train.step(): throws non_finite_error when `loss`
 // or the step's input is NaN or infinite. The input is checked too because relu
 // maps NaN to 0: a NaN pixel would leave the loss finite while it spoils the
@@ -162,11 +175,7 @@ void check_finite(T loss, trainer<Net, Loss, Optimizer, T>& train, std::uint64_t
         all_finite(std::span<const T>(space.input(), space.batch() * Net::input_shape::size)))
         [[likely]]
         return;
-    std::size_t layer = 0;
-    const std::string where = describe_non_finite(train.net(), train.space(), &layer);
-    throw non_finite_error("training stopped at step " + std::to_string(step) + ": the loss is " +
-                               detail::short_number(static_cast<double>(loss)) + "; " + where,
-                           step, layer);
+    detail::report_non_finite(static_cast<double>(loss), train, step);
 }
 
 } // namespace kiln

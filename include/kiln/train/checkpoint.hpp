@@ -36,7 +36,7 @@ namespace kiln {
 
 namespace detail {
 // A setting as a person would type it: 0.01, not 0.0099999997764825821.
-inline std::string setting_text(double value) {
+[[gnu::cold]] inline std::string setting_text(double value) {
     char text[32];
     std::snprintf(text, sizeof text, "%.7g", value);
     return text;
@@ -45,14 +45,16 @@ inline std::string setting_text(double value) {
 
 // --- A model: its flat parameter buffer, padding included ("parameters") -------
 template <class Net, class T>
-void store(checkpoint& state, const model<Net, T>& net, std::string_view name = "parameters") {
+[[gnu::cold]] void store(checkpoint& state, const model<Net, T>& net,
+                         std::string_view name = "parameters") {
     state.expect<Net, T>();
     state.put(name, net.parameters());
 }
 // A file's parameters must be finite: a NaN or an infinity restored would not
 // fail until training had spoiled every layer after it (docs/reliability.md).
 template <class Net, class T>
-void restore(const checkpoint& state, model<Net, T>& net, std::string_view name = "parameters") {
+[[gnu::cold]] void restore(const checkpoint& state, model<Net, T>& net,
+                           std::string_view name = "parameters") {
     state.expect<Net, T>();
     state.get(name, net.parameters());
     const auto values = net.parameters();
@@ -65,7 +67,7 @@ void restore(const checkpoint& state, model<Net, T>& net, std::string_view name 
 
 // --- SGD: its settings (as the state holds them, in T) and velocity --------------
 template <class T>
-void store(checkpoint& state, const sgd::state<T>& optimizer) {
+[[gnu::cold]] void store(checkpoint& state, const sgd::state<T>& optimizer) {
     const std::array<double, 2> settings{static_cast<double>(optimizer.learning_rate()),
                                          static_cast<double>(optimizer.momentum())};
     state.put_text("optimizer", sgd::name());
@@ -74,7 +76,7 @@ void store(checkpoint& state, const sgd::state<T>& optimizer) {
 }
 // Resuming with other settings would not continue the same run: refused.
 template <class T>
-void restore(const checkpoint& state, sgd::state<T>& optimizer) {
+[[gnu::cold]] void restore(const checkpoint& state, sgd::state<T>& optimizer) {
     if (const auto name = state.get_text("optimizer"); name != sgd::name())
         state.fail("the file holds the state of optimizer '" + name + "', this program uses " +
                    sgd::name());
@@ -94,7 +96,7 @@ void restore(const checkpoint& state, sgd::state<T>& optimizer) {
 
 // --- AdamW: its settings, step count and both moments ------------------------------
 template <class T>
-void store(checkpoint& state, adamw::state<T>& optimizer) {
+[[gnu::cold]] void store(checkpoint& state, adamw::state<T>& optimizer) {
     const adamw s = optimizer.settings();
     const std::array<double, 5> settings{s.learning_rate, s.beta1, s.beta2, s.eps, s.weight_decay};
     state.put_text("optimizer", adamw::name());
@@ -105,7 +107,7 @@ void store(checkpoint& state, adamw::state<T>& optimizer) {
 }
 // Resuming with other settings would not continue the same run: refused.
 template <class T>
-void restore(const checkpoint& state, adamw::state<T>& optimizer) {
+[[gnu::cold]] void restore(const checkpoint& state, adamw::state<T>& optimizer) {
     if (const auto name = state.get_text("optimizer"); name != adamw::name())
         state.fail("the file holds the state of optimizer '" + name + "', this program uses " +
                    adamw::name());
@@ -127,21 +129,23 @@ void restore(const checkpoint& state, adamw::state<T>& optimizer) {
 
 // --- A trainer: its model and its optimizer -----------------------------------------
 template <class Net, class Loss, class Optimizer, class T>
-void store(checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
+[[gnu::cold]] void store(checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
     store(state, train.net());
     store(state, train.optimizer());
 }
 template <class Net, class Loss, class Optimizer, class T>
-void restore(const checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
+[[gnu::cold]] void restore(const checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
     restore(state, train.net());
     restore(state, train.optimizer());
 }
 
 // --- A generator: its four state words ----------------------------------------------
-inline void store(checkpoint& state, const rng& random, std::string_view name = "rng") {
+[[gnu::cold]] inline void store(checkpoint& state, const rng& random,
+                                std::string_view name = "rng") {
     state.put(name, std::span<const std::uint64_t>(random.state()));
 }
-inline void restore(const checkpoint& state, rng& random, std::string_view name = "rng") {
+[[gnu::cold]] inline void restore(const checkpoint& state, rng& random,
+                                  std::string_view name = "rng") {
     std::array<std::uint64_t, 4> words{};
     state.get(name, std::span<std::uint64_t>(words));
     if (words == std::array<std::uint64_t, 4>{})
@@ -151,13 +155,13 @@ inline void restore(const checkpoint& state, rng& random, std::string_view name 
 }
 
 // --- Early stopping: its patience (checked) and its record so far --------------------
-inline void store(checkpoint& state, const early_stopping& stopper) {
+[[gnu::cold]] inline void store(checkpoint& state, const early_stopping& stopper) {
     const auto s = stopper.state();
     const std::array<std::uint64_t, 4> counts{stopper.patience(), s.best_epoch, s.epochs, s.waited};
     state.put("early_stopping.counts", std::span<const std::uint64_t>(counts));
     state.put_value("early_stopping.best_score", s.best_score);
 }
-inline void restore(const checkpoint& state, early_stopping& stopper) {
+[[gnu::cold]] inline void restore(const checkpoint& state, early_stopping& stopper) {
     std::array<std::uint64_t, 4> counts{};
     state.get("early_stopping.counts", std::span<std::uint64_t>(counts));
     const auto [patience, best_epoch, epochs, waited] = counts;
@@ -175,13 +179,13 @@ inline void restore(const checkpoint& state, early_stopping& stopper) {
 
 // --- Files that hold a model alone ---------------------------------------------------
 template <class Net, class T>
-void save_model(const std::filesystem::path& path, const model<Net, T>& net) {
+[[gnu::cold]] void save_model(const std::filesystem::path& path, const model<Net, T>& net) {
     auto state = checkpoint::of<Net, T>();
     store(state, net);
     state.save(path);
 }
 template <class Net, class T>
-void load_model(const std::filesystem::path& path, model<Net, T>& net) {
+[[gnu::cold]] void load_model(const std::filesystem::path& path, model<Net, T>& net) {
     restore(checkpoint::load<Net, T>(path), net);
 }
 

@@ -6,8 +6,8 @@
 namespace kiln {
 
 template <class Trainer, class Inputs, class Labels>
-double numerical_gradient(Trainer& trainer, Inputs x, Labels labels, std::size_t parameter_index,
-                          double eps) {
+[[gnu::cold]] double numerical_gradient(Trainer& trainer, Inputs x, Labels labels,
+                                        std::size_t parameter_index, double eps) {
     auto parameters = trainer.net().parameters();
     using scalar = typename decltype(parameters)::value_type;
     const scalar saved = parameters[parameter_index];

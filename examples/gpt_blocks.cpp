@@ -1,0 +1,13 @@
+// The character GPT's networks of block sizes 2, 16 and 64 (4 heads), for
+// examples/gpt.cpp's --sweep and --block: compiled apart from the networks of block
+// 32, in parallel with them.
+#include "gpt_training.hpp"
+
+namespace kiln::examples {
+
+bool run_other_blocks(const gpt_options& opt, const kiln::data::char_text& text) {
+    return run_configurations(
+        opt, text, kiln::type_list<gpt_config<2, 4>, gpt_config<16, 4>, gpt_config<64, 4>>{});
+}
+
+} // namespace kiln::examples

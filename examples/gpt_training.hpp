@@ -1,0 +1,214 @@
+#pragma once
+// The character GPT's run (examples/gpt.cpp): its options, training one network
+// configuration with evaluation and samples, and choosing the configurations a
+// command line asks for. Each configuration is a network type of its own, which
+// compiles for seconds: gpt.cpp holds those of block 32 (the course's 4 heads, and
+// 2 and 8) and gpt_blocks.cpp the other block sizes, so that the build compiles
+// the two halves in parallel.
+#include "common/gpt_network.hpp"
+#include "common/json_writer.hpp"
+
+#include <kiln/data/char_text.hpp>
+#include <kiln/kiln.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// The build passes the course's text beside the checkout; compiled by hand, the
+// program looks beside the folder it runs in.
+#ifndef KILN_DEFAULT_TEXT
+#define KILN_DEFAULT_TEXT "../shared/data/tinyshakespeare.txt"
+#endif
+
+namespace kiln::examples {
+
+struct gpt_options {
+    std::string text = KILN_DEFAULT_TEXT;
+    std::size_t block = 32;
+    std::size_t heads = 4;
+    bool sweep = false;
+    std::size_t iterations = 5000;
+    std::size_t eval_interval = 100;
+    std::size_t eval_iters = 200;
+    std::size_t batch = 16;
+    double learning_rate = 1e-3;
+    std::uint64_t seed = 1337;
+    double temperature = 1.0;
+    std::uint64_t sample_seed = 7;
+    std::size_t sample_length = 500;
+    std::string out_dir = ".";
+};
+
+using clock_type = std::chrono::steady_clock;
+inline double seconds_since(clock_type::time_point start) {
+    return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// An id drawn from softmax(logits / temperature) over the vocabulary. Not a
+// template: it compiles once, not once per network.
+inline std::size_t draw_next(const float* logits, double temperature, kiln::rng& random,
+                             std::vector<double>& weights) {
+    const double largest = *std::max_element(logits, logits + gpt_vocabulary);
+    double total = 0;
+    for (std::size_t c = 0; c < gpt_vocabulary; ++c)
+        total += weights[c] = std::exp((logits[c] - largest) / temperature);
+    double pick = random.uniform() * total;
+    std::size_t next = 0;
+    while (next + 1 < gpt_vocabulary && pick >= weights[next])
+        pick -= weights[next++];
+    return next;
+}
+
+// Samples `length` characters after a context of id 0, as the course's generate:
+// each next id drawn from softmax(logits / temperature) at the last position.
+// The network's shape is fixed at Block positions; until the context fills it,
+// the window is padded after the context and the logits are read at the
+// context's last position, which causality makes exactly the course's result.
+template <class Net>
+std::string generate(const kiln::model<Net>& net, const kiln::data::char_text& text,
+                     std::size_t length, double temperature, std::uint64_t seed) {
+    constexpr std::size_t block = Net::input_shape::size;
+    kiln::workspace<Net> space(1);
+    kiln::rng random(seed);
+    std::vector<float> context = {0.0f};
+    std::vector<float> window(block);
+    std::vector<double> weights(gpt_vocabulary);
+    for (std::size_t n = 0; n < length; ++n) {
+        const std::size_t used = context.size() < block ? context.size() : block;
+        std::fill(window.begin(), window.end(), 0.0f);
+        std::copy(context.end() - static_cast<std::ptrdiff_t>(used), context.end(), window.begin());
+        const auto logits = kiln::forward(
+            net, space, kiln::batch_view<typename Net::input_shape, const float>(window.data(), 1));
+        const float* const last = logits.data() + (used - 1) * gpt_vocabulary;
+        context.push_back(static_cast<float>(draw_next(last, temperature, random, weights)));
+    }
+    return text.decode(std::span<const float>(context).subspan(1));
+}
+
+template <std::size_t Block, std::size_t Heads>
+void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
+    using net_type = gpt<Block, Heads>;
+    kiln::data::require_windows(text.train(), Block, "training");
+    kiln::data::require_windows(text.validation(), Block, "validation");
+    std::printf("GPT block %zu, heads %zu: %zu parameters\n%s", Block, Heads, net_type::param_count,
+                net_type::summary().c_str());
+
+    kiln::rng random(opt.seed);
+    kiln::model<net_type> net(kiln::init::pytorch_default{}, random);
+    kiln::trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw> train(
+        net, kiln::adamw{.learning_rate = opt.learning_rate}, opt.batch);
+    std::vector<float> x(opt.batch * Block);
+    std::vector<kiln::label_t> y(opt.batch * Block);
+    const kiln::batch_view<kiln::shape<Block>, const float> xs(x.data(), opt.batch);
+    const kiln::label_view<gpt_vocabulary> ys(y.data(), opt.batch);
+
+    const std::string before =
+        generate(net, text, opt.sample_length, opt.temperature, opt.sample_seed);
+    std::printf("--- sample before training ---\n%s\n------------------------------\n",
+                before.c_str());
+
+    // An estimate: the mean loss over eval_iters random batches, drawn first (the
+    // same draws as one batch at a time) and then run on every core at once.
+    kiln::evaluator<net_type, kiln::sequence_cross_entropy> evaluator(opt.batch);
+    const std::size_t estimate_windows = opt.eval_iters * opt.batch;
+    std::vector<float> estimate_x(estimate_windows * Block);
+    std::vector<kiln::label_t> estimate_y(estimate_windows * Block);
+    auto estimate = [&](std::span<const std::uint8_t> split) {
+        for (std::size_t k = 0; k < opt.eval_iters; ++k)
+            kiln::data::sample_windows(split, Block, opt.batch, random,
+                                       estimate_x.data() + k * opt.batch * Block,
+                                       estimate_y.data() + k * opt.batch * Block);
+        return evaluator.mean_loss(
+            net,
+            kiln::batch_view<kiln::shape<Block>, const float>(estimate_x.data(), estimate_windows),
+            kiln::label_view<gpt_vocabulary>(estimate_y.data(), estimate_windows));
+    };
+
+    std::vector<double> iterations, train_curve, val_curve;
+    double training_seconds = 0;
+    const auto start = clock_type::now();
+    std::size_t done = 0;
+    while (true) {
+        if (done % opt.eval_interval == 0 || done == opt.iterations) {
+            iterations.push_back(static_cast<double>(done == opt.iterations ? done - 1 : done));
+            train_curve.push_back(estimate(text.train()));
+            val_curve.push_back(estimate(text.validation()));
+            std::printf("step %5zu: train loss %.4f, val loss %.4f (%.1f s)\n",
+                        static_cast<std::size_t>(iterations.back()), train_curve.back(),
+                        val_curve.back(), seconds_since(start));
+            std::fflush(stdout);
+        }
+        if (done == opt.iterations) break;
+        const std::size_t chunk_end = std::min(opt.iterations, done + opt.eval_interval);
+        kiln::progress_bar bar(stdout, "  training", chunk_end - done);
+        const auto chunk_start = clock_type::now();
+        for (std::size_t i = done; i < chunk_end; ++i) {
+            kiln::data::sample_windows(text.train(), Block, opt.batch, random, x.data(), y.data());
+            const float loss = train.step(xs, ys);
+            if (!std::isfinite(loss))
+                throw std::runtime_error("the loss became " + std::to_string(loss) + " at step " +
+                                         std::to_string(i) + ": lower --learning_rate");
+            bar.update(i + 1 - done);
+        }
+        training_seconds += seconds_since(chunk_start);
+        bar.finish();
+        std::fputc('\n', stdout);
+        done = chunk_end;
+    }
+    const double total_seconds = seconds_since(start);
+
+    const std::string after =
+        generate(net, text, opt.sample_length, opt.temperature, opt.sample_seed);
+    std::printf("--- sample after training ---\n%s\n-----------------------------\n",
+                after.c_str());
+    std::printf("block %zu, heads %zu: final val loss %.4f; %.1f s in all (training %.1f s)\n",
+                Block, Heads, val_curve.back(), total_seconds, training_seconds);
+
+    json_object json;
+    json.number("block", Block)
+        .number("heads", Heads)
+        .number("parameters", net_type::param_count)
+        .numbers("iteration", iterations)
+        .numbers("train", train_curve)
+        .numbers("val", val_curve)
+        .number("time", total_seconds)
+        .number("training_time", training_seconds)
+        .string("sample_before", before)
+        .string("sample_after", after);
+    const auto path =
+        std::filesystem::path(opt.out_dir) /
+        ("GPT_block" + std::to_string(Block) + "_heads" + std::to_string(Heads) + ".json");
+    json.write(path);
+    std::printf("wrote %s\n", path.string().c_str());
+}
+
+// A configuration: one network of the program.
+template <std::size_t Block, std::size_t Heads>
+struct gpt_config {};
+
+// Runs the configurations of the list that opt asks for (every one with --sweep),
+// in order; returns whether there was any.
+template <class... Configs>
+bool run_configurations(const gpt_options& opt, const kiln::data::char_text& text,
+                        kiln::type_list<Configs...>) {
+    bool found = false;
+    auto try_one = [&]<std::size_t Block, std::size_t Heads>(gpt_config<Block, Heads>) {
+        if (opt.sweep || (opt.block == Block && opt.heads == Heads)) {
+            run_gpt<Block, Heads>(opt, text);
+            found = true;
+        }
+    };
+    (try_one(Configs{}), ...);
+    return found;
+}
+
+// gpt_blocks.cpp: blocks 2, 16 and 64, with 4 heads.
+bool run_other_blocks(const gpt_options& opt, const kiln::data::char_text& text);
+
+} // namespace kiln::examples
