@@ -137,16 +137,19 @@ TEST_SUITE("fusion") {
 
     TEST_CASE("tanh and gelu compute what PyTorch's nn.Tanh and nn.GELU() do") {
         // torch.tanh(x) and torch.nn.functional.gelu(x) of these x, in float64 (torch 1.13).
-        const std::vector<double> x{-3.0, -1.0, -0.25, 0.0, 0.5, 2.0};
-        const std::vector<double> tanh_expected{-0.9950547536867305,  -0.7615941559557649,
-                                                -0.24491866240370913, 0.0,
-                                                0.46211715726000974,  0.9640275800758169};
-        const std::vector<double> gelu_expected{-0.00404969409489031, -0.15865525393145702,
-                                                -0.10032341857926907, 0.0,
-                                                0.34573123063700656,  1.9544997361036416};
+        // Ten values: a whole register of doubles and a partial one.
+        const std::vector<double> x{-3.0, -1.0, -0.25, 0.0, 0.5, 2.0, -5.5, 1.25, 3.0, 0.75};
+        const std::vector<double> tanh_expected{
+            -0.9950547536867305, -0.7615941559557649, -0.24491866240370913, 0.0,
+            0.46211715726000974, 0.9640275800758169,  -0.9999665971563038,  0.8482836399575129,
+            0.9950547536867305,  0.6351489523872873};
+        const std::vector<double> gelu_expected{
+            -0.00404969409489031, -0.15865525393145702, -0.10032341857926907,    0.0,
+            0.34573123063700656,  1.9544997361036416,   -1.0444259362918373e-07, 1.117937782916431,
+            2.99595030590511,     0.5800294857173489};
         std::vector<double> y(x.size());
-        using tanh_layer = kiln::tanh::bind<kiln::shape<6>, 1>;
-        using gelu_layer = kiln::gelu::bind<kiln::shape<6>, 1>;
+        using tanh_layer = kiln::tanh::bind<kiln::shape<10>, 1>;
+        using gelu_layer = kiln::gelu::bind<kiln::shape<10>, 1>;
         tanh_layer::forward<double>(nullptr, x.data(), y.data(), 1);
         for (std::size_t i = 0; i < x.size(); ++i)
             CHECK(y[i] == doctest::Approx(tanh_expected[i]).epsilon(1e-12));
