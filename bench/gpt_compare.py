@@ -5,7 +5,7 @@ the ratios against the peer's best thread count. Tokens per second are batch x
 block (16 x 32) per step.
 
 Usage (from the repository root, with a quiet machine):
-    /usr/bin/python3 bench/gpt_compare.py --text ../shared/data/tinyshakespeare.txt
+    /usr/bin/python3 bench/gpt_compare.py --text data/tinyshakespeare.txt
 """
 import argparse
 import json

@@ -20,10 +20,10 @@
 #include <string>
 #include <vector>
 
-// The build passes the course's text beside the checkout; compiled by hand, the
-// program looks beside the folder it runs in.
+// The build passes the text the repository carries (data/tinyshakespeare.txt);
+// compiled by hand, the program looks for it from the checkout's root.
 #ifndef KILN_DEFAULT_TEXT
-#define KILN_DEFAULT_TEXT "../shared/data/tinyshakespeare.txt"
+#define KILN_DEFAULT_TEXT "data/tinyshakespeare.txt"
 #endif
 
 namespace kiln::examples {

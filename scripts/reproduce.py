@@ -185,7 +185,7 @@ if __name__ == "__main__":
     parser.add_argument("--figures", type=pathlib.Path, default=ROOT / "docs" / "figures",
                         help="where the PNG figures go")
     parser.add_argument("--text", type=pathlib.Path,
-                        default=ROOT.parent / "shared" / "data" / "tinyshakespeare.txt",
+                        default=ROOT / "data" / "tinyshakespeare.txt",
                         help="tiny Shakespeare, for the transformer (part F)")
     parser.add_argument("--only", nargs="*", help="run only these steps (a partial report)")
     args = parser.parse_args()

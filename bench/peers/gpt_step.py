@@ -20,7 +20,7 @@ Modes:
 
 Usage (unset the two variables that make OpenBLAS pick slower kernels here):
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        /usr/bin/python3 bench/peers/gpt_step.py --text ../shared/data/tinyshakespeare.txt
+        /usr/bin/python3 bench/peers/gpt_step.py --text data/tinyshakespeare.txt
 """
 
 import argparse

@@ -1,4 +1,4 @@
-// Every network of the course (shared/SEED.md), declared and used as a program
+// Every network of the course, declared and used as a program
 // uses it: a model, a trainer's step, evaluation. scripts/compile_time.py times
 // type-checking this file (-fsyntax-only), the cost a user pays for every edit;
 // the test suite checks that it type-checks with each compiler.

@@ -66,8 +66,6 @@ struct no_layer {};
 
 // The contract's members, as diagnostics name them.
 namespace member {
-struct name {};
-struct bind {};
 struct spec {};
 struct in_shape {};
 struct out_shape {};
