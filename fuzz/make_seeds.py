@@ -48,7 +48,7 @@ def main():
     layers = [([[0.1 * (o + 1) - 0.05 * i for i in range(4)] for o in range(3)], [0.0, 0.1, -0.1]),
               ([[0.2, -0.3, 0.4], [-0.1, 0.5, 0.05]], [0.01, -0.02])]
     layers = [([[f32(v) for v in row] for row in w], [f32(v) for v in b]) for w, b in layers]
-    model = kw.model_checkpoint(None, layers)
+    model = kw.mlp_checkpoint(None, layers)
     write("checkpoint_loader", "model", b"\0" + model)
     header, sections = kw.decode_checkpoint(model)
     storage = header["storage_size"]

@@ -1,28 +1,37 @@
 #!/usr/bin/python3
-"""Weights from PyTorch to kiln and back, for MLPs of nn.Linear and nn.ReLU layers
-such as the course's (Linear 784-128, ReLU, Linear 128-10).
+"""Weights from PyTorch to kiln and back, for any kiln network whose layers name
+their parameters (linear, conv1d, conv2d, layer_norm, embedding, add_position,
+causal_self_attention, and composites of them).
 
 kiln's checkpoint format is described in docs/checkpoints.md and
-include/kiln/io/checkpoint_file.hpp. A model file holds one section,
-"parameters": kiln's flat parameter buffer. Each linear layer's slice holds W
-stored [in][out] row-major (the transpose of nn.Linear.weight, which is
-[out][in]), then, from the next multiple of 16 scalars, the bias; every slice
-starts at a multiple of 16 scalars and the padding is zero.
+include/kiln/io/checkpoint_file.hpp. A model file holds kiln's flat parameter
+buffer ("parameters") and the table of its tensors ("parameters.parts", written
+by kiln::parameter_table in include/kiln/graph/parameter_table.hpp): for each
+tensor its key in a PyTorch nn.Sequential that mirrors the network layer for
+layer ("1.weight"), its offset in the buffer, its shape as PyTorch writes it and
+the order kiln stores its axes in (a linear's weight is stored transposed).
+This script reads and writes the buffer by that table alone.
 
 Usage (Debian: apt-get install python3-torch):
-    scripts/torch_weights.py to-kiln  MODEL.pt OUT.kiln [--input 28x28] [--double]
     scripts/torch_weights.py to-torch IN.kiln OUT.pt
+    scripts/torch_weights.py to-kiln  MODEL.pt OUT.kiln --like KILN_FILE
+    scripts/torch_weights.py to-kiln  MODEL.pt OUT.kiln [--input 28x28] [--double]
     scripts/torch_weights.py fixture  [DIR]   # regenerate test/fixtures/torch_mlp_12_8_5.*
     scripts/torch_weights.py selftest          # round trips (exit 77 without torch)
 
-MODEL.pt is a state_dict (torch.save(model.state_dict(), path)) or a whole
-nn.Module. Its nn.Linear layers are taken in order, each followed by a ReLU
-except the last, as in nn.Sequential(Linear, ReLU, Linear). --input gives the
-shape of one example as kiln sees it: 784 (the default: the first layer's
-inputs) declares kiln::input<784>; 28x28 declares kiln::input<28, 28> followed by
-kiln::flatten, as examples/mlp.cpp does. to-torch writes a state_dict with the
-keys of nn.Sequential(Linear, ReLU, Linear, ...): "0.weight", "0.bias",
-"2.weight", ...
+to-torch writes a state_dict keyed by the table. to-kiln --like takes the
+network, scalar type and table from a model file of the same network that kiln
+saved (kiln::save_model of a freshly initialized model will do) and fills its
+parameters from MODEL.pt: by key when the state_dict has every key of the table,
+else tensor by tensor in order, each shape checked (buffers such as batch
+norm's running statistics are skipped). MODEL.pt is a state_dict
+(torch.save(model.state_dict(), path)) or a whole nn.Module.
+
+Without --like, MODEL.pt is an MLP: its nn.Linear layers in order, each followed
+by a ReLU except the last. --input gives the shape of one example as kiln sees
+it: 784 (the default: the first layer's inputs) declares kiln::input<784>;
+28x28 declares kiln::input<28, 28> followed by kiln::flatten, as
+examples/mlp.cpp does.
 
 The kiln side of this script needs nothing beyond the standard library, so
 fuzz/make_seeds.py can use it without torch.
@@ -45,7 +54,53 @@ def padded(count):
     return (count + SLICE_ALIGNMENT - 1) // SLICE_ALIGNMENT * SLICE_ALIGNMENT
 
 
-# --- The network: a list of (in, out) sizes of linear layers --------------------
+# --- The table of a network's tensors (kiln::parameter_table) -------------------
+
+PARTS = "parameters.parts"
+
+
+class Tensor:
+    """One line of the table: key, offset, PyTorch's shape, kiln's axis order, layer."""
+
+    def __init__(self, key, offset, shape, stored_as, layer):
+        self.key, self.offset, self.shape, self.stored_as, self.layer = \
+            key, offset, shape, stored_as, layer
+
+    @property
+    def count(self):
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def line(self):
+        return (f"{self.key}\t{self.offset}\t{'x'.join(map(str, self.shape))}\t"
+                f"{','.join(map(str, self.stored_as))}\t{self.layer}\n")
+
+
+def parse_table(text, storage_size):
+    tensors, end = [], 0
+    for line in text.splitlines():
+        fields = line.split("\t")
+        try:
+            key, offset, shape, stored_as, layer = fields
+            tensor = Tensor(key, int(offset), [int(d) for d in shape.split("x")],
+                            [int(a) for a in stored_as.split(",")], layer)
+        except ValueError:
+            raise ValueError(f"the parameter table has a line that is not "
+                             f"KEY OFFSET SHAPE STORED_AS LAYER: {line!r}") from None
+        if sorted(tensor.stored_as) != list(range(len(tensor.shape))) or \
+                min(tensor.shape) <= 0 or tensor.offset < end:
+            raise ValueError(f"the parameter table's line for {key} is inconsistent: {line!r}")
+        end = tensor.offset + tensor.count
+        tensors.append(tensor)
+    if end > storage_size:
+        raise ValueError(f"the parameter table reaches scalar {end}, the buffer holds "
+                         f"{storage_size}")
+    return tensors
+
+
+# --- MLPs: input<dims...> [flatten] (linear, relu)* linear --------------------------
 
 def signature(input_dims, sizes):
     """kiln::network_signature of input<dims...> [flatten] (linear, relu)* linear."""
@@ -60,18 +115,22 @@ def signature(input_dims, sizes):
     return " -> ".join(entries)
 
 
-def layout(sizes):
-    """(offset of W, offset of b) of each linear layer, and the storage size."""
-    offsets, at = [], 0
-    for n_in, n_out in sizes:
-        bias_offset = padded(n_in * n_out)
-        offsets.append((at, at + bias_offset))
-        at += bias_offset + padded(n_out)
-    return offsets, at
+def mlp_table(input_dims, sizes):
+    """The table kiln writes for an MLP, and the buffer's size."""
+    tensors, at = [], 0
+    first = 2 if len(input_dims) > 1 else 1  # the flatten comes first
+    for k, (n_in, n_out) in enumerate(sizes):
+        position = first + 2 * k
+        layer = f"layer {position} (linear<{n_out}>)"
+        bias_offset = at + padded(n_in * n_out)
+        tensors.append(Tensor(f"{position - 1}.weight", at, [n_out, n_in], [1, 0], layer))
+        tensors.append(Tensor(f"{position - 1}.bias", bias_offset, [n_out], [0], layer))
+        at = bias_offset + padded(n_out)
+    return tensors, at
 
 
 def parse_signature(text):
-    """The input dims and linear sizes of a signature this script writes."""
+    """The input dims and linear sizes of an MLP's signature."""
     entries = text.split(" -> ")
     head = entries[0]
     if not head.startswith("input<"):
@@ -80,17 +139,16 @@ def parse_signature(text):
     width = 1
     for d in input_dims:
         width *= d
-    sizes, expect = [], []
+    sizes = []
     for entry in entries[1:]:
         name = entry.split(" ")[0]
-        if name == "flatten" or name == "relu":
-            expect.append(name)
-        elif name.startswith("linear<"):
+        if name.startswith("linear<"):
             n_out = int(name[len("linear<"):-1])
             sizes.append((width, n_out))
             width = n_out
-        else:
-            raise ValueError(f"layer {entry!r}: this script knows linear, relu and flatten only")
+        elif name not in ("flatten", "relu"):
+            raise ValueError(f"layer {entry!r}: a file without a parameter table "
+                             f"(written before kiln had one) can be an MLP only")
     if signature(input_dims, sizes) != text:
         raise ValueError(f"not a (flatten) linear-relu-...-linear network: {text!r}")
     return input_dims, sizes
@@ -151,8 +209,8 @@ def decode_checkpoint(data, name="checkpoint"):
     return header, sections
 
 
-def model_checkpoint(input_dims, layers, scalar=FLOAT32):
-    """A kiln model file. layers: list of (W as rows [out][in], b as [out]) in torch's layout."""
+def mlp_checkpoint(input_dims, layers, scalar=FLOAT32):
+    """A kiln model file of an MLP. layers: (W as rows [out][in], b) in torch's layout."""
     sizes = [(len(w[0]), len(w)) for w, _ in layers]
     if input_dims is None:
         input_dims = [sizes[0][0]]
@@ -166,31 +224,42 @@ def model_checkpoint(input_dims, layers, scalar=FLOAT32):
         if out_before != n_in:
             raise ValueError(f"a layer with {out_before} outputs is followed by one "
                              f"taking {n_in} inputs")
-    offsets, storage = layout(sizes)
+    tensors, storage = mlp_table(input_dims, sizes)
     flat = [0.0] * storage
-    for (w_at, b_at), (w, b), (n_in, n_out) in zip(offsets, layers, sizes):
+    for (weight, bias), (w, b), (n_in, n_out) in zip(zip(tensors[::2], tensors[1::2]), layers,
+                                                     sizes):
         for i in range(n_in):
             for o in range(n_out):
-                flat[w_at + i * n_out + o] = w[o][i]  # kiln W[i][o] = torch weight[o][i]
-        flat[b_at:b_at + n_out] = b
+                flat[weight.offset + i * n_out + o] = w[o][i]  # kiln W[i][o] = weight[o][i]
+        flat[bias.offset:bias.offset + n_out] = b
     param_count = sum(n_in * n_out + n_out for n_in, n_out in sizes)
-    return encode_checkpoint(signature(input_dims, sizes), scalar, param_count, storage,
-                             [("parameters", scalar, flat)])
+    return model_file(signature(input_dims, sizes), scalar, param_count, storage, tensors, flat)
 
 
-def model_layers(data, name="checkpoint"):
-    """The (input dims, [(W [out][in], b)]) of a kiln model file, in torch's layout."""
+def model_file(sig, scalar, param_count, storage_size, tensors, flat):
+    table = "".join(t.line() for t in tensors).encode()
+    return encode_checkpoint(sig, scalar, param_count, storage_size,
+                             [("parameters", scalar, flat), (PARTS, TEXT, table)])
+
+
+def read_model(data, name="checkpoint"):
+    """(header, table, flat buffer) of a kiln model file; a file without a table is
+    read as the MLP its signature names."""
     header, sections = decode_checkpoint(data, name)
-    input_dims, sizes = parse_signature(header["signature"])
-    offsets, storage = layout(sizes)
+    if "parameters" not in sections:
+        raise ValueError(f"{name}: not a model file: it has no section 'parameters'")
     element, flat = sections["parameters"]
-    if len(flat) != storage or header["storage_size"] != storage:
-        raise ValueError(f"{name}: {len(flat)} parameters stored, the layout needs {storage}")
-    layers = []
-    for (w_at, b_at), (n_in, n_out) in zip(offsets, sizes):
-        w = [[flat[w_at + i * n_out + o] for i in range(n_in)] for o in range(n_out)]
-        layers.append((w, flat[b_at:b_at + n_out]))
-    return input_dims, layers, header["scalar"]
+    if element not in (FLOAT32, FLOAT64) or len(flat) != header["storage_size"]:
+        raise ValueError(f"{name}: section 'parameters' holds {len(flat)} values, the header "
+                         f"says {header['storage_size']}")
+    if PARTS in sections:
+        tensors = parse_table(sections[PARTS][1].decode(), header["storage_size"])
+    else:
+        tensors, storage = mlp_table(*parse_signature(header["signature"]))
+        if storage != header["storage_size"]:
+            raise ValueError(f"{name}: {header['storage_size']} parameters stored, the "
+                             f"layout needs {storage}")
+    return header, tensors, flat
 
 
 # --- PyTorch --------------------------------------------------------------------
@@ -212,15 +281,6 @@ def torch_layers(state):
     return layers
 
 
-def to_state_dict(layers, dtype):
-    import torch
-    state = {}
-    for k, (w, b) in enumerate(layers):
-        state[f"{2 * k}.weight"] = torch.tensor(w, dtype=dtype)
-        state[f"{2 * k}.bias"] = torch.tensor(b, dtype=dtype)
-    return state
-
-
 def torch_mlp(sizes, dtype):
     from torch import nn
     modules = []
@@ -237,28 +297,79 @@ def load_torch(path):
     return obj.state_dict() if hasattr(obj, "state_dict") else obj
 
 
+def to_state_dict(tensors, flat, dtype):
+    """{key: tensor in PyTorch's layout} of a kiln buffer."""
+    import torch
+    state = {}
+    for t in tensors:
+        stored = torch.tensor(flat[t.offset:t.offset + t.count], dtype=dtype)
+        stored = stored.reshape([t.shape[axis] for axis in t.stored_as])
+        inverse = [t.stored_as.index(axis) for axis in range(len(t.shape))]
+        state[t.key] = stored.permute(inverse).contiguous()
+    return state
+
+
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def matched(tensors, state):
+    """The state_dict's tensor for each line of the table: by key when every key is
+    there, else in order; shapes checked."""
+    params = {k: v for k, v in state.items() if not k.endswith(BUFFERS)}
+    if all(t.key in params for t in tensors):
+        pairs = [(t.key, params[t.key]) for t in tensors]
+    elif len(params) == len(tensors):
+        pairs = list(params.items())
+    else:
+        raise ValueError(f"the state_dict has {len(params)} parameter tensors, the kiln "
+                         f"network {len(tensors)} ({', '.join(t.key for t in tensors)}), and "
+                         f"not every key of the network")
+    for (name, value), t in zip(pairs, tensors):
+        if list(value.shape) != t.shape:
+            raise ValueError(f"{name} has shape {'x'.join(map(str, value.shape))}, kiln's "
+                             f"{t.key} ({t.layer}) is {'x'.join(map(str, t.shape))}")
+    return [value for _, value in pairs]
+
+
 # --- Commands ---------------------------------------------------------------------
 
 def command_to_kiln(args):
     import torch
     source, target = args[0], args[1]
-    input_dims = None
-    scalar = FLOAT32
+    input_dims, like, scalar = None, None, FLOAT32
     rest = args[2:]
     while rest:
-        if rest[0] == "--input" and len(rest) > 1:
-            input_dims = [int(d) for d in rest[1].split("x")]
+        if rest[0] in ("--input", "--like") and len(rest) > 1:
+            if rest[0] == "--input":
+                input_dims = [int(d) for d in rest[1].split("x")]
+            else:
+                like = rest[1]
             rest = rest[2:]
         elif rest[0] == "--double":
             scalar, rest = FLOAT64, rest[1:]
         else:
             raise SystemExit(f"torch_weights.py: unknown argument {rest[0]!r}")
     state = load_torch(source)
-    layers = torch_layers(state)
-    if scalar == FLOAT32:  # values exactly as float32 holds them
-        layers = [(torch.tensor(w, dtype=torch.float32).tolist(),
-                   torch.tensor(b, dtype=torch.float32).tolist()) for w, b in layers]
-    write_bytes(target, model_checkpoint(input_dims, layers, scalar))
+    if like is None:
+        layers = torch_layers(state)
+        if scalar == FLOAT32:  # values exactly as float32 holds them
+            layers = [(torch.tensor(w, dtype=torch.float32).tolist(),
+                       torch.tensor(b, dtype=torch.float32).tolist()) for w, b in layers]
+        write_bytes(target, mlp_checkpoint(input_dims, layers, scalar))
+    else:
+        if input_dims is not None or scalar != FLOAT32:
+            raise SystemExit("torch_weights.py: --like takes the network and the scalar "
+                             "type from its file: --input and --double do not go with it")
+        with open(like, "rb") as f:
+            header, tensors, _ = read_model(f.read(), like)
+        dtype = torch.float32 if header["scalar"] == FLOAT32 else torch.float64
+        flat = [0.0] * header["storage_size"]
+        for t, value in zip(tensors, matched(tensors, state)):
+            flat[t.offset:t.offset + t.count] = \
+                value.detach().to(dtype).permute(t.stored_as).reshape(-1).tolist()
+        write_bytes(target, model_file(header["signature"], header["scalar"],
+                                       header["param_count"], header["storage_size"], tensors,
+                                       flat))
     print(f"wrote {target}")
 
 
@@ -266,9 +377,9 @@ def command_to_torch(args):
     import torch
     source, target = args
     with open(source, "rb") as f:
-        _, layers, scalar = model_layers(f.read(), source)
-    torch.save(to_state_dict(layers, torch.float32 if scalar == FLOAT32 else torch.float64),
-               target)
+        header, tensors, flat = read_model(f.read(), source)
+    dtype = torch.float32 if header["scalar"] == FLOAT32 else torch.float64
+    torch.save(to_state_dict(tensors, flat, dtype), target)
     print(f"wrote {target}")
 
 
@@ -304,7 +415,7 @@ def command_fixture(args):
     torch.manual_seed(2024)
     model = torch_mlp(FIXTURE_SIZES, torch.float32)
     layers = torch_layers(model.state_dict())
-    write_bytes(os.path.join(out_dir, "torch_mlp_12_8_5.kiln"), model_checkpoint(None, layers))
+    write_bytes(os.path.join(out_dir, "torch_mlp_12_8_5.kiln"), mlp_checkpoint(None, layers))
     x = fixture_inputs()
     with torch.no_grad():
         logits32 = model(x)
@@ -347,12 +458,23 @@ def command_selftest(args):
             command_to_kiln([pt, kiln_file] + dims)
             command_to_torch([kiln_file, back])
             restored = torch.load(back)
-            same = all(torch.equal(restored[k], v) for k, v in model.state_dict().items())
-            check(same and set(restored) == set(model.state_dict()),
+            # The keys of nn.Sequential mirroring kiln's network: a flatten first
+            # (28x28) moves every key by one.
+            shift = len(input_dims) - 1
+            keys = [f"{int(k.split('.')[0]) + shift}.{k.split('.')[1]}"
+                    for k in model.state_dict()]
+            check(list(restored) == keys and
+                  all(torch.equal(a, b) for a, b in zip(restored.values(),
+                                                         model.state_dict().values())),
                   f"{sizes}: torch -> kiln -> torch is exact")
             with open(kiln_file, "rb") as f:
-                header, _ = decode_checkpoint(f.read())
+                original = f.read()
+            header, _ = decode_checkpoint(original)
             check(header["signature"] == signature(input_dims, sizes), "signature")
+            again = os.path.join(tmp, "again.kiln")
+            command_to_kiln([back, again, "--like", kiln_file])
+            with open(again, "rb") as f:
+                check(f.read() == original, f"{sizes}: to-kiln --like gives the same file")
         # The committed fixture is what the script makes now.
         here = FIXTURE_DIR
         command_fixture([tmp])

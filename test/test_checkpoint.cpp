@@ -288,7 +288,8 @@ TEST_SUITE("checkpoint") {
         const auto state = kiln::checkpoint::load(dir / "m.kiln");
         CHECK(state.signature() == "input<28, 28> (28, 28) -> flatten (784) -> linear<128> (128) "
                                    "[100480] -> relu (128) -> linear<10> (10) [1290]");
-        CHECK(state.section_names() == std::vector<std::string>{"parameters"});
+        CHECK(state.section_names() == std::vector<std::string>{"parameters", "parameters.parts"});
+        CHECK(state.get_text("parameters.parts") == kiln::parameter_table<mlp>());
     }
 
     TEST_CASE("a checkpoint of another network, scalar type or newer format is refused") {
@@ -397,16 +398,17 @@ TEST_SUITE("checkpoint") {
         net.layer<4>().bias()[7] = std::numeric_limits<float>::quiet_NaN();
         kiln::save_model(dir / "diverged.kiln", net);
         kiln::model<mlp> loaded;
-        refused(dir / "diverged.kiln", [&] { kiln::load_model(dir / "diverged.kiln", loaded); },
-                {"section 'parameters' holds NaN at layer 4 (linear<10>), bias[7]",
-                 "had diverged"});
+        refused(
+            dir / "diverged.kiln", [&] { kiln::load_model(dir / "diverged.kiln", loaded); },
+            {"section 'parameters' holds NaN at layer 4 (linear<10>), bias[7]", "had diverged"});
         net.layer<4>().bias()[7] = 0;
         net.layer<2>().weights()[130] = std::numeric_limits<float>::infinity();
         kiln::save_model(dir / "diverged.kiln", net);
         refused(dir / "diverged.kiln", [&] { kiln::load_model(dir / "diverged.kiln", loaded); },
                 {"an infinity at layer 2 (linear<128>), weight[130]"});
         // Inside a composite, the path.
-        using nested = kiln::sequential<kiln::input<6>, kiln::repeat<2, kiln::linear<6>, kiln::relu>>;
+        using nested =
+            kiln::sequential<kiln::input<6>, kiln::repeat<2, kiln::linear<6>, kiln::relu>>;
         kiln::model<nested> deep;
         deep.parameters()[nested::layer_t<1>::copies::body::storage_size + 2] =
             std::numeric_limits<float>::quiet_NaN();

@@ -158,6 +158,33 @@ TEST_SUITE("graph") {
         CHECK(net.parameters_of<1>()[2 * 3 + 1] == 5.0f);
     }
 
+    TEST_CASE("the parameter table names every tensor as an nn.Sequential mirror would") {
+        const std::string table = kiln::parameter_table<gpt_like>();
+        using model = kiln::model<gpt_like>;
+        auto line = [](const std::string& key, std::size_t offset, const char* shape,
+                       const char* stored_as, const std::string& layer) {
+            return key + "\t" + std::to_string(offset) + "\t" + shape + "\t" + stored_as +
+                   "\tlayer " + layer + "\n";
+        };
+        CHECK(table.find(line("0.weight", 0, "11x16", "0,1", "1 (embedding<11, 16>)")) == 0);
+        CHECK(table.find(line("1.weight", model::offset_of<2>, "6x16", "0,1",
+                              "2 (add_position<6>)")) != std::string::npos);
+        // Inside a repeat: position, copy, position, from 0 as PyTorch counts.
+        CHECK(table.find("2.1.0.0.bias\t") != std::string::npos);
+        CHECK(table.find("\t16x16\t1,0\tlayer 3 > copy 2 > 1 > 2 (linear<16>)\n") !=
+              std::string::npos);
+        CHECK(table.find(line("4.weight", model::offset_of<5>, "11x8", "1,0", "5 (linear<11>)")) !=
+              std::string::npos);
+        std::size_t lines = 0;
+        for (char c : table)
+            lines += c == '\n' ? 1 : 0;
+        CHECK(lines == 2 + 2 * 2 * 2 + 2 * 2 + 2); // tables, residuals, repeat<2, linear>, head
+        // conv2d: PyTorch's [filter][channel][row][column], stored [row][column][channel][filter].
+        using cnn = kiln::sequential<kiln::input<6, 6, 2>, kiln::conv2d<3, 3>, kiln::flatten,
+                                     kiln::linear<4>>;
+        CHECK(kiln::parameter_table<cnn>().find("0.weight\t0\t3x2x3x3\t2,3,1,0\t") == 0);
+    }
+
     TEST_CASE("summary lists the layers inside composites by their paths") {
         const std::string text = gpt_like::summary();
         CHECK(text.find("3 > copy 2 > 1 > 2") != std::string::npos);

@@ -13,6 +13,7 @@
 #include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/graph/model.hpp"
+#include "kiln/graph/parameter_table.hpp"
 #include "kiln/graph/propagate.hpp"
 #include "kiln/graph/repeat.hpp"
 #include "kiln/graph/residual.hpp"

@@ -123,7 +123,7 @@ std::string describe_parameter(std::size_t index) {
         text = "layer " + visit.path.to_string() + " (" + bound::spec::name() + ")";
         bool named = false;
         for (const parameter_part& part : parameter_parts_of<bound>)
-            if (index - first >= part.offset && index - first < part.offset + part.count) {
+            if (index - first >= part.offset && index - first < part.offset + part.count()) {
                 text += ", " + std::string(part.name) + "[" +
                         std::to_string(index - first - part.offset) + "]";
                 named = true;

@@ -41,7 +41,7 @@ struct add_position {
     static std::string name() { return bracketed("add_position<", {Block}, ">"); }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind : table_layer<add_position, In, In, Position, Block * last_dim<In>> {
+    struct bind : table_layer<add_position, In, In, Position, Block, last_dim<In>> {
         static constexpr bool is_sequence = In::rank == 2;
         static constexpr std::size_t length = In::dims[0];
         static constexpr std::size_t width = last_dim<In>;

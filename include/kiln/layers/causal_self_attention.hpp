@@ -213,6 +213,12 @@ struct causal_self_attention {
         static constexpr std::size_t param_count = qkv_layer::param_count + projection::param_count;
         static constexpr std::size_t projection_offset = qkv_layer::storage_size;
         static constexpr std::size_t storage_size = projection_offset + projection::storage_size;
+        // nn.MultiheadAttention's names and layout: q|k|v rows of in_proj_weight,
+        // head h at rows h * head_size of each (kiln stores its transpose).
+        static constexpr std::array parameter_parts{
+            parameter_part{"in_proj_weight", 0, {3 * width_, width_}, {1, 0}},
+            parameter_part{"out_proj.weight", projection_offset, {width_, width_}, {1, 0}},
+            parameter_part{"out_proj.bias", projection_offset + projection::bias_offset, {width_}}};
 
         // Per example: q|k|v, the probabilities of every head, the heads' outputs,
         // and backward's gradients of the latter two products.

@@ -139,12 +139,13 @@ struct conv1d_layer {
             return (k * channels + c) * Filters + f;
         }
         static constexpr std::size_t bias_at(std::size_t f) { return bias_offset + f; }
+        // PyTorch's [filter][channel][tap], stored [tap][channel][filter].
         static constexpr auto parameter_parts = [] {
+            constexpr parameter_part weight{"weight", 0, {Filters, channels, Kernel}, {2, 1, 0}};
             if constexpr (bias_count != 0)
-                return std::array{parameter_part{"weight", 0, weight_count},
-                                  parameter_part{"bias", bias_offset, bias_count}};
+                return std::array{weight, parameter_part{"bias", bias_offset, {Filters}}};
             else
-                return std::array{parameter_part{"weight", 0, weight_count}};
+                return std::array{weight};
         }();
 
         // As nn.Conv1d (or the course's N(0, sigma)): fan_in = Kernel x channels.

@@ -124,8 +124,10 @@ struct conv2d {
             return ((row * Kernel + column) * channels + channel) * Filters + filter;
         }
         static constexpr std::size_t bias_at(std::size_t filter) { return bias_offset + filter; }
-        static constexpr std::array parameter_parts{parameter_part{"weight", 0, weight_count},
-                                                    parameter_part{"bias", bias_offset, Filters}};
+        // PyTorch's [filter][channel][row][column], stored [row][column][channel][filter].
+        static constexpr std::array parameter_parts{
+            parameter_part{"weight", 0, {Filters, channels, Kernel, Kernel}, {2, 3, 1, 0}},
+            parameter_part{"bias", bias_offset, {Filters}}};
 
     private:
         static constexpr std::size_t row_stride = width * channels;       // one image row in x

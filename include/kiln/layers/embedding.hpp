@@ -32,16 +32,18 @@ void initialize_table(T* values, std::size_t count, rng& random, const Scheme& s
         values[i] = static_cast<T>(random.normal(mean, stddev));
 }
 
-// What a learned table (embedding, add_position) states about itself: Entries
-// parameters, initialized by initialize_table, and nothing saved for backward.
-template <class Spec, class In, class Out, std::size_t Position, std::size_t Entries>
-struct table_layer : parametric_layer<Spec, In, Out, Position, Entries> {
+// What a learned table (embedding, add_position) states about itself: Rows x Width
+// parameters (PyTorch's nn.Embedding weight), initialized by initialize_table,
+// and nothing saved for backward.
+template <class Spec, class In, class Out, std::size_t Position, std::size_t Rows,
+          std::size_t Width>
+struct table_layer : parametric_layer<Spec, In, Out, Position, Rows * Width> {
     static constexpr std::size_t saved_per_example = 0;
-    static constexpr std::array parameter_parts{parameter_part{"weight", 0, Entries}};
+    static constexpr std::array parameter_parts{parameter_part{"weight", 0, {Rows, Width}}};
 
     template <class T, class Scheme>
     static void initialize(T* params, rng& random, const Scheme& scheme) {
-        initialize_table(params, Entries, random, scheme);
+        initialize_table(params, Rows * Width, random, scheme);
     }
 };
 
@@ -53,7 +55,7 @@ struct embedding {
     static std::string name() { return bracketed("embedding<", {Vocab, Width}, ">"); }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind : table_layer<embedding, In, shape<In::dims[0], Width>, Position, Vocab * Width> {
+    struct bind : table_layer<embedding, In, shape<In::dims[0], Width>, Position, Vocab, Width> {
         static constexpr std::size_t block = In::dims[0];
         static constexpr std::size_t param_count = Vocab * Width;
         // That In is token ids of this vocabulary, the network checks (graph/sequential.hpp).

@@ -141,8 +141,8 @@ struct layer_norm {
         using rows_kernel = layer_norm_rows<width>;
         static constexpr std::size_t beta_offset = rows_kernel::beta_offset;
         static constexpr std::size_t storage_size = 2 * beta_offset;
-        static constexpr std::array parameter_parts{parameter_part{"weight", 0, width},
-                                                    parameter_part{"bias", beta_offset, width}};
+        static constexpr std::array parameter_parts{parameter_part{"weight", 0, {width}},
+                                                    parameter_part{"bias", beta_offset, {width}}};
         // Per vector: its mean, then (after all the means) its reciprocal std.
         static constexpr std::size_t saved_per_example = padded_count(2 * rows_per_example);
 

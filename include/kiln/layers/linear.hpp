@@ -181,10 +181,10 @@ struct affine_layer {
         static constexpr std::size_t weight_at(std::size_t i, std::size_t o) { return i * Out + o; }
         static constexpr auto parameter_parts = [] {
             if constexpr (has_bias)
-                return std::array{parameter_part{"weight", 0, weight_count},
-                                  parameter_part{"bias", bias_offset, bias_count}};
+                return std::array{parameter_part{"weight", 0, {Out, in_features}, {1, 0}},
+                                  parameter_part{"bias", bias_offset, {Out}}};
             else
-                return std::array{parameter_part{"weight", 0, weight_count}};
+                return std::array{parameter_part{"weight", 0, {Out, in_features}, {1, 0}}};
         }();
         static constexpr std::size_t bias_at(std::size_t o) { return bias_offset + o; }
 

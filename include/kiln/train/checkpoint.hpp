@@ -16,6 +16,7 @@
 //   epoch = state.get_value<std::uint64_t>("epoch");
 #include "kiln/core/rng.hpp"
 #include "kiln/graph/model.hpp"
+#include "kiln/graph/parameter_table.hpp"
 #include "kiln/graph/visit.hpp"
 #include "kiln/io/checkpoint_file.hpp"
 #include "kiln/optim/adamw.hpp"
@@ -43,12 +44,15 @@ namespace detail {
 }
 } // namespace detail
 
-// --- A model: its flat parameter buffer, padding included ("parameters") -------
+// --- A model: its flat parameter buffer, padding included ("parameters"), and
+// the table of its tensors ("parameters.parts": graph/parameter_table.hpp) that
+// other programs read it by; restore needs the buffer alone.
 template <class Net, class T>
 [[gnu::cold]] void store(checkpoint& state, const model<Net, T>& net,
                          std::string_view name = "parameters") {
     state.expect<Net, T>();
     state.put(name, net.parameters());
+    state.put_text(std::string(name) + ".parts", parameter_table<Net>());
 }
 // A file's parameters must be finite: a NaN or an infinity restored would not
 // fail until training had spoiled every layer after it (docs/reliability.md).
