@@ -80,7 +80,6 @@ BENCHMARK(inference<wide_mlp>)->Name("inference_wide")->Arg(1)->Arg(5000);
 void course_epoch(benchmark::State& state) {
     using image_mlp = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<128>,
                                        kiln::relu, kiln::linear<10>>;
-    using image = kiln::shape<28, 28>;
     kiln::data::fashion_mnist<float> data;
     try {
         data = kiln::data::load_fashion_mnist<float>();
