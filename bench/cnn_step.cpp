@@ -97,4 +97,4 @@ BENCHMARK(course_epoch<cnn3>)->Name("cnn3_epoch")->Unit(benchmark::kMillisecond)
 
 } // namespace
 
-BENCHMARK_MAIN();
+#include "kiln_main.hpp"

@@ -113,4 +113,4 @@ BENCHMARK(matrix_products)->Name("gpt_matrix_products_one_core");
 
 } // namespace
 
-BENCHMARK_MAIN();
+#include "kiln_main.hpp"

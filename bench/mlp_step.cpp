@@ -108,4 +108,4 @@ BENCHMARK(course_epoch)->Unit(benchmark::kMillisecond);
 
 } // namespace
 
-BENCHMARK_MAIN();
+#include "kiln_main.hpp"

@@ -18,6 +18,11 @@ namespace {
 std::atomic<std::size_t> allocations{0};
 }
 
+// These replacements pair malloc with free; g++ 12 takes free in operator delete for
+// a mismatch wherever it inlines operator new into the caller's cleanup path.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 void* operator new(std::size_t size) {
     allocations.fetch_add(1, std::memory_order_relaxed);
     if (void* p = std::malloc(size ? size : 1)) return p;

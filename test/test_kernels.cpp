@@ -124,13 +124,28 @@ void check_fixed_row_tiles() {
     REQUIRE(fixed == computed);
 }
 
+// Runs check with the blocking of a machine with these caches, then this one's again
+// (also when a check fails).
+template <class Check>
+void with_caches(kiln::kernels::cache_sizes caches, Check&& check) {
+    struct restore {
+        kiln::kernels::blocking mine = kiln::kernels::blocking_in_use();
+        ~restore() { kiln::kernels::use_blocking(mine); }
+    } guard;
+    kiln::kernels::use_blocking(kiln::kernels::blocking_for(caches));
+    check();
+}
+
 // A B bigger than matmul keeps in L2 (784-1000's W): the product runs one column
 // block's panel at a time over chunks of row tiles, split between parts by column
 // blocks as the pool splits it, and must give the same C.
 template <class T, std::size_t N, std::size_t Depth>
 void check_panelled_matmul(std::size_t rows, std::size_t parts) {
-    static_assert(Depth * N * sizeof(T) > kiln::kernels::b_bytes_in_l2);
-    REQUIRE(rows > kiln::kernels::rows_per_panel);
+    const auto& plan = kiln::kernels::blocking_in_use();
+    REQUIRE(Depth * N * sizeof(T) > plan.whole_b_bytes);
+    constexpr std::size_t block_bytes =
+        kiln::kernels::tile_registers * kiln::simd::width<T> * sizeof(T);
+    REQUIRE(rows > plan.rows_per_panel(Depth * sizeof(T), Depth * block_bytes));
     const auto a = random_values<T>(rows * Depth, 7);
     const auto b = random_values<T>(Depth * N, 8);
     std::vector<T> c(rows * N, T{-99});
@@ -152,7 +167,7 @@ void check_panelled_matmul(std::size_t rows, std::size_t parts) {
 template <class T, std::size_t In, std::size_t Out>
 void check_chunked_weight_gradient(std::size_t rows, std::size_t parts) {
     using products = kiln::affine_products<In, Out, true>;
-    REQUIRE(rows > products::batch_chunk);
+    REQUIRE(rows > products::template batch_chunk<T>());
     const auto x = random_values<T>(rows * In, 9);
     const auto dy = random_values<T>(rows * Out, 10);
     std::vector<T> gradient(products::bias_offset + Out, T{-99});
@@ -225,20 +240,82 @@ TEST_SUITE("kernels") {
         (std::index_sequence<1, 2, 5, 13, 32, 64>{});
     }
 
-    TEST_CASE_TEMPLATE("matmul over a B beyond L2 runs panel by panel", T, float, double) {
-        for (std::size_t rows : {97, 203})
-            for (std::size_t parts : {1, 2}) {
-                check_panelled_matmul<T, 1000, 140>(rows, parts);
-                check_panelled_matmul<T, 1003, 131>(rows, parts);
+    TEST_CASE("the blocking derived for known CPUs fits their registers and caches") {
+        struct cpu {
+            const char* name;
+            std::size_t l1d_kib, l2_kib, registers;
+        };
+        // Per core: L1d, L2 (Apple M1: the P-cluster's shared L2), vector registers.
+        const cpu cpus[] = {{"Haswell", 32, 256, 16},          {"Skylake-X", 32, 1024, 32},
+                            {"Sapphire Rapids", 48, 2048, 32}, {"Emerald Rapids", 48, 2048, 32},
+                            {"Zen 4", 32, 1024, 32},           {"Zen 5", 48, 1024, 32},
+                            {"Neoverse N2", 64, 1024, 32},     {"Neoverse V1", 64, 1024, 32},
+                            {"Apple M1", 128, 12288, 32},      {"SSE2 baseline", 32, 512, 16}};
+        for (const cpu& c : cpus) {
+            INFO(c.name);
+            // The tile's accumulators, one B register per column register and the
+            // broadcast fit; at least 8 accumulators hide 4 cycles of FMA latency
+            // on 2 FMA units.
+            const std::size_t across = kiln::kernels::tile_registers_for(c.registers);
+            CHECK(kiln::kernels::tile_rows * across + across + 1 <= c.registers);
+            CHECK(kiln::kernels::tile_rows * across >= 8);
+            const auto plan = kiln::kernels::blocking_for({c.l1d_kib << 10, c.l2_kib << 10});
+            CHECK(plan.whole_b_bytes <= plan.caches.l2_bytes / 2);
+            // The products of a 784-1000-10 step: 784 deep (forward) and 500 deep
+            // (a weight gradient's chunk); a chunk of A's rows and a panel share L2.
+            const std::size_t panel_columns = across * 16;
+            for (std::size_t depth : {784, 500}) {
+                const std::size_t panel = depth * panel_columns * sizeof(float);
+                const std::size_t rows = plan.rows_per_panel(depth * sizeof(float), panel);
+                CHECK(rows % kiln::kernels::tile_rows == 0);
+                CHECK(rows >= kiln::kernels::tile_rows);
+                CHECK(rows * depth * sizeof(float) + panel <= plan.caches.l2_bytes / 2);
             }
+            const std::size_t chunk =
+                plan.gradient_rows(panel_columns * sizeof(float), 6 * sizeof(float));
+            CHECK(chunk >= 16);
+            CHECK(chunk * panel_columns * sizeof(float) <= plan.caches.l2_bytes / 4);
+            CHECK(chunk * kiln::kernels::tile_rows * sizeof(float) <= plan.caches.l1d_bytes / 2);
+        }
+        // On Zen 5 the model gives the values measured best there before it existed:
+        // B whole up to 512 KiB, gradient chunks of 1024 rows, 96 rows per panel for
+        // 784-deep products (the model: 102, the same number of tiles within one).
+        const auto zen5 = kiln::kernels::blocking_for({48 << 10, 1024 << 10});
+        CHECK(zen5.whole_b_bytes == 512 << 10);
+        CHECK(zen5.gradient_rows(64 * sizeof(float), 6 * sizeof(float)) == 1024);
+        CHECK(zen5.rows_per_panel(784 * sizeof(float), 784 * 64 * sizeof(float)) == 102);
+    }
+
+    TEST_CASE("cache sizes read as Linux writes them, and refused when they are not sizes") {
+        CHECK(kiln::kernels::detail::parse_size("48K") == 48 << 10);
+        CHECK(kiln::kernels::detail::parse_size("2048K") == 2 << 20);
+        CHECK(kiln::kernels::detail::parse_size("2M") == 2 << 20);
+        CHECK(kiln::kernels::detail::parse_size("65536") == 65536);
+        CHECK(kiln::kernels::detail::parse_size("big") == 0);
+        CHECK(kiln::kernels::detail::parse_size("12Q") == 0);
+        const auto here = kiln::kernels::detect_caches();
+        CHECK(here.l1d_bytes >= 4096);
+        CHECK(here.l2_bytes >= here.l1d_bytes);
+    }
+
+    // Small caches, so that these sizes need several panels and chunks on any machine.
+    TEST_CASE_TEMPLATE("matmul over a B beyond L2 runs panel by panel", T, float, double) {
+        with_caches({32 << 10, 256 << 10}, [] {
+            for (std::size_t parts : {1, 2}) {
+                check_panelled_matmul<T, 1000, 140>(203, parts);
+                check_panelled_matmul<T, 1003, 131>(203, parts);
+            }
+        });
     }
 
     TEST_CASE_TEMPLATE("a weight gradient over several chunks of rows sums them all", T, float,
                        double) {
-        for (std::size_t parts : {1, 2}) {
-            check_chunked_weight_gradient<T, 13, 37>(2 * 1024 + 3, parts);
-            check_chunked_weight_gradient<T, 7, 1000>(1024 + 1, parts);
-        }
+        with_caches({16 << 10, 128 << 10}, [] {
+            for (std::size_t parts : {1, 2}) {
+                check_chunked_weight_gradient<T, 13, 37>(2 * 1024 + 3, parts);
+                check_chunked_weight_gradient<T, 7, 1000>(1024 + 1, parts);
+            }
+        });
     }
 
     TEST_CASE("row tiles cover every row once, for every count and start") {

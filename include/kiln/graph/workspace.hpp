@@ -7,6 +7,7 @@
 #include "kiln/core/tensor.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/sequential.hpp"
+#include "kiln/kernels/blocking.hpp"
 
 #include <array>
 #include <cstddef>
@@ -27,6 +28,7 @@ public:
           memory_(capacity * network_runner::saved_per_example) {
         if (capacity == 0)
             throw std::invalid_argument("kiln::workspace: capacity must be at least 1");
+        kernels::blocking_in_use(); // derived here: a bad KILN_L2_BYTES throws here
     }
 
     std::size_t capacity() const noexcept { return capacity_; }

@@ -10,6 +10,7 @@
 // finished tile (add a bias, apply relu, store, fold an SGD update into it) is the
 // caller's epilogue, so one kernel serves all three products of a linear layer.
 #include "kiln/core/always_inline.hpp"
+#include "kiln/kernels/blocking.hpp"
 #include "kiln/kernels/simd.hpp"
 
 #include <cstddef>
@@ -98,10 +99,6 @@ inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row,
 
 } // namespace detail
 
-// Row and column blocking of matmul: up to 6 rows x 4 registers = 24 accumulators.
-inline constexpr std::size_t tile_rows = 6;
-inline constexpr std::size_t tile_registers = 4;
-
 // The column blocks of an N-wide product: tile_registers registers each, the last
 // one holding what is left (fewer registers and a partial one).
 template <class T, std::size_t N>
@@ -189,14 +186,6 @@ template <std::size_t Count, class Run>
 // Causal attention's probabilities and their gradient are such matrices.
 enum class zeros { none, above_diagonal, below_diagonal };
 
-// Up to this many bytes of B, the row tiles run outside and each visits every column
-// block: B stays in L2 (1 MiB per core here) for all of them. A larger B (784-1000's
-// W is 3.1 MB) would stream from L3 once per row tile, so then one column block's
-// panel of B serves a chunk of row tiles before the next block's is read: the
-// chunk's rows of A and the panel fit in L2 together.
-inline constexpr std::size_t b_bytes_in_l2 = 512 * 1024;
-inline constexpr std::size_t rows_per_panel = 16 * tile_rows;
-
 namespace detail {
 
 // The tiles of rows [row, row + Rows) in column blocks [block_begin, block_end):
@@ -237,13 +226,19 @@ void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, 
                               a, b, row, depth, blocks_begin, blocks_end, epilogue);
                       });
     };
-    if (depth * BStride * sizeof(T) <= b_bytes_in_l2) {
+    // A B that fits the blocking's share of L2 is read whole by every row tile. A
+    // larger one (784-1000's W is 3.1 MB) would stream from L3 once per row tile, so
+    // then one column block's panel of B serves a chunk of row tiles before the next
+    // block's panel is read: the chunk's rows of A and the panel share L2.
+    const blocking& plan = blocking_in_use();
+    if (depth * BStride * sizeof(T) <= plan.whole_b_bytes) {
         tiles(row_begin, row_end, block_begin, block_end);
         return;
     }
-    for (std::size_t chunk = row_begin; chunk < row_end; chunk += rows_per_panel) {
-        const std::size_t chunk_end =
-            row_end - chunk < rows_per_panel ? row_end : chunk + rows_per_panel;
+    constexpr std::size_t block_bytes = tile_registers * simd::width<T> * sizeof(T);
+    const std::size_t chunk_rows = plan.rows_per_panel(depth * sizeof(T), depth * block_bytes);
+    for (std::size_t chunk = row_begin; chunk < row_end; chunk += chunk_rows) {
+        const std::size_t chunk_end = row_end - chunk < chunk_rows ? row_end : chunk + chunk_rows;
         for (std::size_t block = block_begin; block < block_end; ++block)
             tiles(chunk, chunk_end, block, block + 1);
     }

@@ -247,10 +247,13 @@ struct conv2d {
         }
 
     public:
-        // Examples per pass of the weight gradient: their x and dy stay in cache
-        // while every tile of W sweeps them.
-        static constexpr std::size_t batch_chunk =
-            std::max<std::size_t>(1, (256 * 1024 / sizeof(float)) / (In::size + pixels * Filters));
+        // Examples per pass of the weight gradient: their x and dy stay in the
+        // gradient's share of L2 (kernels/blocking.hpp) while every tile of W sweeps them.
+        template <class T>
+        static std::size_t batch_chunk() noexcept {
+            return std::max<std::size_t>(1, kernels::blocking_in_use().gradient_l2_bytes /
+                                                sizeof(T) / (In::size + pixels * Filters));
+        }
 
         // dW[k] = sum over output pixels m of patch(m)[k] dy[m] (this share's rows of
         // W) and, in share 0, db = sum_m dy[m]; handed to the sink register by register.
@@ -264,8 +267,9 @@ struct conv2d {
                                                    out_width, Stride * channels>;
             // Chunks of examples: all but the last leave partial sums in scratch (the
             // layer's gradient slice); the last adds them and hands over the total.
-            for (std::size_t first = 0; first < batch; first += batch_chunk) {
-                const std::size_t count = std::min(batch_chunk, batch - first);
+            const std::size_t chunk = batch_chunk<T>();
+            for (std::size_t first = 0; first < batch; first += chunk) {
+                const std::size_t count = std::min(chunk, batch - first);
                 const bool first_chunk = first == 0;
                 const bool last_chunk = first + count == batch;
                 kernels::gather_matmul<T, Filters, pixel_walk>(

@@ -42,12 +42,18 @@ struct affine_products {
     // W[i][o] at i * Out + o; the bias starts on its own cache line.
     static constexpr std::size_t bias_offset = padded_count(weight_count);
 
-    // The weight gradient sums over the rows in chunks of this many, so that a
-    // chunk of dy (or, when that is larger than L2, one panel of it) stays in cache
-    // while the tiles of W are visited. Each chunk but the last passes its partial
-    // sums through memory: at 256 rows that traffic was 7% of a 784-1000-10 step at
-    // batch 5000; at 1024 the step is 1-6% faster at batch 500 and 5000.
-    static constexpr std::size_t batch_chunk = 1024;
+    // The weight gradient sums over the rows in chunks, so that a chunk of dy (or,
+    // when that is larger than L2, one panel of it) stays in cache while the tiles
+    // of W are visited; each chunk but the last passes its partial sums through
+    // memory, so chunks are as long as the caches allow (kernels/blocking.hpp).
+    template <class T>
+    static std::size_t batch_chunk() noexcept {
+        constexpr std::size_t panel_columns = kernels::tile_registers * simd::width<T>;
+        constexpr std::size_t panel_row_bytes =
+            (Out < panel_columns ? Out : panel_columns) * sizeof(T);
+        return kernels::blocking_in_use().gradient_rows(panel_row_bytes,
+                                                        kernels::tile_rows * sizeof(T));
+    }
 
     // Up to this many weights (256 KiB of floats), backward_input transposes W onto
     // the stack and uses matmul's register tiles: matmul_nt's horizontal sums made
@@ -123,8 +129,9 @@ struct affine_products {
         const auto [weight_rows, blocks] = weights_and_bias::split<T, Out>(InFeatures, share);
         // Chunks of the rows: all but the last leave partial sums in scratch (the
         // layer's gradient slice); the last adds them and hands over the total.
-        for (std::size_t first = 0; first < rows; first += batch_chunk) {
-            const std::size_t count = rows - first < batch_chunk ? rows - first : batch_chunk;
+        const std::size_t chunk = batch_chunk<T>();
+        for (std::size_t first = 0; first < rows; first += chunk) {
+            const std::size_t count = rows - first < chunk ? rows - first : chunk;
             const bool first_chunk = first == 0;
             const bool last_chunk = first + count == rows;
             kernels::matmul<T, Out, 1, InFeatures>(
