@@ -38,6 +38,7 @@ Standard library only; numpy is needed only in the probing Python.
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,22 +112,29 @@ class Result(NamedTuple):
 # ----------------------------------------------------------------------------
 
 def cpu_facts(text=None):
-    """(model name, set of flags) from /proc/cpuinfo (its first processor)."""
+    """(the CPU's name and model numbers, set of flags) from /proc/cpuinfo (its first
+    processor). A VM may call any CPU "Intel(R) Xeon(R) Processor": the numbers and
+    flags tell them apart."""
     if text is None:
         try:
             with open("/proc/cpuinfo") as f:
                 text = f.read()
         except OSError:
             text = ""
-    model, flags = "", set()
+    facts, flags = {}, set()
     for line in text.splitlines():
         key, _, value = line.partition(":")
         key = key.strip().lower()
-        if key in ("model name", "cpu model") and not model:
-            model = value.strip()
+        if key in ("model name", "cpu family", "model", "stepping", "cpu implementer",
+                   "cpu part", "cpu variant") and key not in facts:
+            facts[key] = value.strip()
         elif key in ("flags", "features") and not flags:  # x86, Arm
             flags = set(value.split())
-    return model or "unknown CPU", flags
+        elif not line.strip() and facts:
+            break  # the first processor's block ends
+    model = facts.pop("model name", "unknown CPU")
+    numbers = ", ".join(f"{k} {v}" for k, v in facts.items())
+    return model + (f" ({numbers})" if numbers else ""), flags
 
 
 def candidates(environ):
@@ -156,7 +164,8 @@ def machine_key(python, environ, cpuinfo=None):
     """What the choice depends on: the CPU, the Python that probes, the environment's
     own OpenBLAS variables. A cache written on another machine does not match."""
     model, flags = cpu_facts(cpuinfo)
-    return {"cpu": model, "flags": sorted(flags), "python": os.path.realpath(python),
+    return {"cpu": model, "flags": sorted(flags),
+            "python": os.path.realpath(shutil.which(python) or python),
             "environment": {v: environ.get(v) for v in SLOW_VARIABLES}}
 
 
@@ -477,7 +486,7 @@ def main():
     print(choice.table())
     print()
     print(choice.summary())
-    return 0
+    return 0 if choice.chosen else 1
 
 
 if __name__ == "__main__":
