@@ -2,7 +2,9 @@
 """kiln's GPT step against its PyTorch peer, in one run: the peer at 1 and 2
 threads (bench/peers/gpt_step.py), then build/bench/gpt_step, back to back, and
 the ratios against the peer's best thread count. Tokens per second are batch x
-block (16 x 32) per step.
+block (16 x 32) per step. The peer runs on the OpenBLAS kernel family that
+bench/openblas_kernel.py chooses for this machine, probed once here (the table of
+candidates is printed first) and read back by the peer.
 
 Usage (from the repository root, with a quiet machine):
     /usr/bin/python3 bench/gpt_compare.py --text data/tinyshakespeare.txt
@@ -14,6 +16,10 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import openblas_kernel  # noqa: E402
+
+PEER_PYTHON = "/usr/bin/python3"
 
 
 def main():
@@ -23,11 +29,11 @@ def main():
     p.add_argument("--min-time", type=float, default=1.0)
     args = p.parse_args()
 
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    peer = subprocess.run(["/usr/bin/python3", os.path.join(HERE, "peers", "gpt_step.py"),
+    cache = openblas_kernel.cache_for_this_run()  # noqa: F841 (removed when it goes)
+    print(openblas_kernel.choose(PEER_PYTHON).report() + "\n")
+    peer = subprocess.run([PEER_PYTHON, os.path.join(HERE, "peers", "gpt_step.py"),
                            "--text", args.text, "--min-time", str(args.min_time)],
-                          env=env, check=True, capture_output=True, text=True).stdout
+                          check=True, capture_output=True, text=True).stdout
     torch = {}
     for line in peer.splitlines():
         record = json.loads(line)

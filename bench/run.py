@@ -20,7 +20,9 @@ The MLPs (--only mlp):
    training_step_wide/<batch>, inference_wide/<batch> for 784-1000-10. A name
    the program lacks shows as "—".
 3. BUILD/bench/sgemm, if built: OpenBLAS's cblas_sgemm on the products of the
-   same step (median; best of 1 and 2 threads).
+   same step (median; best of 1 and 2 threads). It is built when OpenBLAS's
+   cblas.h is there: `apt-get install libopenblas-dev`, then
+   `meson setup --reconfigure BUILD` and `meson compile -C BUILD bench/sgemm`.
 4. bench/peers/mlp_step.py under Debian's python (--peer-python): PyTorch and
    numpy, at 1 and 2 threads (median; best of the two thread counts).
 
@@ -35,8 +37,11 @@ The CNNs (--only cnn), as SECTIONS describes them:
 
 --quick leaves the epochs out (the peer's alone take minutes).
 
-OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which make OpenBLAS pick slower kernels
-on this machine, are removed from the environment of steps 3, 4 and 6 only.
+The peers and bench/sgemm run on the OpenBLAS kernel family that
+bench/openblas_kernel.py chooses for this machine before them (the fastest that
+computes sgemm correctly; its table of candidates is printed with the results):
+OPENBLAS_CORETYPE is set (or unset) in the environment of steps 3, 4 and 6 only,
+never for kiln. The choice is probed once per run and cached for the peers.
 
 Only the Python standard library is used.
 """
@@ -55,6 +60,8 @@ import tempfile
 from typing import NamedTuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import openblas_kernel  # noqa: E402
 INPUTS, CLASSES = 784, 10
 NETWORKS = (  # (name, hidden width, suffix of kiln's benchmark names)
     ("784-128-10", 128, ""),
@@ -62,7 +69,6 @@ NETWORKS = (  # (name, hidden width, suffix of kiln's benchmark names)
 )
 CASES = [("training_step", b) for b in (1, 5, 50, 500, 5000)] + \
         [("inference", b) for b in (1, 5000)]
-OPENBLAS_SLOW_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 DASH = "—"
 
 
@@ -118,10 +124,6 @@ def flop(case, hidden, batch):
 # ----------------------------------------------------------------------------
 # Running the programs
 # ----------------------------------------------------------------------------
-
-def without_slow_openblas_vars():
-    return {k: v for k, v in os.environ.items() if k not in OPENBLAS_SLOW_VARS}
-
 
 def log(message):
     print(message, file=sys.stderr, flush=True)
@@ -232,7 +234,8 @@ def sgemm_times(document):
 
 def run_peers(python, script, quick, extra=()):
     """Runs bench/peers/SCRIPT, which writes its results with --out FILE; returns that
-    JSON document (what it has, if the peer failed part way), or None."""
+    JSON document (what it has, if the peer failed part way), or None. The peer sets
+    the OpenBLAS kernels for its workers from this run's cached choice."""
     path = os.path.join(HERE, "peers", script)
     if not os.path.exists(path):
         log(f"  {path} not found: skipped")
@@ -240,11 +243,10 @@ def run_peers(python, script, quick, extra=()):
     with tempfile.TemporaryDirectory() as folder:
         out = os.path.join(folder, "peers.json")
         command = [python, path, "--out", out, *(["--quick"] if quick else []), *extra]
-        log("  $ env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE " +
-            " ".join(shlex.quote(c) for c in command))
+        log("  $ " + " ".join(shlex.quote(c) for c in command))
         try:
-            done = subprocess.run(command, env=without_slow_openblas_vars(),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  text=True)
         except OSError as error:
             log(f"  cannot run {python}: {error}")
             return None
@@ -464,9 +466,14 @@ def section_table(section, kiln, peers, peak, epochs):
 # The runs
 # ----------------------------------------------------------------------------
 
-def run_mlp(args, bench, repetitions, min_time):
+SGEMM_HELP = ("bench/sgemm is built when OpenBLAS's cblas.h is there: apt-get install "
+              "libopenblas-dev, then meson setup --reconfigure BUILD and meson compile -C BUILD "
+              "bench/sgemm")
+
+
+def run_mlp(args, bench, repetitions, min_time, blas):
     """Steps 2-4 of the docstring: {"kiln": {KILN_THREADS: document}, "sgemm": document,
-    "peers": document}."""
+    "peers": document}. blas: the peers' openblas_kernel.Choice."""
     kiln_docs = {}
     for threads in (1, 2):
         log(f"kiln (bench/mlp_step, KILN_THREADS={threads})")
@@ -476,11 +483,13 @@ def run_mlp(args, bench, repetitions, min_time):
             extra=["--benchmark_filter=^(training_step|inference)(_wide)?/"],
             shown_env=f"KILN_THREADS={threads} ")
     log("OpenBLAS (bench/sgemm)")
+    if not os.path.exists(os.path.join(bench, "sgemm")):
+        log("  " + SGEMM_HELP.replace("BUILD", args.build))
     sgemm_doc = run_google_benchmark(os.path.join(bench, "sgemm"), repetitions,
                                      0.02 if args.quick else 0.3,
-                                     env=without_slow_openblas_vars(),
+                                     env=blas.environ(os.environ),
                                      extra=["--benchmark_filter=sgemm_(step|forward)/"],
-                                     shown_env="env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ")
+                                     shown_env=blas.shown_env())
     peers_doc = None
     if not args.no_peers:
         log("peers (bench/peers/mlp_step.py)")
@@ -553,7 +562,10 @@ def section_report(section, docs, peak, quick):
 
 def parse_args():
     p = argparse.ArgumentParser(description="kiln's benchmarks next to PyTorch, numpy and "
-                                            "OpenBLAS, as markdown tables")
+                                            "OpenBLAS, as markdown tables",
+                                epilog="The peers and bench/sgemm run on the fastest OpenBLAS "
+                                       "kernels that compute sgemm correctly here "
+                                       "(bench/openblas_kernel.py). " + SGEMM_HELP + ".")
     p.add_argument("--build", default="build", help="meson build folder (default: build)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: fewer repetitions, short minimum times, no epochs")
@@ -583,9 +595,16 @@ def main():
                                     0.05 if args.quick else 0.2)
     peak, width = peak_gflops(peak_doc)
     raw = {"peak": peak_doc}
+
+    # The peers' OpenBLAS kernels, probed once: the peers read the choice back.
+    cache = openblas_kernel.cache_for_this_run()  # noqa: F841 (removed when it goes)
+    blas = openblas_kernel.choose(args.peer_python, log=log)
+    log(blas.report())
+    raw["openblas_kernel"] = blas.to_json()
+
     tables, notes, peers, no_kiln = [], [], [], []
     if args.only in ("mlp", "all"):
-        docs = run_mlp(args, bench, repetitions, min_time)
+        docs = run_mlp(args, bench, repetitions, min_time, blas)
         raw.update(docs)  # "kiln", "sgemm", "peers", as before there were sections
         more_tables, more_notes, ran = mlp_report(docs, peak)
         tables += more_tables
@@ -605,6 +624,9 @@ def main():
         if not ran:
             no_kiln.append(section.program)
 
+    notes.append(f"{blas.summary()} The candidates, probed by bench/openblas_kernel.py in "
+                 f"{blas.library() or args.peer_python}: {openblas_kernel.METHOD}.\n\n"
+                 + blas.table())
     peak_text = ", ".join(f"{t} core{'s' if t > 1 else ''} {g:.0f} GFLOP/s"
                           for t, g in sorted(peak.items())) or "not measured"
     notes.append(f"Measured float32 FMA peak ({width or '?'}-bit registers, best repetition): "

@@ -14,9 +14,9 @@
 // and sgemm_forward: the two forward products (inference).
 //
 // Arguments: /<hidden width>/<batch>/<OpenBLAS threads>.
-// Run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (bench/run.py does) so that
-// OpenBLAS picks its kernels for this processor; the chosen kernel set is printed
-// in the context ("openblas_core").
+// bench/run.py runs it on the OpenBLAS kernel family bench/openblas_kernel.py chooses
+// for this machine (OPENBLAS_CORETYPE); the kernel set OpenBLAS runs is printed in
+// the context ("openblas_core").
 #include <benchmark/benchmark.h>
 
 #include <cblas.h>

@@ -24,9 +24,12 @@ Timing as bench/peers/mlp_step.py: warm-up, then --repetitions repetitions of
 at least --min-time seconds each; seconds_per_step is the median. An epoch is
 timed once.
 
-Usage (unset the two variables that make OpenBLAS pick slower kernels here):
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        /usr/bin/python3 bench/peers/cnn_step.py --epoch --out cnn_peers.json
+The workers run on the OpenBLAS kernel family that bench/openblas_kernel.py chooses
+for this machine (the fastest that computes sgemm correctly; OPENBLAS_CORETYPE is set
+in the workers' environment alone), and the table of candidates goes to stderr.
+
+Usage:
+    /usr/bin/python3 bench/peers/cnn_step.py --epoch --out cnn_peers.json
 """
 
 import argparse
@@ -36,7 +39,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openblas_kernel  # noqa: E402
 from mlp_step import measure  # noqa: E402  (same timing rule as the MLP peer)
 
 NETWORKS = ("cnn2", "cnn3")
@@ -161,14 +166,13 @@ def main():
     if args.worker:
         worker(args)
         return
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        if name in os.environ:
-            print(f"warning: {name}={os.environ[name]} is set: OpenBLAS may run slower kernels "
-                  f"(run with env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)", file=sys.stderr)
+    blas = openblas_kernel.choose(sys.executable)
+    print(blas.report(), file=sys.stderr)
 
     results, environments, failed = [], [], []
     for threads in args.threads:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+        env = dict(blas.environ(os.environ), OPENBLAS_NUM_THREADS=str(threads),
+                   OMP_NUM_THREADS=str(threads))
         command = [sys.executable, os.path.abspath(__file__), "--worker",
                    "--threads", str(threads), "--min-time", str(args.min_time),
                    "--repetitions", str(args.repetitions), "--data_dir", args.data_dir]

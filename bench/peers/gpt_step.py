@@ -18,9 +18,12 @@ Modes:
           every 100 (and at the last) the mean loss over 200 random batches of
           each split; prints the curve and the total seconds as JSON lines.
 
-Usage (unset the two variables that make OpenBLAS pick slower kernels here):
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        /usr/bin/python3 bench/peers/gpt_step.py --text data/tinyshakespeare.txt
+The workers (with --mode course, the process itself) run on the OpenBLAS kernel family that bench/openblas_kernel.py chooses
+for this machine (the fastest that computes sgemm correctly; OPENBLAS_CORETYPE is set
+in the workers' environment alone), and the table of candidates goes to stderr.
+
+Usage:
+    /usr/bin/python3 bench/peers/gpt_step.py --text data/tinyshakespeare.txt
 """
 
 import argparse
@@ -30,7 +33,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openblas_kernel  # noqa: E402
 from mlp_step import measure  # noqa: E402  (same timing rule as the other peers)
 
 BATCH = 16
@@ -221,13 +226,17 @@ def parse_args():
 def main():
     args = parse_args()
     if args.mode == "course":
+        openblas_kernel.use_in_this_process()  # before torch is imported
         course(args)
         return
     if args.child:
         worker(args)
         return
+    blas = openblas_kernel.choose(sys.executable)
+    print(blas.report(), file=sys.stderr)
     for threads in args.threads:
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+        env = dict(blas.environ(os.environ), OMP_NUM_THREADS=str(threads),
+                   OPENBLAS_NUM_THREADS=str(threads))
         subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--text", args.text,
                         "--threads", str(threads), "--min-time", str(args.min_time),
                         "--repetitions", str(args.repetitions)], env=env, check=True)

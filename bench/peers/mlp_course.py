@@ -21,8 +21,11 @@ Recipe (see SEED.md part C; kiln's C++ program uses the same definitions):
 * Early stopping with patience P on validation accuracy; a tie with the best
   so far counts as an improvement. The best model is scored on the test set.
 
+It runs on the OpenBLAS kernel family that bench/openblas_kernel.py chooses for this
+machine (the fastest that computes sgemm correctly), set in its own environment
+before torch loads OpenBLAS.
+
 Usage:
-    unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
     /usr/bin/python3 bench/peers/mlp_course.py --minibatch_size 5
 """
 
@@ -33,9 +36,13 @@ import os
 import sys
 import time
 
-import numpy as np
-import torch
-from torch import nn
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
+import openblas_kernel  # noqa: E402
+
+openblas_kernel.use_in_this_process()  # before numpy and torch load OpenBLAS
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 NUM_CLASSES = 10
 TRAIN_PER_CLASS = 1000  # first 1000 of each class -> training set

@@ -28,9 +28,12 @@ Timing: a warm-up, then a step count calibrated so one repetition lasts at least
 --min-time seconds; the reported seconds_per_step is the median over
 --repetitions repetitions of (repetition time / steps).
 
-Usage (unset the two variables that make OpenBLAS pick slower kernels here):
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \\
-        /usr/bin/python3 bench/peers/mlp_step.py --out peers.json
+The workers run on the OpenBLAS kernel family that bench/openblas_kernel.py chooses
+for this machine (the fastest that computes sgemm correctly; OPENBLAS_CORETYPE is set
+in the workers' environment alone), and the table of candidates goes to stderr.
+
+Usage:
+    /usr/bin/python3 bench/peers/mlp_step.py --out peers.json
 
 Prints one JSON line per case on stdout; --out FILE also writes a JSON document
 {"environment": {...}, "results": [{peer, case, network, batch, threads,
@@ -44,6 +47,9 @@ import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
+import openblas_kernel  # noqa: E402
 
 INPUTS = 784
 CLASSES = 10
@@ -266,15 +272,14 @@ def main():
         worker(args)
         return
 
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        if name in os.environ:
-            print(f"warning: {name}={os.environ[name]} is set: OpenBLAS may run slower kernels "
-                  f"(run with env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE)", file=sys.stderr)
+    blas = openblas_kernel.choose(sys.executable)
+    print(blas.report(), file=sys.stderr)
 
     results, environments, failed = [], [], []
     for peer in args.peers:
         for threads in args.threads:
-            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+            env = dict(blas.environ(os.environ), OPENBLAS_NUM_THREADS=str(threads),
+                       OMP_NUM_THREADS=str(threads))
             command = [sys.executable, os.path.abspath(__file__), "--worker", peer,
                        "--threads", str(threads), "--min-time", str(args.min_time),
                        "--repetitions", str(args.repetitions)]

@@ -21,8 +21,11 @@ data split, MLP and evaluation this script imports):
   enter at the bottom); and turned by 90, 180 and 270 degrees counter-clockwise
   (numpy.rot90 over the image axes).
 
+It runs on the OpenBLAS kernel family that bench/openblas_kernel.py chooses for this
+machine (the fastest that computes sgemm correctly), set in its own environment
+before torch loads OpenBLAS.
+
 Usage:
-    unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
     /usr/bin/python3 bench/peers/ood_course.py --models mlp,cnn2,cnn3 --out ood_torch.json
 """
 
@@ -32,11 +35,15 @@ import os
 import sys
 import time
 
-import numpy as np
-import torch
-from torch import nn
-
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import openblas_kernel  # noqa: E402
+
+openblas_kernel.use_in_this_process()  # before numpy and torch load OpenBLAS
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
 from mlp_course import load_data, make_model as make_mlp  # noqa: E402
 
 MODELS = ("mlp", "cnn2", "cnn3")
