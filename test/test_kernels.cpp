@@ -9,6 +9,7 @@
 
 #include "support/training_run.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -398,6 +399,55 @@ TEST_SUITE("kernels") {
             CHECK(same_bits(one.input_gradient, two.input_gradient));
             CHECK(same_bits(one.parameters_after_steps, two.parameters_after_steps));
         }
+    }
+
+    TEST_CASE("each thread takes its own part of a pass first") {
+        // Part 0 waits until part 1 has begun: the caller, which owns part 0, can
+        // only be in it while the worker runs part 1, as each pass gives them. A
+        // pool that handed out parts in order of arrival gave part 0 to whichever
+        // thread came first.
+        kiln::thread_pool pool(2);
+        const pthread_t caller = pthread_self();
+        for (int pass = 0; pass < 50; ++pass) {
+            std::atomic<bool> second_began{false};
+            pthread_t ran_by[2] = {};
+            pool.run(2, [&](kiln::work_share share) {
+                ran_by[share.index] = pthread_self();
+                if (share.index == 1) {
+                    second_began.store(true);
+                    return;
+                }
+                for (int waited = 0; !second_began.load() && waited < 2'000'000; ++waited)
+                    usleep(1);
+            });
+            CHECK(pthread_equal(ran_by[0], caller));
+            CHECK(!pthread_equal(ran_by[1], caller));
+        }
+    }
+
+    TEST_CASE("a forward pass over weights beyond L2 splits unless a trainer updates them") {
+        using wide = kiln::sequential<kiln::input<300>, kiln::linear<100>, kiln::relu,
+                                      kiln::linear<10>>;
+        with_caches({16 << 10, 64 << 10}, [] {
+            kiln::thread_pool pool(2);
+            kiln::workspace<wide> space(1, pool);
+            const std::size_t beyond = (64 << 10) + 1;
+            CHECK(space.parts_for(1000, beyond, true) == 2);
+            CHECK(space.parts_for(1000, beyond, false) == 1);
+            CHECK(space.parts_for(1000, 64 << 10, true) == 1);
+            space.set_weights_change_every_step(true);
+            CHECK(space.parts_for(1000, beyond, true) == 1);
+
+            // Split by columns, batch 1 gives one core's logits bit for bit.
+            kiln::model<wide> net(kiln::init::normal{0, 0.1}, 7);
+            const auto x = random_values<float>(300, 8);
+            const kiln::batch_view<kiln::shape<300>, const float> input(x.data(), 1);
+            kiln::thread_pool one_core(1);
+            kiln::workspace<wide> alone(1, one_core);
+            const auto split = kiln::forward(net, space, input);
+            const auto whole = kiln::forward(net, alone, input);
+            CHECK(std::memcmp(split.data(), whole.data(), 10 * sizeof(float)) == 0);
+        });
     }
 
     TEST_CASE("work shares cover every row once") {

@@ -8,6 +8,8 @@
 // Workers are POSIX threads: <thread> (with C++20's stop_token and semaphore)
 // cost every program that includes kiln a tenth of a second to parse, and the
 // pool needs nothing of it but create and join.
+#include "kiln/core/pass_trace.hpp"
+
 #include <pthread.h>
 #include <unistd.h>
 
@@ -47,11 +49,13 @@ class thread_pool {
 public:
     // threads counts the calling thread: thread_pool(1) runs everything inline.
     explicit thread_pool(std::size_t threads = default_threads())
-        : size_(std::max<std::size_t>(1, threads)) {
+        : size_(std::max<std::size_t>(1, threads)), starts_(size_), claimed_(size_) {
         workers_.reserve(size_ - 1);
         for (std::size_t i = 1; i < size_; ++i) {
             pthread_t worker;
-            if (const int error = pthread_create(&worker, nullptr, &thread_pool::start, this)) {
+            starts_[i] = {this, i};
+            if (const int error =
+                    pthread_create(&worker, nullptr, &thread_pool::start, &starts_[i])) {
                 stop_workers();
                 throw std::runtime_error(std::string("kiln: cannot start a worker thread: ") +
                                          std::strerror(error));
@@ -66,15 +70,21 @@ public:
     std::size_t size() const noexcept { return size_; }
 
     // Calls f(work_share{part, parts}) for every part in [0, parts) and returns when
-    // all have finished. parts is capped at size(). The caller takes parts too,
-    // and any part no worker has claimed by then: a worker the OS has descheduled
+    // all have finished. parts is capped at size(). Part i is thread i's (the
+    // caller is thread 0), so that a pass split the same way each time finds its
+    // share of the weights in the same core's cache; a thread that is done takes
+    // any part its owner has not claimed yet: a worker the OS has descheduled
     // delays nothing. If a worker has not even checked in from the last pass, the
     // pass runs whole on the caller (a share's results never depend on the split).
     template <class F>
     void run(std::size_t parts, F&& f) {
         parts = std::min(parts, size_);
         if (parts <= 1 || !workers_checked_in()) {
+            pass_trace::record(pass_trace::kind::pass_begin, 0, 1);
+            pass_trace::record(pass_trace::kind::part_begin, 0, 0);
             f(work_share{0, 1});
+            pass_trace::record(pass_trace::kind::part_end, 0, 0);
+            pass_trace::record(pass_trace::kind::pass_end, 0, 1);
             return;
         }
         run_shared(
@@ -113,23 +123,31 @@ private:
     // run's hand-over to the workers, the same for every task: a plain function, so
     // that each pass's lambda compiles only the call above, not the hand-over.
     void run_shared(std::size_t parts, void (*task)(void*, work_share), void* context) {
+        pass_trace::record(pass_trace::kind::pass_begin, 0, parts);
         task_ = task;
         context_ = context;
         parts_ = parts;
-        next_part_.store(0, std::memory_order_relaxed);
+        for (std::size_t part = 0; part < parts; ++part)
+            claimed_[part].store(false, std::memory_order_relaxed);
         done_parts_.store(0, std::memory_order_relaxed);
         // Every worker checks in, taking part or not; until all have, the task
         // fields are not written again.
         pending_.store(size_ - 1, std::memory_order_relaxed);
         generation_.fetch_add(1, std::memory_order_release);
         generation_.notify_all();
-        run_parts();
+        run_parts(0);
         while (done_parts_.load(std::memory_order_acquire) != parts)
             spin_pause();
+        pass_trace::record(pass_trace::kind::pass_end, 0, parts);
     }
 
-    static void* start(void* pool) {
-        static_cast<thread_pool*>(pool)->work();
+    struct worker_start {
+        thread_pool* pool;
+        std::size_t index;
+    };
+    static void* start(void* argument) {
+        const auto* facts = static_cast<const worker_start*>(argument);
+        facts->pool->work(facts->index);
         return nullptr;
     }
 
@@ -159,17 +177,22 @@ private:
         return true;
     }
 
-    // Claims and runs parts of the current pass until none is left.
-    void run_parts() {
-        for (;;) {
-            const std::size_t part = next_part_.fetch_add(1, std::memory_order_acq_rel);
-            if (part >= parts_) return;
+    // Runs thread `self`'s own part of the current pass, then any part still
+    // unclaimed.
+    void run_parts(std::size_t self) {
+        auto run_part = [&](std::size_t part) {
+            if (claimed_[part].exchange(true, std::memory_order_acq_rel)) return;
+            pass_trace::record(pass_trace::kind::part_begin, self, part);
             task_(context_, work_share{part, parts_});
+            pass_trace::record(pass_trace::kind::part_end, self, part);
             done_parts_.fetch_add(1, std::memory_order_release);
-        }
+        };
+        if (self < parts_) run_part(self);
+        for (std::size_t part = 0; part < parts_; ++part)
+            if (part != self) run_part(part);
     }
 
-    void work() {
+    void work(std::size_t self) {
         std::uint64_t seen = 0;
         for (;;) {
             // Spin a while (the next pass usually follows within microseconds), then sleep.
@@ -184,16 +207,17 @@ private:
             }
             seen = now;
             if (stopping_.load(std::memory_order_relaxed)) return;
-            run_parts();
+            run_parts(self);
             pending_.fetch_sub(1, std::memory_order_acq_rel);
         }
     }
 
     std::size_t size_;
     std::vector<pthread_t> workers_;
+    std::vector<worker_start> starts_; // what each worker is told: its pool and index
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<std::size_t> pending_{0};
-    std::atomic<std::size_t> next_part_{0};
+    std::vector<std::atomic<bool>> claimed_; // per part, reset before each pass
     std::atomic<std::size_t> done_parts_{0};
     std::atomic<bool> stopping_{false};
     void (*task_)(void*, work_share) = nullptr;

@@ -31,9 +31,13 @@
 
 namespace kiln {
 
+// Which pass of a layer an executor runs: a forward pass only reads the layer's
+// parameters; a backward pass may update them (an optimizer's fused sink).
+enum class pass_kind { forward, backward };
+
 // Runs a plain layer's pass whole, on the calling core.
 struct on_this_core {
-    template <class Layer, class T, class Pass>
+    template <class Layer, class T, pass_kind Kind, class Pass>
     [[gnu::always_inline]] void run(std::size_t, Pass&& pass) const {
         pass(work_share{});
     }
@@ -158,7 +162,7 @@ struct runner<In, type_list<Layers...>> {
             else if constexpr (stateful_layer<layer>)
                 layer::forward(layer_params, in, out, state<K>(memory, batch), batch);
             else
-                executor.template run<layer, T>(batch, [&](work_share share) {
+                executor.template run<layer, T, pass_kind::forward>(batch, [&](work_share share) {
                     layer::forward(layer_params, in, out, batch, share);
                 });
         });
@@ -204,16 +208,18 @@ struct runner<In, type_list<Layers...>> {
                     // The input gradient first: it reads the parameters the sink may update.
                     if (into != nullptr) {
                         const T* const gate = gate_of<K>(memory, x, batch);
-                        executor.template run<layer, T>(batch, [&](work_share share) {
-                            layer::backward_input(layer_params, gate, out, current, into, batch,
-                                                  share);
-                        });
+                        executor.template run<layer, T, pass_kind::backward>(
+                            batch, [&](work_share share) {
+                                layer::backward_input(layer_params, gate, out, current, into, batch,
+                                                      share);
+                            });
                     }
                     if constexpr (layer::param_count != 0)
-                        executor.template run<layer, T>(batch, [&](work_share share) {
-                            layer::backward_params(layer_params, layer_scratch, in, out, current,
-                                                   batch, layer_sink, share);
-                        });
+                        executor.template run<layer, T, pass_kind::backward>(
+                            batch, [&](work_share share) {
+                                layer::backward_params(layer_params, layer_scratch, in, out,
+                                                       current, batch, layer_sink, share);
+                            });
                 }
                 current = into;
             }

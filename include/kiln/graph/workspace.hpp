@@ -28,7 +28,8 @@ public:
           memory_(capacity * network_runner::saved_per_example) {
         if (capacity == 0)
             throw std::invalid_argument("kiln::workspace: capacity must be at least 1");
-        kernels::blocking_in_use(); // derived here: a bad KILN_L2_BYTES throws here
+        // Derived here, so that a bad KILN_L2_BYTES throws here.
+        l2_bytes_ = kernels::blocking_in_use().caches.l2_bytes;
     }
 
     std::size_t capacity() const noexcept { return capacity_; }
@@ -39,12 +40,22 @@ public:
     // hand-over and for moving the weights between the cores' caches. The cost of
     // the move grows with the weights, so a layer with small weights (a
     // convolution's) splits sooner than one with large weights (a wide linear).
-    std::size_t parts_for(std::size_t flops, std::size_t weight_bytes) const noexcept {
+    // A forward pass over weights larger than a core's L2 always splits: on one
+    // core it reads them from L3 each time, whatever its FLOP; split, each core
+    // reads its own share, which stays in its own L2 from pass to pass (a pass
+    // split the same way gives each core the same part: core/thread_pool.hpp).
+    // Not when the weights change between forward passes (a trainer's workspace):
+    // the update then moves the weights between the cores' caches.
+    std::size_t parts_for(std::size_t flops, std::size_t weight_bytes,
+                          bool reads_only) const noexcept {
+        if (reads_only && !weights_change_ && weight_bytes > l2_bytes_) return pool_->size();
         const std::size_t worth_splitting =
             std::min(min_flops_per_split_,
                      std::max(min_flops_for_small_weights, flops_per_weight_byte * weight_bytes));
         return flops >= worth_splitting ? pool_->size() : 1;
     }
+    // A trainer's workspace: its forward passes see the weights of the last update.
+    void set_weights_change_every_step(bool change) noexcept { weights_change_ = change; }
     // From this much work a pass always splits (tests set 0 to force splits).
     void set_min_flops_per_split(std::size_t flops) noexcept { min_flops_per_split_ = flops; }
     // The default, or KILN_SPLIT_FLOPS for experiments.
@@ -94,6 +105,8 @@ public:
 private:
     thread_pool* pool_;
     std::size_t min_flops_per_split_;
+    std::size_t l2_bytes_ = 0;
+    bool weights_change_ = false;
     std::size_t capacity_;
     aligned_buffer<T> memory_;
     const T* input_ = nullptr;
@@ -105,11 +118,12 @@ private:
 template <class Net, class T>
 struct split_between_cores {
     const workspace<Net, T>* space;
-    template <class Layer, class U, class Pass>
+    template <class Layer, class U, pass_kind Kind, class Pass>
     [[gnu::always_inline]] void run(std::size_t batch, Pass&& pass) const {
-        space->pool().run(
-            space->parts_for(Layer::flops_per_example * batch, Layer::storage_size * sizeof(U)),
-            pass);
+        space->pool().run(space->parts_for(Layer::flops_per_example * batch,
+                                           Layer::storage_size * sizeof(U),
+                                           Kind == pass_kind::forward),
+                          pass);
     }
 };
 

@@ -112,6 +112,7 @@ public:
     trainer(model<Net, T>& net, const Optimizer& optimizer, std::size_t max_batch,
             thread_pool& pool = default_thread_pool()) requires is_optimizer<Optimizer>
         : net_(net), space_(max_batch, pool), optimizer_(optimizer, net.parameters().size()) {
+        space_.set_weights_change_every_step(true);
         if constexpr (splits_batch)
             if (pool.size() > 1) make_parts(pool, max_batch);
     }
