@@ -13,6 +13,7 @@
 #include "kiln/kernels/blocking.hpp"
 #include "kiln/kernels/simd.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <utility>
 
@@ -209,6 +210,42 @@ template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride
 
 } // namespace detail
 
+// Up to this many bytes, a column block's panel of B is copied to the stack, so
+// that the tiles read it as one run rather than rows of B apart (a new page each
+// row of 784-1000's W, which neither the prefetchers nor the TLB followed).
+// From this many rows: the copy reads and writes the panel once, the row tiles
+// read it once per tile (at 50 rows, 784-1000's forward was slower copied).
+inline constexpr std::size_t max_packed_panel_bytes = 256 << 10;
+inline constexpr std::size_t min_packed_rows = 16 * tile_rows;
+
+// matmul's rows and column blocks over a B too large for L2 whose panels fit
+// max_packed_panel_bytes: each block's panel is copied once and serves every row.
+template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride,
+          std::size_t BStride, class Epilogue>
+void packed_panels(const T* a, const T* b, std::size_t row_begin, std::size_t row_end,
+                   std::size_t depth, Epilogue& epilogue, std::size_t block_begin,
+                   std::size_t block_end) {
+    constexpr std::size_t block_columns = tile_registers * simd::width<T>;
+    alignas(64) T panel[max_packed_panel_bytes / sizeof(T)];
+    for (std::size_t block = block_begin; block < block_end; ++block) {
+        const std::size_t column = block * block_columns;
+        const std::size_t width = N - column < block_columns ? N - column : block_columns;
+        for (std::size_t k = 0; k < depth; ++k)
+            std::copy_n(b + k * BStride + column, width, panel + k * block_columns);
+        for_row_tiles(
+            row_begin, row_end, [&]<std::size_t Rows>(std::size_t row) KILN_ALWAYS_INLINE {
+                for_column_blocks<T, N>(
+                    block, block + 1,
+                    [&]<std::size_t Vecs, std::size_t Tail>(std::size_t first_column)
+                        KILN_ALWAYS_INLINE {
+                            detail::run_tile<T, block_columns, RowStride, DepthStride, Rows, Vecs,
+                                             Tail>(a + row * RowStride, panel, depth, row,
+                                                   first_column, epilogue);
+                        });
+            });
+    }
+}
+
 // Rows [row_begin, row_end) and column blocks [block_begin, block_end) of C = A B,
 // with A(m, k) = a[m * RowStride + k * DepthStride] and B(k, n) = b[k * BStride + n]
 // (B's rows are N wide, and N apart unless said otherwise). For each finished tile
@@ -236,6 +273,14 @@ void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, 
         return;
     }
     constexpr std::size_t block_bytes = tile_registers * simd::width<T> * sizeof(T);
+    if constexpr (Skips == zeros::none) {
+        if (depth * block_bytes <= max_packed_panel_bytes &&
+            row_end - row_begin >= min_packed_rows) {
+            packed_panels<T, N, RowStride, DepthStride, BStride>(a, b, row_begin, row_end, depth,
+                                                                 epilogue, block_begin, block_end);
+            return;
+        }
+    }
     const std::size_t chunk_rows = plan.rows_per_panel(depth * sizeof(T), depth * block_bytes);
     for (std::size_t chunk = row_begin; chunk < row_end; chunk += chunk_rows) {
         const std::size_t chunk_end = row_end - chunk < chunk_rows ? row_end : chunk + chunk_rows;
