@@ -575,6 +575,8 @@ TEST_SUITE("checkpoint") {
         };
         CHECK(contains(why(dir / "no" / "such.json"), "No such file or directory"));
         CHECK(contains(why(dir.path), "which names a folder"));
+        CHECK(contains(why(dir / std::string(300, 'x')), "File name too long"));
+        CHECK(dir.files().empty());
         if (fs::is_directory("/sys")) // no file can be made there, even by root
             CHECK(contains(why("/sys/results.json"),
                            "cannot create a file in /sys: Permission denied"));

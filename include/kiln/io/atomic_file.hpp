@@ -67,6 +67,10 @@ struct temporary_file {
 [[gnu::cold]] inline temporary_file create_temporary_beside(const std::filesystem::path& path) {
     temporary_file temporary{folder_of(path), {}, {}};
     const std::filesystem::path& folder = temporary.folder;
+    // The rename at the end would fail on a name the folder cannot hold: say so now.
+    const long longest = ::pathconf(folder.c_str(), _PC_NAME_MAX);
+    if (longest > 0 && path.filename().string().size() > static_cast<std::size_t>(longest))
+        throw_errno(ENAMETOOLONG, "cannot write " + path.string());
     // A long target name must not make the temporary name too long for the folder.
     const std::string stem = path.filename().string().substr(0, 160);
     static std::atomic<unsigned> serial{0};
