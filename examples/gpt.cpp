@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
     cli.option("--sample_length", opt.sample_length, "characters to generate",
                ex::whole_number_at_least(0));
     cli.option("--out_dir", opt.out_dir, "folder for GPT_block{B}_heads{H}.json",
-               ex::existing_folder());
+               ex::folder_to_write());
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
     try {

@@ -2,12 +2,14 @@
 // linear(10) -> softmax cross-entropy, SGD (optionally with momentum), mini-batches,
 // early stopping on validation accuracy; optional gradient and magnitude checks.
 // --save writes the whole training state after every epoch (atomically) and
-// --resume continues such a run exactly where it stopped; a loss or input that
+// --resume continues such a run exactly where it stopped (saving to the same file
+// unless --save says otherwise), on the data it started with; a loss or input that
 // turns NaN or infinite stops training with exit code 3, naming step and layer.
 #include "common/command_line.hpp"
 #include "common/json_writer.hpp"
 
 #include <kiln/data/fashion_mnist.hpp>
+#include <kiln/data/fingerprint.hpp>
 #include <kiln/kiln.hpp>
 #include <kiln/train/check_finite.hpp>
 #include <kiln/train/checkpoint.hpp>
@@ -43,8 +45,9 @@ struct options {
     std::size_t watch_patience = 0; // where this patience would have stopped (0: not asked)
     std::string data_dir{kiln::data::default_fashion_mnist_dir};
     std::string out_dir = ".";
-    std::string save;   // checkpoint after every epoch
-    std::string resume; // checkpoint to continue from
+    std::string save;          // checkpoint after every epoch
+    std::string resume;        // checkpoint to continue from (and save to, without --save)
+    bool force_resume = false; // resume even on data other than the run's
 };
 
 // Exit codes besides 0 (success) and 1 (any other error).
@@ -100,14 +103,40 @@ struct progress {
     adopt("--num_epoch", opt.num_epoch);
 }
 
+// What identifies the data of a run: a fingerprint of each split (its size and the
+// CRC-32s of its images and labels), computed only when the run saves or resumes.
+struct data_fingerprints {
+    kiln::data::fingerprint train, validation, test;
+
+    explicit data_fingerprints(const dataset& data)
+        : train(kiln::data::fingerprint_of(data.train)),
+          validation(kiln::data::fingerprint_of(data.validation)),
+          test(kiln::data::fingerprint_of(data.test)) {}
+
+    void store(kiln::checkpoint& state) const {
+        kiln::store(state, train, "data.train");
+        kiln::store(state, validation, "data.validation");
+        kiln::store(state, test, "data.test");
+    }
+    // A run resumed on other data would be another run (and score it as this one).
+    void expect_in(const kiln::checkpoint& state) const {
+        kiln::expect_same_data(state, train, "data.train", "--force_resume");
+        kiln::expect_same_data(state, validation, "data.validation", "--force_resume");
+        kiln::expect_same_data(state, test, "data.test", "--force_resume");
+    }
+};
+
 // Everything a run needs to continue exactly: kiln's objects (model, SGD velocity,
 // generator, early stopping), the best model so far, the data order (each epoch
-// shuffles the last one's), the history, and the options.
-[[gnu::cold]] kiln::checkpoint
-training_state(const options& opt, kiln::trainer<mlp>& train, const kiln::rng& random,
-               const kiln::early_stopping& stopper, const kiln::aligned_buffer<float>& best,
-               std::span<const std::size_t> order, const progress& done) {
+// shuffles the last one's), the history, the options, and what its data were.
+[[gnu::cold]] kiln::checkpoint training_state(const options& opt, kiln::trainer<mlp>& train,
+                                              const kiln::rng& random,
+                                              const kiln::early_stopping& stopper,
+                                              const kiln::aligned_buffer<float>& best,
+                                              std::span<const std::size_t> order,
+                                              const progress& done, const data_fingerprints& data) {
     auto state = kiln::checkpoint::of<mlp, float>();
+    data.store(state);
     kiln::store(state, train);
     kiln::store(state, random);
     kiln::store(state, stopper);
@@ -243,12 +272,20 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
     progress done;
     auto& [finished_epochs, updates_to_best, recorded_seconds, train_accuracy, validation_accuracy,
            train_loss] = done;
+    std::optional<data_fingerprints> fingerprints;
+    if (!opt.save.empty()) fingerprints.emplace(data);
     if (resume_from) {
+        if (!opt.force_resume) {
+            fingerprints->expect_in(*resume_from);
+        } else {
+            std::printf("--force_resume: the data are not checked against the run's\n");
+        }
         restore_training_state(*resume_from, train, random, stopper, best_parameters,
                                batches.order(), done);
-        std::printf("resumed from %s: %zu epochs done, best epoch %zu (val acc %.4f)\n",
-                    opt.resume.c_str(), finished_epochs, stopper.best_epoch(),
-                    stopper.best_score());
+        std::printf("resumed from %s: %zu epochs done, best epoch %zu (val acc %.4f); saving to "
+                    "%s\n",
+                    opt.resume.c_str(), finished_epochs, stopper.best_epoch(), stopper.best_score(),
+                    opt.save.c_str());
     }
     const double seconds_before = recorded_seconds;
     using clock = std::chrono::steady_clock;
@@ -299,7 +336,8 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
         if (!opt.save.empty()) {
             const auto save_start = clock::now();
             recorded_seconds = training_seconds();
-            training_state(opt, train, random, stopper, best_parameters, batches.order(), done)
+            training_state(opt, train, random, stopper, best_parameters, batches.order(), done,
+                           *fingerprints)
                 .save(opt.save);
             excluded_seconds += std::chrono::duration<double>(clock::now() - save_start).count();
         }
@@ -369,21 +407,40 @@ int main(int argc, char** argv) {
                ex::whole_number_at_least(0));
     cli.option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files");
     cli.option("--out_dir", opt.out_dir, "folder for MLP_lr{lr}_b{batch}.json",
-               ex::existing_folder());
+               ex::folder_to_write());
     cli.option("--save", opt.save,
                "write the whole training state to this file after every epoch (atomically)",
                ex::file_to_write());
     cli.option("--resume", opt.resume,
-               "continue the run saved in this file (by --save) exactly where it stopped; options "
-               "left out are the run's own",
+               "continue the run saved in this file (by --save) exactly where it stopped, on the "
+               "same data; options left out are the run's own; without --save, it saves to this "
+               "file",
                ex::existing_file());
+    cli.flag("--force_resume", opt.force_resume,
+             "with --resume: continue even when the data differ from the run's (its size, or the "
+             "CRC-32 of its images or labels)");
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
     try {
+        if (opt.force_resume && opt.resume.empty())
+            throw std::invalid_argument("--force_resume goes with --resume");
         std::optional<kiln::checkpoint> resume_from;
         if (!opt.resume.empty()) {
             resume_from = kiln::checkpoint::load<mlp, float>(opt.resume);
             adopt_options(*resume_from, cli, opt);
+            // A resumed run goes on saving where it was saved, checked now, not after
+            // an epoch of training.
+            if (opt.save.empty()) {
+                opt.save = opt.resume;
+                try {
+                    kiln::require_writable(opt.save);
+                } catch (const std::system_error& failure) {
+                    throw std::runtime_error("--resume " + opt.resume +
+                                             ": the resumed run saves to it after every epoch "
+                                             "(there is no --save), but " +
+                                             failure.what());
+                }
+            }
         }
         return run(opt, resume_from ? &*resume_from : nullptr);
     } catch (const kiln::non_finite_error& failure) {

@@ -7,6 +7,7 @@ import gzip
 import os
 import struct
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scripts"))
@@ -63,6 +64,23 @@ def main():
          ("early_stopping.best_score", kw.FLOAT64, [0.5])])
     write("checkpoint_loader", "training", b"\0" + training)
     write("checkpoint_loader", "training_repaired", b"\1" + training)
+    # The same with the fingerprint of the data the target trains on (its batch x, y).
+    x = [0.5, -1.0, 2.0, 0.25, 1.0, 0.0, -0.5, 3.0]
+    fingerprint = [2, zlib.crc32(struct.pack("<8f", *x)), zlib.crc32(struct.pack("<2i", 0, 1))]
+    header_and_sections = kw.decode_checkpoint(training)[1]
+    with_data = kw.encode_checkpoint(
+        header["signature"], kw.FLOAT32, header["param_count"], storage,
+        [(name, element, values) for name, (element, values) in header_and_sections.items()] +
+        [("data.train", kw.UINT64, fingerprint)])
+    write("checkpoint_loader", "training_with_data", b"\0" + with_data)
+
+    # Results files: the first byte cuts the rest into a key and a string (fuzz/targets.hpp).
+    write("results_json", "sample", b"\x40" + b"key" + b"To be, or not to be\n\"quoted\" \\ end")
+    write("results_json", "control", b"\x80" + bytes(range(0, 32)) + b"\x7f")
+    write("results_json", "not_utf8", b"\x10" + "café €".encode() + b"\xc3\x28\xa0\xff\xe2\x82")
+    write("results_json", "numbers", b"\x00" + struct.pack("<5d", 1.0, -0.0, 1e-310, 2.0**53,
+                                                            0.1) +
+          struct.pack("<Q", 0x7ff8000000000001))
     assert kw.parse_signature(header["signature"])[1] == sizes
 
 

@@ -35,11 +35,13 @@ status=0
 summary=()
 for target in "${targets[@]}"; do
     binary="$out/$target"
-    # Rebuild when the target or any kiln header is newer than the binary.
-    if [[ ! -x $binary ]] || [[ -n $(find "fuzz/$target.cpp" fuzz/targets.hpp include -newer "$binary" -print -quit) ]]; then
+    # Sources a target needs besides its own: a line "// fuzz/run.sh links: FILE..." in it.
+    read -r -a links <<<"$(sed -n 's|^// fuzz/run.sh links: ||p' "fuzz/$target.cpp")"
+    # Rebuild when the target, what it links or any kiln header is newer than the binary.
+    if [[ ! -x $binary ]] || [[ -n $(find "fuzz/$target.cpp" fuzz/targets.hpp include examples/common "${links[@]}" -newer "$binary" -print -quit) ]]; then
         echo "fuzz: building $target"
         build_start=$SECONDS
-        "$cxx" "${flags[@]}" "fuzz/$target.cpp" -o "$binary" -lz -pthread
+        "$cxx" "${flags[@]}" "fuzz/$target.cpp" "${links[@]}" -o "$binary" -lz -pthread
         echo "fuzz: built $target in $((SECONDS - build_start)) s"
     fi
     mkdir -p "$out/corpus/$target" "$out/findings/$target" "fuzz/regressions/$target"

@@ -4,6 +4,8 @@
 // ever found (test/test_fuzz_replay.cpp). An input may be refused with the
 // reader's own error (data_error, checkpoint_error); anything else that escapes
 // (another exception, a crash, a sanitizer report) is a bug.
+#include "../examples/common/json_writer.hpp"
+
 #include <kiln/data/char_text.hpp>
 #include <kiln/data/error.hpp>
 #include <kiln/data/fashion_mnist.hpp>
@@ -12,8 +14,10 @@
 #include <kiln/kiln.hpp>
 #include <kiln/train/checkpoint.hpp>
 
+#include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -155,14 +159,58 @@ inline void checkpoint_loader(const std::uint8_t* data, std::size_t size) {
             kiln::restore(state, stopper);
         } catch (const kiln::checkpoint_error&) {
         }
-        kiln::restore(state, train);
-        // A restored model must run.
+        // The data the run read: the batch below (fuzz/make_seeds.py writes its
+        // fingerprint into the seed "training", so that a mutation gets past it).
         const float x[8] = {0.5f, -1.0f, 2.0f, 0.25f, 1.0f, 0.0f, -0.5f, 3.0f};
         const kiln::label_t y[2] = {0, 1};
-        (void)train.step(kiln::batch_view<kiln::shape<4>, const float>(x, 2),
-                         kiln::label_view<2>(y, 2));
+        const kiln::batch_view<kiln::shape<4>, const float> inputs(x, 2);
+        const kiln::label_view<2> labels(y, 2);
+        try {
+            kiln::expect_same_data(state, kiln::data::fingerprint_of(inputs, labels), "data.train",
+                                   "--force_resume");
+        } catch (const kiln::checkpoint_error&) {
+        }
+        kiln::restore(state, train);
+        // A restored model must run.
+        (void)train.step(inputs, labels);
     } catch (const kiln::checkpoint_error&) {
     }
+}
+
+// Results files (examples/common/json_writer.hpp), as gpt writes its samples: the
+// first byte cuts the rest into a key and a string of any bytes, and the rest is
+// read as doubles too. The text must be strict JSON (nlohmann's parse checks
+// UTF-8); a string that is UTF-8 comes back unchanged, any other with U+FFFD
+// where it is not; a number comes back exactly, or as null when it is not finite.
+inline void results_json(const std::uint8_t* data, std::size_t size) {
+    if (size == 0) return;
+    const std::string rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+    const std::size_t cut = rest.size() * data[0] / 255;
+    const std::string key = rest.substr(0, cut), value = rest.substr(cut);
+    std::vector<double> numbers(rest.size() / sizeof(double));
+    if (!numbers.empty()) std::memcpy(numbers.data(), rest.data(), numbers.size() * sizeof(double));
+
+    kiln::examples::json_object inner;
+    inner.string(key, value).number(value, numbers.empty() ? 0.0 : numbers[0]);
+    kiln::examples::json_object results;
+    results.string(key, value)
+        .object("inner", inner)
+        .numbers("numbers", numbers)
+        .string("sample", value);
+    const auto parsed = nlohmann::json::parse(results.text()); // throws on invalid JSON
+    bool utf8 = true;
+    try {
+        (void)nlohmann::json(value).dump();
+    } catch (const nlohmann::json::type_error&) {
+        utf8 = false;
+    }
+    const std::string sample = parsed.at("sample").get<std::string>();
+    if (utf8 ? sample != value : sample.find("\xef\xbf\xbd") == std::string::npos) __builtin_trap();
+    const auto& list = parsed.at("numbers");
+    if (list.size() != numbers.size()) __builtin_trap();
+    for (std::size_t i = 0; i < numbers.size(); ++i)
+        if (std::isfinite(numbers[i]) ? list[i].get<double>() != numbers[i] : !list[i].is_null())
+            __builtin_trap();
 }
 
 } // namespace kiln::fuzz

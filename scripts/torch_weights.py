@@ -17,7 +17,8 @@ Usage (Debian: apt-get install python3-torch):
     scripts/torch_weights.py to-kiln  MODEL.pt OUT.kiln --like KILN_FILE
     scripts/torch_weights.py to-kiln  MODEL.pt OUT.kiln [--input 28x28] [--double]
     scripts/torch_weights.py fixture  [DIR]   # regenerate test/fixtures/torch_mlp_12_8_5.*
-    scripts/torch_weights.py selftest          # round trips (exit 77 without torch)
+    scripts/torch_weights.py selftest          # round trips (exit 77 without torch,
+                                               # 1 with KILN_REQUIRE_TORCH=1)
 
 to-torch writes a state_dict keyed by the table. to-kiln --like takes the
 network, scalar type and table from a model file of the same network that kiln
@@ -25,7 +26,14 @@ saved (kiln::save_model of a freshly initialized model will do) and fills its
 parameters from MODEL.pt: by key when the state_dict has every key of the table,
 else tensor by tensor in order, each shape checked (buffers such as batch
 norm's running statistics are skipped). MODEL.pt is a state_dict
-(torch.save(model.state_dict(), path)) or a whole nn.Module.
+(torch.save(model.state_dict(), path)), loaded with torch.load(weights_only=True):
+a .pt file is a pickle, and unpickling anything but tensors can run code, so a
+file that holds more (a whole nn.Module, or a crafted object) is refused, and so
+is a torch too old to load weights alone (before 1.13). Every file the script
+reads must be a regular file (a FIFO or a device is refused before it is read);
+every file it writes is written as kiln writes: to a temporary file created
+exclusively beside it, then renamed over it (a symbolic link there is replaced,
+not followed).
 
 Without --like, MODEL.pt is an MLP: its nn.Linear layers in order, each followed
 by a ReLU except the last. --input gives the shape of one example as kiln sees
@@ -37,9 +45,12 @@ The kiln side of this script needs nothing beyond the standard library, so
 fuzz/make_seeds.py can use it without torch.
 """
 
+import io
 import os
+import stat
 import struct
 import sys
+import tempfile
 import zlib
 
 MAGIC = b"KILNCKPT"
@@ -292,9 +303,29 @@ def torch_mlp(sizes, dtype):
 
 
 def load_torch(path):
+    """A state_dict from a .pt file, loaded without unpickling code."""
+    import inspect
+    import pickle
     import torch
-    obj = torch.load(path, map_location="cpu")
-    return obj.state_dict() if hasattr(obj, "state_dict") else obj
+    if "weights_only" not in inspect.signature(torch.load).parameters:
+        raise ValueError(f"{path}: torch {torch.__version__} cannot load weights without "
+                         f"unpickling code (torch.load(weights_only=True) needs torch 1.13): "
+                         f"refused")
+    data = read_regular_file(path, "a PyTorch weights file")
+    try:
+        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        why = str(error).split("WeightsUnpickler error: ")[-1].strip()
+        raise ValueError(f"{path}: holds more than tensors ({why}); this script loads weights "
+                         f"only, never code: save model.state_dict(), not the model") from None
+    except (RuntimeError, EOFError) as error:
+        raise ValueError(f"{path}: not a PyTorch file torch.load can read "
+                         f"({str(error).splitlines()[0] if str(error) else type(error).__name__})"
+                         ) from None
+    if not isinstance(state, dict) or \
+            not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path}: holds a {type(state).__name__}, not a state_dict of tensors")
+    return state
 
 
 def to_state_dict(tensors, flat, dtype):
@@ -360,8 +391,7 @@ def command_to_kiln(args):
         if input_dims is not None or scalar != FLOAT32:
             raise SystemExit("torch_weights.py: --like takes the network and the scalar "
                              "type from its file: --input and --double do not go with it")
-        with open(like, "rb") as f:
-            header, tensors, _ = read_model(f.read(), like)
+        header, tensors, _ = read_model(read_regular_file(like, "a kiln model file"), like)
         dtype = torch.float32 if header["scalar"] == FLOAT32 else torch.float64
         flat = [0.0] * header["storage_size"]
         for t, value in zip(tensors, matched(tensors, state)):
@@ -376,21 +406,61 @@ def command_to_kiln(args):
 def command_to_torch(args):
     import torch
     source, target = args
-    with open(source, "rb") as f:
-        header, tensors, flat = read_model(f.read(), source)
+    header, tensors, flat = read_model(read_regular_file(source, "a kiln model file"), source)
     dtype = torch.float32 if header["scalar"] == FLOAT32 else torch.float64
-    torch.save(to_state_dict(tensors, flat, dtype), target)
+    saved = io.BytesIO()
+    torch.save(to_state_dict(tensors, flat, dtype), saved)
+    write_bytes(target, saved.getvalue())
     print(f"wrote {target}")
 
 
+def read_regular_file(path, what):
+    """The bytes of path, refused unless it is a regular file: a FIFO would block
+    the reader, a device never end. The check is made on the opened descriptor
+    (O_NONBLOCK lets a FIFO's open return) before a byte is read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a directory" if stat.S_ISDIR(mode) else
+                    "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
+                    "a character device" if stat.S_ISCHR(mode) else
+                    "a block device" if stat.S_ISBLK(mode) else
+                    "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+            raise ValueError(f"{path}: is {kind}, not {what}")
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as f:
+            fd = None  # the file object closes it
+            return f.read()
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
 def write_bytes(path, data):
-    """Atomically, as kiln writes: a temporary file, flushed, then renamed."""
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(temporary, path)
+    """As kiln writes (include/kiln/io/atomic_file.hpp): a temporary file created
+    exclusively beside the target under a name nobody can know in advance, flushed,
+    then renamed over the target; a failure leaves the target as it was and removes
+    the temporary file."""
+    folder, name = os.path.split(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"cannot write {path}, which names a folder")
+    fd, temporary = tempfile.mkstemp(prefix=f".{name[:160]}.tmp-{os.getpid()}-", dir=folder)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as a file open() makes, not mkstemp's 0600
+        with os.fdopen(fd, "wb") as f:
+            fd = None
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        os.unlink(temporary)
+        raise
 
 
 FIXTURE_DIR = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
@@ -436,8 +506,9 @@ def command_selftest(args):
     try:
         import torch
     except ImportError:
+        # CI installs torch and sets KILN_REQUIRE_TORCH=1: there a skip would hide a failure.
         print("skipped: torch is not installed (apt-get install python3-torch)")
-        return 77
+        return 1 if os.environ.get("KILN_REQUIRE_TORCH") == "1" else 77
     import tempfile
     failures = 0
 
@@ -457,7 +528,7 @@ def command_selftest(args):
             dims = ["--input", "x".join(map(str, input_dims))]
             command_to_kiln([pt, kiln_file] + dims)
             command_to_torch([kiln_file, back])
-            restored = torch.load(back)
+            restored = torch.load(back, weights_only=True)
             # The keys of nn.Sequential mirroring kiln's network: a flatten first
             # (28x28) moves every key by one.
             shift = len(input_dims) - 1
@@ -487,14 +558,125 @@ def command_selftest(args):
             else:
                 same = mine == committed
             check(same, f"test/fixtures/{name} is up to date")
+        check_tolerance(check)
+        check_hostile_files(tmp, check)
     return 1 if failures else 0
+
+
+def check_tolerance(check):
+    """The fixture's comparison accepts what another BLAS changes (an ulp of the
+    largest logit, wherever it lands) and nothing more."""
+    with open(os.path.join(FIXTURE_DIR, "torch_mlp_12_8_5.txt")) as f:
+        committed = f.read()
+    lines = committed.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("logits32 "))
+    fields = lines[row].split()
+    values = [float.fromhex(v) for v in fields[2:]]
+    smallest = min(range(len(values)), key=lambda i: abs(values[i]))
+    largest = max(abs(v) for v in values)
+
+    def with_change(change):
+        changed = list(values)
+        changed[smallest] += change
+        return "\n".join(lines[:row] + [" ".join(fields[:2] + [v.hex() for v in changed])] +
+                         lines[row + 1:]) + "\n"
+    import math
+    ulp = 2.0 ** (math.frexp(largest)[1] - 24)  # float32's unit in the last place of it
+    check(fixture_text_matches(with_change(ulp), committed),
+          "the fixture comparison accepts an ulp of the largest logit on the smallest one")
+    check(not fixture_text_matches(with_change(1e-4), committed),
+          "the fixture comparison refuses a change of 1e-4")
+
+
+def check_hostile_files(tmp, check):
+    """A .pt file that would run code is refused without running it; a FIFO given as
+    input is refused, not waited on; a symbolic link planted at an output is
+    replaced, not followed."""
+    import pickle
+    import signal
+    import torch
+    marker = os.path.join(tmp, "code_ran")
+
+    class RunsCode:
+        def __reduce__(self):
+            return (open, (marker, "w"))
+
+    like = os.path.join(tmp, "like.kiln")
+    command_to_kiln_mlp(tmp, like)
+    for legacy in (False, True):
+        evil = os.path.join(tmp, "evil.pt")
+        torch.save({"0.weight": torch.zeros(3, 5), "x": RunsCode()}, evil,
+                   _use_new_zipfile_serialization=not legacy)
+        refused = None
+        try:
+            command_to_kiln([evil, os.path.join(tmp, "out.kiln"), "--like", like])
+        except ValueError as error:
+            refused = str(error)
+        check(refused is not None and "holds more than tensors" in refused and
+              "io.open" in refused and not os.path.exists(marker),
+              f"a {'legacy' if legacy else 'zip'} .pt file whose unpickling runs code is "
+              f"refused, the code not run ({refused})")
+    whole = os.path.join(tmp, "module.pt")
+    torch.save(torch.nn.Linear(5, 3), whole)
+    try:
+        command_to_kiln([whole, os.path.join(tmp, "out.kiln"), "--like", like])
+        refused = None
+    except ValueError as error:
+        refused = str(error)
+    check(refused is not None and "save model.state_dict()" in refused,
+          f"a whole nn.Module is refused, saying what to save instead ({refused})")
+
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    signal.alarm(20)  # without the check, opening the FIFO waits for a writer
+    for command, args, what in ((command_to_torch, [fifo, os.path.join(tmp, "o.pt")],
+                                 "a kiln model file"),
+                                (command_to_kiln, [fifo, os.path.join(tmp, "o.kiln")],
+                                 "a PyTorch weights file"),
+                                (command_to_kiln, [os.path.join(tmp, "m.pt"),
+                                                   os.path.join(tmp, "o.kiln"), "--like", fifo],
+                                 "a kiln model file")):
+        try:
+            command(args)
+            refused = None
+        except ValueError as error:
+            refused = str(error)
+        check(refused == f"{fifo}: is a FIFO (named pipe), not {what}",
+              f"{command.__name__} refuses a FIFO given as {what} ({refused})")
+    signal.alarm(0)
+
+    victim = os.path.join(tmp, "victim")
+    for command, source, name in ((command_to_torch, like, "linked.pt"),
+                                  (command_to_kiln, os.path.join(tmp, "m.pt"), "linked.kiln")):
+        with open(victim, "wb") as f:
+            f.write(b"precious")
+        target = os.path.join(tmp, name)
+        os.symlink(victim, target)
+        command([source, target] + (["--like", like] if command is command_to_kiln else []))
+        with open(victim, "rb") as f:
+            check(f.read() == b"precious" and not os.path.islink(target),
+                  f"{command.__name__} replaces a link planted at its output, not its target")
+        leftovers = [n for n in os.listdir(tmp) if ".tmp-" in n]
+        check(not leftovers, f"{command.__name__} leaves no temporary file ({leftovers})")
+
+
+def command_to_kiln_mlp(tmp, kiln_file):
+    """A 5-3 MLP's kiln file, and its state_dict in tmp/m.pt."""
+    import torch
+    torch.manual_seed(3)
+    pt = os.path.join(tmp, "m.pt")
+    torch.save(torch_mlp([(5, 3)], torch.float32).state_dict(), pt)
+    command_to_kiln([pt, kiln_file])
 
 
 def fixture_text_matches(mine, committed):
     """The fixture's text, made again, matches the committed one: the same names,
-    counts and inputs, and logits within a few units in the last place, which is
-    all that another BLAS under torch (Debian's reference BLAS or OpenBLAS) keeps
-    of float32 and float64 products. The first line names torch's version."""
+    counts and inputs, and logits within a few units in the last place of the
+    largest logit (another BLAS under torch, Debian's reference BLAS or OpenBLAS,
+    sums the products in another order): 1e-6 of the largest magnitude in float32
+    (8 ulps of it), 1e-13 in float64. Relative to the largest logit, not to each:
+    an ulp lost in a sum that nearly cancels is large beside its small result. The
+    first line names torch's version."""
     def rows(text):
         return [line.split() for line in text.splitlines()[1:] if not line.startswith("#")]
     tolerance = {"logits32": 1e-6, "logits64": 1e-13}
@@ -508,8 +690,10 @@ def fixture_text_matches(mine, committed):
             if a != b:
                 return False
             continue
-        for x, y in zip(map(float.fromhex, a[2:]), map(float.fromhex, b[2:])):
-            if abs(x - y) > tolerance[a[0]] * abs(y):
+        expected = [float.fromhex(y) for y in b[2:]]
+        scale = max(map(abs, expected), default=0.0)
+        for x, y in zip(map(float.fromhex, a[2:]), expected):
+            if abs(x - y) > tolerance[a[0]] * scale:
                 return False
     return True
 

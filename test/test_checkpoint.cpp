@@ -4,7 +4,9 @@
 // half way are each refused or survived with a checkpoint_error naming the file.
 #include "support/temp_dir.hpp"
 
+#include <kiln/data/fingerprint.hpp>
 #include <kiln/data/labeled_set.hpp>
+#include <kiln/io/atomic_file.hpp>
 #include <kiln/io/checkpoint_file.hpp>
 #include <kiln/kiln.hpp>
 #include <kiln/train/checkpoint.hpp>
@@ -24,7 +26,9 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +41,7 @@ using mlp = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<12
                              kiln::linear<10>>;
 using narrower = kiln::sequential<kiln::input<28, 28>, kiln::flatten, kiln::linear<64>, kiln::relu,
                                   kiln::linear<10>>;
+using tiny_for_fork = kiln::sequential<kiln::input<4>, kiln::linear<2>>;
 using image = kiln::shape<28, 28>;
 using image_set = kiln::data::labeled_set<image, 10>;
 
@@ -439,7 +444,7 @@ TEST_SUITE("checkpoint") {
 
         refused(dir / "no" / "such" / "folder.kiln",
                 [&] { kiln::save_model(dir / "no" / "such" / "folder.kiln", second); },
-                {"not saved", "temporary file"});
+                {"not saved", "cannot create a file in"});
         kiln::model<mlp> loaded;
         kiln::load_model(path, loaded);
         CHECK(same_bits(loaded.parameters(), std::span<const float>(first.parameters())));
@@ -491,5 +496,158 @@ TEST_SUITE("checkpoint") {
         kiln::save_model(path, second);
         kiln::load_model(path, loaded);
         CHECK(same_bits(loaded.parameters(), std::span<const float>(second.parameters())));
+    }
+
+    TEST_CASE("a checkpoint that is a FIFO, a device or a folder is refused before it is read") {
+        temp_dir dir;
+        const fs::path fifo = dir / "run.kiln";
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        kiln::model<mlp> net;
+        // Opening a FIFO to read waits for a writer: without the check this hangs.
+        refused(fifo, [&] { kiln::load_model(fifo, net); },
+                {"is a FIFO (named pipe), not a checkpoint file"});
+        refused("/dev/zero", [&] { kiln::load_model("/dev/zero", net); },
+                {"is a character device, not a checkpoint file"});
+        refused(dir.path, [&] { kiln::load_model(dir.path, net); },
+                {"is a directory, not a checkpoint file"});
+        refused(dir / "missing.kiln", [&] { kiln::load_model(dir / "missing.kiln", net); },
+                {"no such file"});
+    }
+
+#ifndef KILN_SANITIZED // the sanitizers reserve terabytes of address space
+    TEST_CASE("a large file is judged by its first 24 bytes before the rest is read") {
+        // 1 GiB files (sparse: they take no disk) loaded by a child that may not
+        // allocate 256 MiB: a loader that read the whole file would fail for memory,
+        // not refuse the file.
+        temp_dir dir;
+        const auto sparse = [&](const std::string& name, const bytes& start) {
+            const fs::path path = dir / name;
+            write_file(path, start);
+            fs::resize_file(path, std::uint64_t{1} << 30);
+            return path;
+        };
+        bytes header(24);
+        std::memcpy(header.data(), "KILNCKPT", 8);
+        header[8] = std::byte{1};   // version 1
+        header[16] = std::byte{64}; // the header says the file holds 64 bytes
+        const std::pair<fs::path, std::string> cases[] = {
+            {sparse("zeros.kiln", bytes(8)), "not a kiln checkpoint: it starts with"},
+            {sparse("short.kiln", header), "corrupt: the file has 1073741824 bytes, its header "
+                                           "says 64"}};
+        for (const auto& test_case : cases) {
+            const fs::path& path = test_case.first;
+            const std::string& expected = test_case.second;
+            CAPTURE(path);
+            const pid_t child = fork();
+            REQUIRE(child >= 0);
+            if (child == 0) {
+                rlimit memory{256u << 20, 256u << 20};
+                setrlimit(RLIMIT_AS, &memory);
+                try {
+                    kiln::model<tiny_for_fork> net;
+                    kiln::load_model(path, net);
+                } catch (const kiln::checkpoint_error& error) {
+                    _exit(std::string(error.what()).find(expected) != std::string::npos ? 0 : 2);
+                } catch (...) {
+                    _exit(3); // std::bad_alloc: it tried to read the whole file
+                }
+                _exit(4);
+            }
+            int status = 0;
+            REQUIRE(waitpid(child, &status, 0) == child);
+            REQUIRE(WIFEXITED(status));
+            CHECK(WEXITSTATUS(status) == 0);
+        }
+    }
+#endif
+
+    TEST_CASE("require_writable says why a file cannot be written there, and leaves nothing") {
+        temp_dir dir;
+        CHECK_NOTHROW(kiln::require_writable(dir / "results.json"));
+        CHECK(dir.files().empty());
+        auto why = [](const fs::path& path) {
+            try {
+                kiln::require_writable(path);
+            } catch (const std::system_error& failure) {
+                return std::string(failure.what());
+            }
+            return std::string("accepted");
+        };
+        CHECK(contains(why(dir / "no" / "such.json"), "No such file or directory"));
+        CHECK(contains(why(dir.path), "which names a folder"));
+        CHECK(contains(why(dir / std::string(300, 'x')), "File name too long"));
+        CHECK(dir.files().empty());
+        if (fs::is_directory("/sys")) // no file can be made there, even by root
+            CHECK(contains(why("/sys/results.json"),
+                           "cannot create a file in /sys: Permission denied"));
+    }
+
+    TEST_CASE("a save replaces a symbolic link planted at its name instead of following it") {
+        temp_dir dir;
+        const fs::path victim = dir / "victim.kiln";
+        kiln::save_model(victim, trained_model(12));
+        const bytes before = read_file(victim);
+        fs::create_directory(dir / "runs");
+        const fs::path path = dir / "runs" / "model.kiln";
+        fs::create_symlink(victim, path);
+        kiln::save_model(path, trained_model(13));
+        CHECK(read_file(victim) == before);
+        CHECK(fs::is_regular_file(fs::symlink_status(path)));
+        CHECK(dir.files() == std::vector<std::string>{"runs", "victim.kiln"});
+    }
+
+    TEST_CASE("a checkpoint records its data; resuming on other data is refused, naming both") {
+        temp_dir dir;
+        const auto set = synthetic(50, 9);
+        const auto other = synthetic(50, 10);
+        const auto fingerprint = kiln::data::fingerprint_of(set);
+        CHECK(fingerprint == kiln::data::fingerprint_of(synthetic(50, 9)));
+        CHECK(fingerprint.examples == 50);
+        CHECK(fingerprint != kiln::data::fingerprint_of(other));
+        // Labels alone differ: the labels' CRC tells.
+        auto relabeled = synthetic(50, 9);
+        relabeled.mutable_labels()[49] = (relabeled.labels()[49] + 1) % 10;
+        CHECK(kiln::data::fingerprint_of(relabeled).inputs_crc32 == fingerprint.inputs_crc32);
+        CHECK(kiln::data::fingerprint_of(relabeled).labels_crc32 != fingerprint.labels_crc32);
+
+        training_run run(set, set, 9);
+        run.advance(3);
+        run.save(dir / "old.kiln"); // as a kiln before fingerprints wrote it
+        auto state = kiln::checkpoint::load<mlp, float>(dir / "old.kiln");
+        refused(dir / "old.kiln",
+                [&] { kiln::expect_same_data(state, fingerprint, "data.train", "--force_resume"); },
+                {"does not record the data its run read", "no section 'data.train'",
+                 "or --force_resume to resume anyway"});
+        kiln::store(state, fingerprint, "data.train");
+        state.save(dir / "run.kiln");
+        const auto loaded = kiln::checkpoint::load<mlp, float>(dir / "run.kiln");
+        CHECK_NOTHROW(kiln::expect_same_data(loaded, fingerprint, "data.train"));
+        const auto message =
+            refused(dir / "run.kiln",
+                    [&] {
+                        kiln::expect_same_data(loaded, kiln::data::fingerprint_of(other),
+                                               "data.train", "--force_resume");
+                    },
+                    {"the run read other data: 'data.train' was " + fingerprint.text(),
+                     "here it is " + kiln::data::fingerprint_of(other).text(),
+                     "or --force_resume to resume anyway"});
+        CHECK(!contains(message, "anyway, or"));
+        const auto small = synthetic(40, 9);
+        refused(dir / "run.kiln",
+                [&] {
+                    kiln::expect_same_data(loaded, kiln::data::fingerprint_of(small), "data.train");
+                },
+                {"was 50 examples", "here it is 40 examples", "the run started with"});
+
+        // The definition is fixed (docs/checkpoints.md): zlib's CRC-32 of the
+        // little-endian bytes of the inputs (here 1.0f: 00 00 80 3f) and of the labels
+        // (int32 2: 02 00 00 00).
+        kiln::data::labeled_set<kiln::shape<1>, 3> one(1);
+        one.mutable_inputs().data()[0] = 1.0f;
+        one.mutable_labels()[0] = 2;
+        const auto pinned = kiln::data::fingerprint_of(one);
+        CHECK(pinned.examples == 1);
+        CHECK(pinned.inputs_crc32 == 0xaca16a6au);
+        CHECK(pinned.labels_crc32 == 0x8b4d1797u);
     }
 }

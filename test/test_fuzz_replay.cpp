@@ -50,8 +50,14 @@ TEST_SUITE("fuzz_replay") {
         MESSAGE(replay("regressions", "text_loader", kiln::fuzz::text_loader),
                 " regression input(s) replayed");
     }
+    TEST_CASE("results files stay strict JSON for the corpus and every input that once broke "
+              "them") {
+        CHECK(replay("corpus", "results_json", kiln::fuzz::results_json) >= 3);
+        MESSAGE(replay("regressions", "results_json", kiln::fuzz::results_json),
+                " regression input(s) replayed");
+    }
     TEST_CASE("the checkpoint loader survives its corpus and every input that once broke it") {
-        CHECK(replay("corpus", "checkpoint_loader", kiln::fuzz::checkpoint_loader) >= 3);
+        CHECK(replay("corpus", "checkpoint_loader", kiln::fuzz::checkpoint_loader) >= 4);
         MESSAGE(replay("regressions", "checkpoint_loader", kiln::fuzz::checkpoint_loader),
                 " regression input(s) replayed");
     }

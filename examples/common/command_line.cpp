@@ -2,12 +2,14 @@
 #include "command_line.hpp"
 
 #include <CLI/CLI.hpp>
+#include <kiln/io/atomic_file.hpp>
 
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <system_error>
 
 namespace kiln::examples {
 namespace {
@@ -69,6 +71,18 @@ CLI::Validator whole_number_validator(unsigned long long least) {
         description);
 }
 
+// Empty when a file could be written at `path` now (kiln::require_writable makes
+// and removes a temporary file exactly where the program's save will), otherwise
+// why not: a program checks where its results go before it trains for hours.
+std::string write_problem(const std::filesystem::path& path) {
+    try {
+        kiln::require_writable(path);
+    } catch (const std::system_error& failure) {
+        return failure.what();
+    }
+    return {};
+}
+
 CLI::Validator file_to_write_validator() {
     return CLI::Validator(
         [](std::string& text) -> std::string {
@@ -80,9 +94,22 @@ CLI::Validator file_to_write_validator() {
             const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
             if (!fs::is_directory(folder, ec))
                 return "must be in an existing folder, but '" + folder.string() + "' is not one";
-            return {};
+            return write_problem(path);
         },
         "FILE");
+}
+
+CLI::Validator folder_to_write_validator() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            namespace fs = std::filesystem;
+            std::error_code ec;
+            if (!fs::is_directory(text, ec))
+                return "must be an existing folder, got '" + text + "'";
+            // Any name will do: the probe's own temporary name is unique.
+            return write_problem(fs::path(text) / "results");
+        },
+        "DIR");
 }
 
 void add_check(CLI::Option* option, const value_check& check) {
@@ -101,6 +128,9 @@ void add_check(CLI::Option* option, const value_check& check) {
         return;
     case kind::file_to_write:
         option->check(file_to_write_validator());
+        return;
+    case kind::folder_to_write:
+        option->check(folder_to_write_validator());
         return;
     case kind::existing_folder:
         option->check(CLI::ExistingDirectory);

@@ -16,10 +16,11 @@ namespace kiln::examples {
 struct value_check {
     enum class kind {
         anything,
-        number_in,    // a finite number in [low, high], or [low, high) when high_open
-        at_least,     // a finite number >= low
-        whole_number, // decimal digits only (no sign, point or exponent), >= least
-        file_to_write,
+        number_in,       // a finite number in [low, high], or [low, high) when high_open
+        at_least,        // a finite number >= low
+        whole_number,    // decimal digits only (no sign, point or exponent), >= least
+        file_to_write,   // a file in an existing folder that can take a new file now
+        folder_to_write, // an existing folder that can take a new file now
         existing_folder,
         existing_file,
         one_of, // one of choices
@@ -41,9 +42,16 @@ inline value_check at_least(double low) {
 inline value_check whole_number_at_least(unsigned long long least) {
     return {value_check::kind::whole_number, 0, 0, false, least, {}};
 }
-// A file the program will write: its folder must exist, and it must not be a folder.
+// A file the program will write: its folder must exist and take a new file (checked
+// by creating one, as the write will), and it must not be a folder. Every option
+// that names where a program writes uses this or folder_to_write, so that a run
+// never learns at its end that its results cannot be saved.
 inline value_check file_to_write() {
     return {value_check::kind::file_to_write, 0, 0, false, 0, {}};
+}
+// A folder the program will write files in: it must exist and take a new file.
+inline value_check folder_to_write() {
+    return {value_check::kind::folder_to_write, 0, 0, false, 0, {}};
 }
 inline value_check existing_folder() {
     return {value_check::kind::existing_folder, 0, 0, false, 0, {}};

@@ -2,11 +2,14 @@
 """examples/mlp as a user runs it: every bad command-line value is a one-line
 error; a diverging run stops with exit code 3 naming step and layer; a run saved
 with --save and continued with --resume (after a clean stop or a SIGKILL) ends
-exactly as the same run uninterrupted.
+exactly as the same run uninterrupted; a resumed run without --save goes on
+saving to the file it resumed from; resuming on other data is refused unless
+--force_resume; a FIFO given as --resume is refused, not waited on.
 
 Usage: mlp_cli.py PATH_TO_MLP [--data_dir DIR]   (exit 77: skipped, no data)
 """
 
+import gzip
 import json
 import os
 import signal
@@ -59,6 +62,63 @@ def final_lines(stdout):
             if line.startswith(("best epoch", "test accuracy"))]
 
 
+def epochs_done(checkpoint, out_dir):
+    """How many epochs the run in checkpoint has finished, as a resume reports it."""
+    probe = run(["--resume", checkpoint, "--num_epoch", "1", "--out_dir", out_dir])
+    for line in probe.stdout.splitlines():
+        if line.startswith("resumed from"):
+            return int(line.split(": ")[1].split(" ")[0])
+    check(False, "resuming to read the epoch count", probe)
+    return None
+
+
+def resume_keeps_saving(tmp):
+    """--resume X without --save saves to X after every epoch: a kill after that
+    loses nothing."""
+    folder = os.path.join(tmp, "no_save")
+    os.mkdir(folder)
+    checkpoint = os.path.join(folder, "run.kiln")
+    first = run(FAST + ["--num_epoch", "1", "--save", checkpoint, "--out_dir", folder])
+    check(first.returncode == 0, "the first part", first)
+    resumed = run(["--resume", checkpoint, "--num_epoch", "2", "--out_dir", folder])
+    check(resumed.returncode == 0 and f"saving to {checkpoint}" in resumed.stdout,
+          "--resume without --save must say where it saves", resumed)
+    check(epochs_done(checkpoint, folder) == 2,
+          "--resume without --save must go on saving to the file it resumed from")
+
+
+def other_data_is_refused(tmp):
+    """A checkpoint records its data's fingerprint: resuming on other data (here one
+    test image with one pixel changed) is refused unless --force_resume."""
+    folder, other = os.path.join(tmp, "fingerprint"), os.path.join(tmp, "other_data")
+    os.mkdir(folder)
+    os.mkdir(other)
+    for name in os.listdir(DATA):
+        if name != "t10k-images-idx3-ubyte.gz":
+            os.symlink(os.path.join(DATA, name), os.path.join(other, name))
+    with gzip.open(os.path.join(DATA, "t10k-images-idx3-ubyte.gz")) as f:
+        images = bytearray(f.read())
+    images[16 + 5 * 784 + 400] ^= 0x40
+    with gzip.open(os.path.join(other, "t10k-images-idx3-ubyte.gz"), "wb") as f:
+        f.write(images)
+
+    checkpoint = os.path.join(folder, "run.kiln")
+    first = run(FAST + ["--num_epoch", "1", "--save", checkpoint, "--out_dir", folder])
+    check(first.returncode == 0, "the first part", first)
+    refused(["--resume", checkpoint, "--num_epoch", "2", "--data_dir", other, "--out_dir",
+             folder], "the run read other data: 'data.test'")
+    refused(["--resume", checkpoint, "--num_epoch", "2", "--data_dir", other, "--out_dir",
+             folder], "--force_resume")
+    forced = run(["--resume", checkpoint, "--num_epoch", "2", "--data_dir", other,
+                  "--out_dir", folder, "--force_resume"])
+    check(forced.returncode == 0 and "--force_resume" in forced.stdout,
+          "--force_resume must resume on other data, saying so", forced)
+    # The checkpoint now records the data it was resumed on.
+    again = run(["--resume", checkpoint, "--num_epoch", "3", "--data_dir", other, "--out_dir",
+                 folder])
+    check(again.returncode == 0, "after --force_resume the run's data are the new ones", again)
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="kiln_mlp_cli_") as tmp:
         # --- Bad values: refused before any data is read (no data needed) ---------
@@ -78,6 +138,7 @@ def main():
             (["--save", os.path.join(tmp, "missing", "run.kiln")], "must be in an existing folder"),
             (["--save", tmp], "must name a file"),
             (["--resume", os.path.join(tmp, "missing.kiln")], "--resume"),
+            (["--force_resume"], "--force_resume goes with --resume"),
             (["--bogus"], "--bogus"),
         ]:
             refused(args, expected)
@@ -91,6 +152,12 @@ def main():
         with open(not_a_checkpoint, "w") as f:
             f.write("hello")
         refused(["--resume", not_a_checkpoint], "not a kiln checkpoint")
+        fifo = os.path.join(tmp, "fifo.kiln")
+        os.mkfifo(fifo)
+        try:
+            refused(["--resume", fifo], "is a FIFO (named pipe), not a checkpoint file")
+        except subprocess.TimeoutExpired:
+            check(False, "--resume of a FIFO must be refused, not waited on")
 
         # --- Divergence: exit code 3, step and layer named --------------------------
         result = run(FAST + ["--learning_rate", "1e10", "--num_epoch", "1", "--out_dir", tmp])
@@ -142,6 +209,9 @@ def main():
                   "kill + resume must give the uninterrupted run's results")
         leftovers = [name for name in os.listdir(killed_dir) if ".tmp-" in name]
         print(f"after SIGKILL: {len(leftovers)} temporary file(s) left, ignored")
+
+        resume_keeps_saving(tmp)
+        other_data_is_refused(tmp)
 
     print(f"{'FAILED' if failures else 'passed'}: {len(failures)} failure(s)")
     return 1 if failures else 0

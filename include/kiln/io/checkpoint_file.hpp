@@ -25,7 +25,10 @@
 #include "kiln/io/atomic_file.hpp"
 #include "kiln/io/checkpoint_error.hpp"
 #include "kiln/io/little_endian.hpp"
+#include "kiln/io/regular_file.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -34,7 +37,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iterator>
 #include <span>
 #include <string>
@@ -265,33 +267,11 @@ public:
                                            const std::filesystem::path& file) {
         auto refuse = [&](const std::string& problem) { throw checkpoint_error(file, problem); };
         const std::size_t size = bytes.size();
-        if (size == 0) refuse("empty file: not a kiln checkpoint");
-        const auto start = bytes.first(std::min(size, magic.size()));
-        if (!std::equal(start.begin(), start.end(), std::as_bytes(std::span(magic)).begin()))
-            refuse("not a kiln checkpoint: it starts with " + detail::quoted_start(bytes) +
-                   ", a checkpoint with \"KILNCKPT\"" +
-                   (std::to_integer<char>(bytes[0]) == 'P' && size > 1 &&
-                            std::to_integer<char>(bytes[1]) == 'K'
-                        ? " (this looks like a zip archive, as PyTorch saves: convert it with "
-                          "scripts/torch_weights.py)"
-                        : ""));
-        constexpr std::size_t smallest =
-            detail::checkpoint_fixed_header + detail::checkpoint_checksum_size;
-        if (size < smallest)
-            refuse("truncated: " + std::to_string(size) + " bytes, fewer than the " +
-                   std::to_string(smallest) + " that every checkpoint's header and checksum take");
-
+        check_start(bytes.first(std::min(size, detail::checkpoint_fixed_header)), size, file);
         byte_reader header(bytes.first(detail::checkpoint_fixed_header));
         (void)header.take(magic.size(), "the magic");
         const auto version = header.get<std::uint32_t>("the version");
         const auto flags = header.get<std::uint32_t>("the flags");
-        const auto declared = header.get<std::uint64_t>("the file size");
-        if (declared > size)
-            refuse("truncated: the header says the file holds " + std::to_string(declared) +
-                   " bytes, it has " + std::to_string(size));
-        if (declared < size)
-            refuse("corrupt: the file has " + std::to_string(size) + " bytes, its header says " +
-                   std::to_string(declared) + " (trailing bytes, or a damaged header)");
         const auto body = bytes.first(size - detail::checkpoint_checksum_size);
         const auto stored = byte_reader(bytes.last(detail::checkpoint_checksum_size))
                                 .get<std::uint32_t>("the checksum");
@@ -327,28 +307,29 @@ public:
         file_ = path;
     }
 
-    // Reads and checks a file (every check but the network's: see expect).
+    // Reads and checks a file (every check but the network's: see expect). Only a
+    // regular file is opened (io/regular_file.hpp), and its first 24 bytes are
+    // checked (the magic, and the size the header states against the file's)
+    // before the rest is read: a large file that is not a checkpoint is refused
+    // without reading it. The version is judged after the checksum, as decode
+    // does, so that a damaged version never passes for a newer format.
     [[gnu::cold]] static checkpoint load(const std::filesystem::path& path) {
-        namespace fs = std::filesystem;
-        std::error_code ec;
-        const auto status = fs::status(path, ec);
-        if (status.type() == fs::file_type::not_found) throw checkpoint_error(path, "no such file");
-        if (status.type() == fs::file_type::directory)
-            throw checkpoint_error(path, "is a directory, not a checkpoint file");
-        std::ifstream in(path, std::ios::binary);
-        if (!in)
-            throw checkpoint_error(
-                path, "cannot open: " + std::error_code(errno, std::generic_category()).message());
-        in.seekg(0, std::ios::end);
-        const auto length = static_cast<std::uint64_t>(in.tellg());
-        if (!in || length > detail::checkpoint_max_bytes)
-            throw checkpoint_error(path, "cannot read it, or it is larger than 16 GiB");
-        in.seekg(0);
-        std::vector<std::byte> bytes(static_cast<std::size_t>(length));
-        in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(length));
-        if (static_cast<std::uint64_t>(in.gcount()) != length)
-            throw checkpoint_error(path, "read error after " + std::to_string(in.gcount()) +
-                                             " of " + std::to_string(length) + " bytes");
+        const file_descriptor file = open_regular_file<checkpoint_error>(path, "a checkpoint file");
+        struct stat info {};
+        if (::fstat(file.get(), &info) != 0 || info.st_size < 0)
+            throw checkpoint_error(path, "cannot read its size: " +
+                                             std::generic_category().message(errno));
+        const auto length = static_cast<std::uint64_t>(info.st_size);
+        if (length > detail::checkpoint_max_bytes)
+            throw checkpoint_error(path, "not a kiln checkpoint: " + std::to_string(length) +
+                                             " bytes, more than the 16 GiB a checkpoint may have");
+        std::vector<std::byte> bytes(std::min<std::size_t>(static_cast<std::size_t>(length),
+                                                           detail::checkpoint_fixed_header));
+        read_exactly(file, bytes, 0, path);
+        check_start(bytes, length, path);
+        bytes.resize(static_cast<std::size_t>(length));
+        read_exactly(file, std::span(bytes).subspan(detail::checkpoint_fixed_header),
+                     detail::checkpoint_fixed_header, path);
         checkpoint result = decode(bytes, path);
         result.file_ = path;
         return result;
@@ -417,6 +398,58 @@ private:
             fail("section '" + std::string(name) + "' holds " + element_name(s->type) +
                  " values, this program expects " + element_name(type));
         return *s;
+    }
+
+    // The checks the first 24 bytes allow, given the file's size: that it is a
+    // checkpoint (the magic) and has the size its header states. `start` holds the
+    // first min(size, 24) bytes.
+    [[gnu::cold]] static void check_start(std::span<const std::byte> start, std::uint64_t size,
+                                          const std::filesystem::path& file) {
+        auto refuse = [&](const std::string& problem) { throw checkpoint_error(file, problem); };
+        if (size == 0) refuse("empty file: not a kiln checkpoint");
+        const auto head = start.first(std::min(start.size(), magic.size()));
+        if (!std::equal(head.begin(), head.end(), std::as_bytes(std::span(magic)).begin()))
+            refuse("not a kiln checkpoint: it starts with " + detail::quoted_start(start) +
+                   ", a checkpoint with \"KILNCKPT\"" +
+                   (std::to_integer<char>(start[0]) == 'P' && start.size() > 1 &&
+                            std::to_integer<char>(start[1]) == 'K'
+                        ? " (this looks like a zip archive, as PyTorch saves: convert it with "
+                          "scripts/torch_weights.py)"
+                        : ""));
+        constexpr std::size_t smallest =
+            detail::checkpoint_fixed_header + detail::checkpoint_checksum_size;
+        if (size < smallest)
+            refuse("truncated: " + std::to_string(size) + " bytes, fewer than the " +
+                   std::to_string(smallest) + " that every checkpoint's header and checksum take");
+        const auto declared = byte_reader(start.subspan(16, 8)).get<std::uint64_t>("the file size");
+        if (declared > size)
+            refuse("truncated: the header says the file holds " + std::to_string(declared) +
+                   " bytes, it has " + std::to_string(size));
+        if (declared < size)
+            refuse("corrupt: the file has " + std::to_string(size) + " bytes, its header says " +
+                   std::to_string(declared) + " (trailing bytes, or a damaged header)");
+    }
+
+    // Fills `out` with the file's bytes from `offset`; a file that ends early (it
+    // shrank after its size was read) or fails to read is a checkpoint_error.
+    [[gnu::cold]] static void read_exactly(const file_descriptor& file, std::span<std::byte> out,
+                                           std::uint64_t offset,
+                                           const std::filesystem::path& path) {
+        std::size_t done = 0;
+        while (done < out.size()) {
+            const ::ssize_t n = ::pread(file.get(), out.data() + done, out.size() - done,
+                                        static_cast<off_t>(offset + done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0)
+                throw checkpoint_error(path,
+                                       "read error after " + std::to_string(offset + done) +
+                                           " bytes: " + std::generic_category().message(errno));
+            if (n == 0)
+                throw checkpoint_error(
+                    path, "truncated while it was read: " + std::to_string(offset + done) + " of " +
+                              std::to_string(offset + out.size()) + " bytes");
+            done += static_cast<std::size_t>(n);
+        }
     }
 
     // Everything after the fixed header, up to the checksum. Lengths and counts

@@ -2,7 +2,8 @@
 // What kiln's objects put in a checkpoint (io/checkpoint_file.hpp), and how they
 // take it back: store(checkpoint, x) and restore(checkpoint, x) for a model, an
 // SGD or AdamW state, a trainer (both), a kiln::rng and an early_stopping; save_model and
-// load_model for a file that holds a model alone. A run that stores all of them,
+// load_model for a file that holds a model alone; store and expect_same_data for
+// the fingerprint of the data a run reads. A run that stores all of them,
 // plus its own counters and data order, can resume exactly where it stopped.
 //
 //   auto state = kiln::checkpoint::of<mlp, float>();
@@ -15,6 +16,7 @@
 //   kiln::restore(state, train);  kiln::restore(state, random);
 //   epoch = state.get_value<std::uint64_t>("epoch");
 #include "kiln/core/rng.hpp"
+#include "kiln/data/fingerprint.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/parameter_table.hpp"
 #include "kiln/graph/visit.hpp"
@@ -179,6 +181,38 @@ template <class Net, class Loss, class Optimizer, class T>
                    " epochs");
     stopper.set_state(
         {state.get_value<double>("early_stopping.best_score"), best_epoch, epochs, waited});
+}
+
+// --- The data a run reads: a fingerprint per set (data/fingerprint.hpp) -----------------
+// Section `name` ("data.train") holds the example count and the two CRC-32s.
+[[gnu::cold]] inline void store(checkpoint& state, const data::fingerprint& data,
+                                std::string_view name) {
+    const std::array<std::uint64_t, 3> values{data.examples, data.inputs_crc32, data.labels_crc32};
+    state.put(name, std::span<const std::uint64_t>(values));
+}
+// Refuses a checkpoint whose run read other data under `name`, or that does not say
+// what it read (written before kiln recorded it). `override` says how a program
+// lets its user resume anyway ("--force_resume"); empty when it does not.
+[[gnu::cold]] inline void expect_same_data(const checkpoint& state, const data::fingerprint& here,
+                                           std::string_view name, std::string_view override = {}) {
+    const std::string or_override =
+        override.empty() ? std::string() : ", or " + std::string(override) + " to resume anyway";
+    if (!state.has(name))
+        state.fail("the file does not record the data its run read (no section '" +
+                   std::string(name) +
+                   "': written before kiln recorded it); resume with the "
+                   "data the run started with" +
+                   or_override);
+    std::array<std::uint64_t, 3> values{};
+    state.get(name, std::span<std::uint64_t>(values));
+    if (values[1] > 0xffffffffu || values[2] > 0xffffffffu)
+        state.fail("corrupt: section '" + std::string(name) + "' holds a CRC-32 above 2^32");
+    const data::fingerprint stored{values[0], static_cast<std::uint32_t>(values[1]),
+                                   static_cast<std::uint32_t>(values[2])};
+    if (stored != here)
+        state.fail("the run read other data: '" + std::string(name) + "' was " + stored.text() +
+                   ", here it is " + here.text() + "; resume with the data the run started with" +
+                   or_override);
 }
 
 // --- Files that hold a model alone ---------------------------------------------------
