@@ -342,6 +342,33 @@ TEST_SUITE("data") {
                         std::invalid_argument);
     }
 
+    TEST_CASE("a label outside a labeled set's classes is refused, naming the example") {
+        // A user's own data with 1-based labels: 1..3 for 3 classes.
+        kiln::data::labeled_set<kiln::shape<2>, 3> set(6);
+        for (std::size_t i = 0; i < set.size(); ++i)
+            set.mutable_labels()[i] = static_cast<kiln::label_t>(i % 3 + 1);
+        CHECK_THROWS_WITH_AS((void)set.labels(),
+                             "kiln::data::labeled_set: label 3 of example 2 is not a class in 0..2",
+                             kiln::label_error);
+        const std::array<std::size_t, 2> chosen{0, 5};
+        std::array<float, 4> staging{};
+        std::array<kiln::label_t, 2> staged{};
+        CHECK_THROWS_WITH_AS(set.gather(chosen,
+                                        kiln::batch_view<kiln::shape<2>, float>(staging.data(), 2),
+                                        staged.data()),
+                             "kiln::data::labeled_set: label 3 of example 5 is not a class in 0..2",
+                             kiln::label_error);
+        set.mutable_labels()[2] = -1;
+        set.mutable_labels()[5] = 0;
+        try {
+            (void)set.labels();
+            FAIL("a label of -1 passed");
+        } catch (const kiln::label_error& error) {
+            CHECK(error.label() == -1);
+            CHECK(error.example() == 2);
+        }
+    }
+
     TEST_CASE("the Fashion-MNIST split: first 1000 per class train, last 200 validate") {
         temp_dir dir;
         write_synthetic_fashion_mnist(dir);
@@ -511,8 +538,9 @@ TEST_SUITE("data") {
         CHECK(data.test.size() == 10'000);
         const auto class_counts = [](const image_set& set) {
             std::array<std::size_t, 10> counts{};
+            const auto labels = set.labels(); // checks every label: taken once
             for (std::size_t i = 0; i < set.size(); ++i)
-                ++counts[static_cast<std::size_t>(set.labels()[i])];
+                ++counts[static_cast<std::size_t>(labels[i])];
             return counts;
         };
         for (const std::size_t count : class_counts(data.train))
