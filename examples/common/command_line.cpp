@@ -98,7 +98,11 @@ CLI::Validator whole_number_validator(unsigned long long least, unsigned long lo
             if (!digits) return "must be " + description + ", got '" + text + "'";
             errno = 0;
             const unsigned long long value = std::strtoull(text.c_str(), nullptr, 10);
-            if (errno == ERANGE) return "must be " + description + " below 2^64, got " + text;
+            if (errno == ERANGE)
+                return "must be " + description +
+                       (most == std::numeric_limits<unsigned long long>::max() ? " below 2^64"
+                                                                               : "") +
+                       ", got " + text;
             if (value < least || value > most) return "must be " + description + ", got " + text;
             text = std::to_string(value);
             return {};

@@ -129,6 +129,8 @@ def flags(p, tmp):
 
     refused(p.perceptron, ["--degree", "65"], "--degree: must be a whole number in [1, 64]")
     refused(p.perceptron, ["--degree", "4294967297"], "in [1, 64]")
+    refused(p.perceptron, ["--degree", "99999999999999999999999"],
+            "--degree: must be a whole number in [1, 64], got 99999999999999999999999")
     refused(p.ood, ["--shift_pixels", "3.5"], "--shift_pixels: must be a whole number in [0, 28]")
     refused(p.ood, ["--momentum", "0x0"], "--momentum: must be a number in [0, 1) written in "
                                          "decimal")

@@ -80,10 +80,10 @@ inline constexpr std::size_t idx_scan_limit = std::size_t{16} << 20;
     return text;
 }
 
-// The bytes of an IDX file in order, inflated when the file is gzip (it starts
-// with 1f 8b; an IDX file starts with two zero bytes), as they are. The file is
-// a regular file (io/regular_file.hpp), its size known before anything is
-// inflated. A gzip file may hold several members, one after another, as gzip
+// The bytes of an IDX file in order: inflated when the file is gzip (it starts
+// with 1f 8b; an IDX file starts with two zero bytes), read as they are
+// otherwise. The file is a regular file (io/regular_file.hpp), its size known
+// before anything is inflated. A gzip file may hold several members, one after another, as gzip
 // itself writes them; anything else after a member is an error, where zlib's
 // gzread would silently drop it.
 class idx_stream {
