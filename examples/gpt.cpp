@@ -9,6 +9,7 @@
 // Writes GPT_block{B}_heads{H}.json: the loss curves (iteration, train, val),
 // the samples and the times.
 #include "common/command_line.hpp"
+#include "common/run_reporting_errors.hpp"
 #include "gpt_training.hpp"
 
 #include <kiln/data/char_text.hpp>
@@ -21,8 +22,10 @@ int main(int argc, char** argv) {
     ex::command_line cli{"kiln: the course's character GPT (SEED.md part F)"};
     ex::gpt_options opt;
     cli.option("--text,text", opt.text, "the training text (tiny Shakespeare)");
-    cli.option("--block", opt.block, "context length: 32, or 2, 16, 64 (with 4 heads)");
-    cli.option("--heads", opt.heads, "attention heads: 4, or 2, 8 (with block 32)");
+    cli.option("--block", opt.block, "context length: 32, or 2, 16, 64 (with 4 heads)",
+               ex::whole_number_in(2, 64));
+    cli.option("--heads", opt.heads, "attention heads: 4, or 2, 8 (with block 32)",
+               ex::whole_number_in(2, 8));
     cli.flag("--sweep", opt.sweep, "train every configuration above, each from scratch");
     cli.option("--iterations", opt.iterations, "training steps", ex::whole_number_at_least(1));
     cli.option("--eval_interval", opt.eval_interval, "steps between loss estimates",
@@ -43,7 +46,7 @@ int main(int argc, char** argv) {
                ex::folder_to_write());
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
-    try {
+    return ex::run_reporting_errors("gpt", [&] {
         const auto text = kiln::data::char_text::load(opt.text);
         if (text.vocabulary_size() != ex::gpt_vocabulary)
             throw kiln::data::data_error(
@@ -61,8 +64,5 @@ int main(int argc, char** argv) {
                 " is not built in: use block 32 with heads 2, 4 or 8, or heads 4 with block 2, "
                 "16, 32 or 64");
         return 0;
-    } catch (const std::exception& failure) {
-        std::fprintf(stderr, "gpt: error: %s\n", failure.what());
-        return 1;
-    }
+    });
 }

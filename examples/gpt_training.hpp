@@ -8,8 +8,10 @@
 #include "common/gpt_network.hpp"
 #include "common/json_writer.hpp"
 
+#include <kiln/core/checked_size.hpp>
 #include <kiln/data/char_text.hpp>
 #include <kiln/kiln.hpp>
+#include <kiln/train/check_finite.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -91,9 +93,34 @@ std::string generate(const kiln::model<Net>& net, const kiln::data::char_text& t
     return text.decode(std::span<const float>(context).subspan(1));
 }
 
+// The memory the flags ask for, checked before any of it is allocated, so that
+// an impossible size is refused naming its flag rather than wrapping around or
+// ending in std::bad_alloc: a training batch of windows and its pass (--batch),
+// the windows of one estimate (--eval_iters x --batch), a sample (--sample_length).
+template <class Net>
+void check_flag_sizes(const gpt_options& opt) {
+    constexpr std::size_t block = Net::input_shape::size;
+    struct window {
+        float ids[block];
+        kiln::label_t targets[block];
+    };
+    struct window_in_training : window {
+        float pass[Net::network_runner::saved_per_example];
+    };
+    (void)kiln::checked_bytes<window_in_training>(opt.batch,
+                                                  "--batch " + std::to_string(opt.batch));
+    const std::string estimate = "--eval_iters " + std::to_string(opt.eval_iters) + " x --batch " +
+                                 std::to_string(opt.batch);
+    (void)kiln::checked_bytes<window>(kiln::checked_product(opt.eval_iters, opt.batch, estimate),
+                                      estimate);
+    const std::string sample = "--sample_length " + std::to_string(opt.sample_length);
+    (void)kiln::checked_bytes<float>(kiln::checked_sum(opt.sample_length, 1, sample), sample);
+}
+
 template <std::size_t Block, std::size_t Heads>
 void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
     using net_type = gpt<Block, Heads>;
+    check_flag_sizes<net_type>(opt);
     kiln::data::require_windows(text.train(), Block, "training");
     kiln::data::require_windows(text.validation(), Block, "validation");
     std::printf("GPT block %zu, heads %zu: %zu parameters\n%s", Block, Heads, net_type::param_count,
@@ -106,7 +133,8 @@ void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
     std::vector<float> x(opt.batch * Block);
     std::vector<kiln::label_t> y(opt.batch * Block);
     const kiln::batch_view<kiln::shape<Block>, const float> xs(x.data(), opt.batch);
-    const kiln::label_view<gpt_vocabulary> ys(y.data(), opt.batch);
+    // Filled by sample_windows with ids of the text, whose vocabulary is the network's.
+    const kiln::label_view<gpt_vocabulary> ys(y.data(), opt.batch, kiln::labels_checked);
 
     const std::string before =
         generate(net, text, opt.sample_length, opt.temperature, opt.sample_seed);
@@ -114,31 +142,37 @@ void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
                 before.c_str());
 
     // An estimate: the mean loss over eval_iters random batches, drawn first (the
-    // same draws as one batch at a time) and then run on every core at once.
+    // same draws as one batch at a time) and then run on every core at once. A
+    // loss or a weight that is not finite stops the run (exit code 3).
     kiln::evaluator<net_type, kiln::sequence_cross_entropy> evaluator(opt.batch);
     const std::size_t estimate_windows = opt.eval_iters * opt.batch;
     std::vector<float> estimate_x(estimate_windows * Block);
     std::vector<kiln::label_t> estimate_y(estimate_windows * Block);
-    auto estimate = [&](std::span<const std::uint8_t> split) {
+    std::size_t done = 0;
+    auto estimate = [&](std::span<const std::uint8_t> split, const char* name) {
         for (std::size_t k = 0; k < opt.eval_iters; ++k)
             kiln::data::sample_windows(split, Block, opt.batch, random,
                                        estimate_x.data() + k * opt.batch * Block,
                                        estimate_y.data() + k * opt.batch * Block);
-        return evaluator.mean_loss(
-            net,
-            kiln::batch_view<kiln::shape<Block>, const float>(estimate_x.data(), estimate_windows),
-            kiln::label_view<gpt_vocabulary>(estimate_y.data(), estimate_windows));
+        const kiln::batch_view<kiln::shape<Block>, const float> windows(estimate_x.data(),
+                                                                        estimate_windows);
+        const double loss =
+            evaluator.mean_loss(net, windows,
+                                kiln::label_view<gpt_vocabulary>(
+                                    estimate_y.data(), estimate_windows, kiln::labels_checked));
+        kiln::check_finite_evaluation(loss, net, windows, done, name);
+        return loss;
     };
 
     std::vector<double> iterations, train_curve, val_curve;
     double training_seconds = 0;
     const auto start = clock_type::now();
-    std::size_t done = 0;
     while (true) {
         if (done % opt.eval_interval == 0 || done == opt.iterations) {
             iterations.push_back(static_cast<double>(done == opt.iterations ? done - 1 : done));
-            train_curve.push_back(estimate(text.train()));
-            val_curve.push_back(estimate(text.validation()));
+            train_curve.push_back(estimate(text.train(), "random windows of the training split"));
+            val_curve.push_back(
+                estimate(text.validation(), "random windows of the validation split"));
             std::printf("step %5zu: train loss %.4f, val loss %.4f (%.1f s)\n",
                         static_cast<std::size_t>(iterations.back()), train_curve.back(),
                         val_curve.back(), seconds_since(start));
@@ -150,10 +184,7 @@ void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
         const auto chunk_start = clock_type::now();
         for (std::size_t i = done; i < chunk_end; ++i) {
             kiln::data::sample_windows(text.train(), Block, opt.batch, random, x.data(), y.data());
-            const float loss = train.step(xs, ys);
-            if (!std::isfinite(loss))
-                throw std::runtime_error("the loss became " + std::to_string(loss) + " at step " +
-                                         std::to_string(i) + ": lower --learning_rate");
+            kiln::check_finite(train.step(xs, ys), train, i + 1);
             bar.update(i + 1 - done);
         }
         training_seconds += seconds_since(chunk_start);

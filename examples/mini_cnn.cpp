@@ -5,8 +5,10 @@
 // of the same shape with random weights, so that the student can reach it.
 #include "common/command_line.hpp"
 #include "common/json_writer.hpp"
+#include "common/run_reporting_errors.hpp"
 
 #include <kiln/kiln.hpp>
+#include <kiln/train/check_finite.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -36,13 +38,30 @@ struct synthetic_set {
     std::vector<kiln::label_t> labels;
     std::size_t size() const { return labels.size(); }
     kiln::batch_view<example, const float> inputs_view() const { return {inputs.data(), size()}; }
-    kiln::label_view<2> labels_view() const { return {labels.data(), size()}; }
+    // Made from labels this program wrote (-1 and +1): not looked at again.
+    kiln::label_view<2> labels_view() const {
+        return {labels.data(), size(), kiln::labels_checked};
+    }
 };
+
+// What one example of a set costs: its inputs and label, and its part of the
+// workspace the teacher labels the set in. Checked for the whole set before
+// anything is allocated, so that an impossible count is refused naming its flag.
+struct example_memory {
+    float inputs[example::size];
+    kiln::label_t label;
+    float pass[mini_cnn::network_runner::saved_per_example];
+};
+void check_set_size(std::size_t count, const char* flag) {
+    (void)kiln::checked_bytes<example_memory>(count,
+                                              std::string(flag) + " " + std::to_string(count));
+}
 
 synthetic_set make_set(std::size_t count, const kiln::model<mini_cnn>& teacher,
                        kiln::workspace<mini_cnn>& space, kiln::rng& random) {
     synthetic_set set;
     set.inputs.resize(count * example::size);
+    set.labels.reserve(count);
     for (auto& x : set.inputs)
         x = static_cast<float>(random.normal());
     const auto scores = kiln::forward(
@@ -65,6 +84,8 @@ std::vector<double> named_weights(const kiln::model<mini_cnn>& net) {
 }
 
 int run(const options& opt) {
+    check_set_size(opt.train_count, "--train_count");
+    check_set_size(opt.test_count, "--test_count");
     std::printf("%s", mini_cnn::summary().c_str());
     kiln::rng random(opt.random_seed);
     const kiln::model<mini_cnn> teacher(kiln::init::normal{0.0, 1.0}, random);
@@ -77,16 +98,24 @@ int run(const options& opt) {
     std::vector<double> train_loss, train_accuracy, test_accuracy;
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
+    const auto train_inputs = train_set.inputs_view();
+    const auto train_labels = train_set.labels_view();
     for (std::size_t epoch = 1; epoch <= opt.num_epoch; ++epoch) {
         // One random example at a time, as many as the set holds.
         for (std::size_t step = 0; step < train_set.size(); ++step) {
             const std::size_t n = random.below(train_set.size());
-            train.step(train_set.inputs_view().rows(n, 1), train_set.labels_view().rows(n, 1));
+            const float loss = train.step(train_inputs.rows(n, 1), train_labels.rows(n, 1));
+            kiln::check_finite(loss, train, (epoch - 1) * train_set.size() + step + 1);
         }
-        const auto on_train = kiln::evaluate<kiln::logistic>(net, space, train_set.inputs_view(),
-                                                             train_set.labels_view());
+        const auto on_train =
+            kiln::evaluate<kiln::logistic>(net, space, train_inputs, train_labels);
         const auto on_test = kiln::evaluate<kiln::logistic>(net, space, test_set.inputs_view(),
                                                             test_set.labels_view());
+        const std::uint64_t steps_done = epoch * train_set.size();
+        kiln::check_finite_evaluation(on_train.loss, net, train_inputs, steps_done,
+                                      "the training set");
+        kiln::check_finite_evaluation(on_test.loss, net, test_set.inputs_view(), steps_done,
+                                      "the test set");
         train_loss.push_back(on_train.loss);
         train_accuracy.push_back(on_train.accuracy);
         test_accuracy.push_back(on_test.accuracy);
@@ -131,10 +160,5 @@ int main(int argc, char** argv) {
                ex::whole_number_at_least(0));
     cli.option("--out", opt.out, "the JSON results file", ex::file_to_write());
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
-    try {
-        return run(opt);
-    } catch (const std::exception& failure) {
-        std::fprintf(stderr, "mini_cnn: error: %s\n", failure.what());
-        return 1;
-    }
+    return ex::run_reporting_errors("mini_cnn", [&] { return run(opt); });
 }

@@ -7,6 +7,7 @@
 // turns NaN or infinite stops training with exit code 3, naming step and layer.
 #include "common/command_line.hpp"
 #include "common/json_writer.hpp"
+#include "common/run_reporting_errors.hpp"
 
 #include <kiln/data/fashion_mnist.hpp>
 #include <kiln/data/fingerprint.hpp>
@@ -15,13 +16,12 @@
 #include <kiln/train/checkpoint.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <optional>
 #include <type_traits>
 #include <vector>
-
-#include <unistd.h>
 
 namespace {
 
@@ -49,9 +49,6 @@ struct options {
     std::string resume;        // checkpoint to continue from (and save to, without --save)
     bool force_resume = false; // resume even on data other than the run's
 };
-
-// Exit codes besides 0 (success) and 1 (any other error).
-constexpr int exit_diverged = 3;
 
 // What the training loop has done so far; with kiln's objects, a checkpoint.
 struct progress {
@@ -160,6 +157,7 @@ struct data_fingerprints {
     kiln::restore(state, random);
     kiln::restore(state, stopper);
     state.get("best_parameters", best.span());
+    kiln::require_finite(state, "best_parameters", best.span(), &kiln::describe_parameter<mlp>);
     state.get("order", order);
     // The order must stay a permutation: gather would refuse an index out of range,
     // but a repeated one would silently train on other data.
@@ -175,6 +173,12 @@ struct data_fingerprints {
     done.train_accuracy = state.get_all<double>("history.train_accuracy");
     done.validation_accuracy = state.get_all<double>("history.validation_accuracy");
     done.train_loss = state.get_all<double>("history.train_loss");
+    kiln::require_finite(state, "history.train_accuracy", std::span(done.train_accuracy));
+    kiln::require_finite(state, "history.validation_accuracy", std::span(done.validation_accuracy));
+    kiln::require_finite(state, "history.train_loss", std::span(done.train_loss));
+    if (!std::isfinite(done.seconds))
+        state.fail("section 'seconds' holds " + std::to_string(done.seconds) +
+                   ": it cannot be resumed (the file was altered)");
     if (done.train_accuracy.size() != done.epoch || done.validation_accuracy.size() != done.epoch ||
         done.train_loss.size() != done.epoch || stopper.epochs() != done.epoch)
         state.fail("corrupt: the history does not hold one entry per finished epoch");
@@ -309,6 +313,12 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
             kiln::evaluate(net, evaluation_space, data.train.inputs(), data.train.labels());
         const auto on_validation = kiln::evaluate(net, evaluation_space, data.validation.inputs(),
                                                   data.validation.labels());
+        // Before the epoch can be the best or be saved: a NaN (relu hides one in
+        // the weights from the steps' losses) stops the run here, with exit code 3.
+        kiln::check_finite_evaluation(on_train.loss, net, data.train.inputs(), epoch * steps,
+                                      "the training set");
+        kiln::check_finite_evaluation(on_validation.loss, net, data.validation.inputs(),
+                                      epoch * steps, "the validation set");
         train_loss.push_back(on_train.loss);
         train_accuracy.push_back(on_train.accuracy);
         validation_accuracy.push_back(on_validation.accuracy);
@@ -319,9 +329,11 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
         }
         if (opt.test_each_epoch) { // scored outside the training time
             const auto scoring_start = clock::now();
-            test_accuracy_each_epoch.push_back(
-                kiln::evaluate(net, evaluation_space, data.test.inputs(), data.test.labels())
-                    .accuracy);
+            const auto on_test =
+                kiln::evaluate(net, evaluation_space, data.test.inputs(), data.test.labels());
+            kiln::check_finite_evaluation(on_test.loss, net, data.test.inputs(), epoch * steps,
+                                          "the test set");
+            test_accuracy_each_epoch.push_back(on_test.accuracy);
             excluded_seconds += std::chrono::duration<double>(clock::now() - scoring_start).count();
         }
         if (improved) {
@@ -353,6 +365,8 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
               net.parameters().begin());
     const auto on_test =
         kiln::evaluate(net, evaluation_space, data.test.inputs(), data.test.labels());
+    kiln::check_finite_evaluation(on_test.loss, net, data.test.inputs(), finished_epochs * steps,
+                                  "the test set (best epoch's model)");
     std::printf("best epoch %zu (val acc %.4f, %zu updates)\n", stopper.best_epoch(),
                 stopper.best_score(), updates_to_best);
     std::printf("test accuracy at the best epoch: %.4f\n", on_test.accuracy);
@@ -421,7 +435,7 @@ int main(int argc, char** argv) {
              "CRC-32 of its images or labels)");
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
-    try {
+    return ex::run_reporting_errors("mlp", [&] {
         if (opt.force_resume && opt.resume.empty())
             throw std::invalid_argument("--force_resume goes with --resume");
         std::optional<kiln::checkpoint> resume_from;
@@ -443,13 +457,5 @@ int main(int argc, char** argv) {
             }
         }
         return run(opt, resume_from ? &*resume_from : nullptr);
-    } catch (const kiln::non_finite_error& failure) {
-        if (isatty(fileno(stdout))) std::fputc('\n', stdout); // after a progress bar
-        std::fflush(stdout);
-        std::fprintf(stderr, "mlp: error: %s\n", failure.what());
-        return exit_diverged;
-    } catch (const std::exception& failure) {
-        std::fprintf(stderr, "mlp: error: %s\n", failure.what());
-        return 1;
-    }
+    });
 }

@@ -5,10 +5,12 @@
 // 270 degrees. Prints one table and writes it, with each run's history, as JSON.
 #include "common/command_line.hpp"
 #include "common/json_writer.hpp"
+#include "common/run_reporting_errors.hpp"
 
 #include <kiln/data/fashion_mnist.hpp>
 #include <kiln/data/ood.hpp>
 #include <kiln/kiln.hpp>
+#include <kiln/train/check_finite.hpp>
 
 #include <array>
 #include <chrono>
@@ -67,9 +69,11 @@ struct model_result {
 };
 
 // Trains one network with the recipe and scores its best epoch on every test set.
+// A NaN or an infinity stops the study (exit code 3), naming the model, the step
+// and the layer.
 template <class Net, class Scheme>
 model_result train_and_score(const std::string& name, const Scheme& scheme, const options& opt,
-                             const study_data& data) {
+                             const study_data& data) try {
     const image_set& train_set = data.split.train;
     const std::size_t batch = opt.minibatch_size;
     std::printf("\n== %s ==\n%s", name.c_str(), Net::summary().c_str());
@@ -94,8 +98,10 @@ model_result train_and_score(const std::string& name, const Scheme& scheme, cons
         const auto epoch_start = clock::now();
         kiln::progress_bar bar(stdout, name + " epoch " + std::to_string(epoch),
                                batches.steps_per_epoch());
+        const std::size_t steps = batches.steps_per_epoch();
         batches.epoch(random, [&](std::size_t step, auto inputs, auto labels) {
-            train.step(inputs, labels);
+            const float loss = train.step(inputs, labels);
+            kiln::check_finite(loss, train, (epoch - 1) * steps + step + 1);
             bar.update(step + 1);
         });
         bar.finish();
@@ -103,6 +109,10 @@ model_result train_and_score(const std::string& name, const Scheme& scheme, cons
             kiln::evaluate(net, evaluation_space, train_set.inputs(), train_set.labels());
         const auto on_validation = kiln::evaluate(
             net, evaluation_space, data.split.validation.inputs(), data.split.validation.labels());
+        kiln::check_finite_evaluation(on_train.loss, net, train_set.inputs(), epoch * steps,
+                                      "the training set");
+        kiln::check_finite_evaluation(on_validation.loss, net, data.split.validation.inputs(),
+                                      epoch * steps, "the validation set");
         result.train_loss.push_back(on_train.loss);
         result.train_accuracy.push_back(on_train.accuracy);
         result.validation_accuracy.push_back(on_validation.accuracy);
@@ -126,13 +136,19 @@ model_result train_and_score(const std::string& name, const Scheme& scheme, cons
 
     std::copy(best_parameters.data(), best_parameters.data() + best_parameters.size(),
               net.parameters().begin());
-    for (std::size_t t = 0; t < study_data::test_count; ++t)
-        result.test_accuracy[t] =
-            kiln::evaluate(net, evaluation_space, data.tests[t].inputs(), data.tests[t].labels())
-                .accuracy;
+    for (std::size_t t = 0; t < study_data::test_count; ++t) {
+        const auto on_test =
+            kiln::evaluate(net, evaluation_space, data.tests[t].inputs(), data.tests[t].labels());
+        kiln::check_finite_evaluation(on_test.loss, net, data.tests[t].inputs(),
+                                      result.epochs * batches.steps_per_epoch(),
+                                      "the " + data.test_names[t] + " test set");
+        result.test_accuracy[t] = on_test.accuracy;
+    }
     std::printf("best epoch %zu (val acc %.4f); test accuracy %.4f; training time %.1f s\n",
                 result.best_epoch, result.best_validation, result.test_accuracy[0], result.seconds);
     return result;
+} catch (const kiln::non_finite_error& failure) {
+    throw kiln::non_finite_error(name + ": " + failure.what(), failure.step(), failure.layer());
 }
 
 model_result run_model(const std::string& name, const options& opt, const study_data& data) {
@@ -227,7 +243,7 @@ int main(int argc, char** argv) {
                          "is, shifted up and rotated."};
     ex::add_recipe_options(cli, opt);
     cli.option("--shift_pixels", opt.shift_pixels, "how far the shifted test set moves up",
-               ex::number_in(0, 28));
+               ex::whole_number_in(0, 28));
     cli.option("--random_seed", opt.random_seed,
                "seed of the split, and of each model's initialization and shuffling",
                ex::whole_number_at_least(0));
@@ -241,10 +257,5 @@ int main(int argc, char** argv) {
     cli.option("--out", opt.out, "the JSON results file", ex::file_to_write());
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
-    try {
-        return run(opt);
-    } catch (const std::exception& failure) {
-        std::fprintf(stderr, "ood: error: %s\n", failure.what());
-        return 1;
-    }
+    return ex::run_reporting_errors("ood", [&] { return run(opt); });
 }

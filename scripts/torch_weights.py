@@ -362,6 +362,15 @@ def matched(tensors, state):
     return [value for _, value in pairs]
 
 
+def require_finite(values, what):
+    """Refuses a NaN or an infinity (also one that float32 made of a large float64):
+    kiln would refuse the file, and PyTorch would train on it silently."""
+    import math
+    for index, value in enumerate(values):
+        if not math.isfinite(value):
+            raise ValueError(f"{what} holds {value} at index {index}: weights must be finite")
+
+
 # --- Commands ---------------------------------------------------------------------
 
 def command_to_kiln(args):
@@ -386,6 +395,9 @@ def command_to_kiln(args):
         if scalar == FLOAT32:  # values exactly as float32 holds them
             layers = [(torch.tensor(w, dtype=torch.float32).tolist(),
                        torch.tensor(b, dtype=torch.float32).tolist()) for w, b in layers]
+        for k, (w, b) in enumerate(layers):
+            require_finite([v for row in w for v in row], f"{source}: linear layer {k + 1}'s weight")
+            require_finite(b, f"{source}: linear layer {k + 1}'s bias")
         write_bytes(target, mlp_checkpoint(input_dims, layers, scalar))
     else:
         if input_dims is not None or scalar != FLOAT32:
@@ -395,8 +407,9 @@ def command_to_kiln(args):
         dtype = torch.float32 if header["scalar"] == FLOAT32 else torch.float64
         flat = [0.0] * header["storage_size"]
         for t, value in zip(tensors, matched(tensors, state)):
-            flat[t.offset:t.offset + t.count] = \
-                value.detach().to(dtype).permute(t.stored_as).reshape(-1).tolist()
+            values = value.detach().to(dtype).permute(t.stored_as).reshape(-1).tolist()
+            require_finite(values, f"{source}: {t.key}")
+            flat[t.offset:t.offset + t.count] = values
         write_bytes(target, model_file(header["signature"], header["scalar"],
                                        header["param_count"], header["storage_size"], tensors,
                                        flat))
@@ -407,6 +420,8 @@ def command_to_torch(args):
     import torch
     source, target = args
     header, tensors, flat = read_model(read_regular_file(source, "a kiln model file"), source)
+    for t in tensors:
+        require_finite(flat[t.offset:t.offset + t.count], f"{source}: {t.key} ({t.layer})")
     dtype = torch.float32 if header["scalar"] == FLOAT32 else torch.float64
     saved = io.BytesIO()
     torch.save(to_state_dict(tensors, flat, dtype), saved)
@@ -546,6 +561,35 @@ def command_selftest(args):
             command_to_kiln([back, again, "--like", kiln_file])
             with open(again, "rb") as f:
                 check(f.read() == original, f"{sizes}: to-kiln --like gives the same file")
+        # A NaN or an infinity is refused both ways, naming the tensor.
+        torch.manual_seed(1)
+        model = torch_mlp([(4, 3), (3, 2)], torch.float32)
+        state = model.state_dict()
+        state["2.bias"][1] = float("nan")
+        pt, kiln_file = os.path.join(tmp, "nan.pt"), os.path.join(tmp, "nan.kiln")
+        torch.save(state, pt)
+        try:
+            command_to_kiln([pt, kiln_file])
+            check(False, "to-kiln refuses a NaN weight")
+        except ValueError as error:
+            check("linear layer 2's bias holds nan at index 1" in str(error),
+                  f"to-kiln refuses a NaN weight ({error})")
+        state = {k: v.to(torch.float64) for k, v in state.items()}
+        state["2.bias"][1] = 1e300  # finite in float64, infinite as float32
+        torch.save(state, pt)
+        try:
+            command_to_kiln([pt, kiln_file])
+            check(False, "to-kiln refuses a weight that float32 makes infinite")
+        except ValueError as error:
+            check("holds inf" in str(error), f"to-kiln refuses 1e300 as float32 ({error})")
+        layers = [([[0.5] * 4] * 3, [0.0] * 3), ([[float("inf")] * 3] * 2, [0.0] * 2)]
+        with open(kiln_file, "wb") as f:
+            f.write(mlp_checkpoint([4], layers))
+        try:
+            command_to_torch([kiln_file, pt])
+            check(False, "to-torch refuses an infinite weight")
+        except ValueError as error:
+            check("holds inf" in str(error), f"to-torch refuses an infinite weight ({error})")
         # The committed fixture is what the script makes now.
         here = FIXTURE_DIR
         command_fixture([tmp])

@@ -423,6 +423,80 @@ TEST_SUITE("checkpoint") {
                 {"NaN at layer 1 > copy 2 > 1 (linear<6>), weight[2]"});
     }
 
+    TEST_CASE("an optimizer or a record whose values are not finite is refused, by name") {
+        temp_dir dir;
+        const auto path = dir / "state.kiln";
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        // SGD's velocity: it was reported, once training ran on it, as "the values
+        // grew out of range (a smaller learning rate may help)".
+        {
+            kiln::model<mlp> net = trained_model(4);
+            kiln::trainer<mlp> train(net, kiln::sgd{0.01, 0.9}, 5);
+            auto state = kiln::checkpoint::of<mlp, float>();
+            kiln::store(state, train);
+            std::vector<float> velocity(train.optimizer().velocity().begin(),
+                                        train.optimizer().velocity().end());
+            velocity[17] = nan;
+            state.put("sgd.velocity", velocity);
+            state.save(path);
+            kiln::model<mlp> other;
+            kiln::trainer<mlp> resumed(other, kiln::sgd{0.01, 0.9}, 5);
+            const auto message = refused(
+                path, [&] { kiln::restore(kiln::checkpoint::load<mlp, float>(path), resumed); },
+                {"section 'sgd.velocity' holds NaN at value 17", "cannot be resumed"});
+            CHECK_FALSE(contains(message, "grew out of range"));
+        }
+        // AdamW's moments, and a second moment below zero (a mean of squares).
+        {
+            kiln::model<mlp> net = trained_model(5);
+            kiln::trainer<mlp, kiln::softmax_cross_entropy, kiln::adamw> train(net, {}, 5);
+            auto state = kiln::checkpoint::of<mlp, float>();
+            kiln::store(state, train);
+            std::vector<float> moment(train.optimizer().first_moment().size(), 0.0f);
+            moment[3] = std::numeric_limits<float>::infinity();
+            state.put("adamw.first_moment", moment);
+            state.save(path);
+            kiln::trainer<mlp, kiln::softmax_cross_entropy, kiln::adamw> resumed(net, {}, 5);
+            refused(path, [&] { kiln::restore(kiln::checkpoint::load<mlp, float>(path), resumed); },
+                    {"section 'adamw.first_moment' holds an infinity at value 3"});
+            moment[3] = 0;
+            state.put("adamw.first_moment", moment);
+            moment[9] = -1;
+            state.put("adamw.second_moment", moment);
+            state.save(path);
+            refused(path, [&] { kiln::restore(kiln::checkpoint::load<mlp, float>(path), resumed); },
+                    {"section 'adamw.second_moment' holds a negative value at value 9"});
+        }
+        // Early stopping's best score: NaN never compares, so no epoch would ever be
+        // the best again; -infinity is its value before the first epoch only.
+        {
+            kiln::early_stopping stopper(3);
+            stopper.record(0.5);
+            auto state = kiln::checkpoint::of<mlp, float>();
+            kiln::store(state, stopper);
+            state.put_value("early_stopping.best_score", std::numeric_limits<double>::quiet_NaN());
+            state.save(path);
+            kiln::early_stopping resumed(3);
+            refused(path, [&] { kiln::restore(kiln::checkpoint::load(path), resumed); },
+                    {"section 'early_stopping.best_score' holds nan after 1 epochs"});
+            kiln::store(state, kiln::early_stopping(3)); // no epoch yet: -infinity is right
+            state.save(path);
+            kiln::restore(kiln::checkpoint::load(path), resumed);
+            CHECK(resumed.epochs() == 0);
+        }
+        // Any other section a program reads: require_finite names it and the value.
+        {
+            auto state = kiln::checkpoint::of<mlp, float>();
+            state.put("history.train_loss", std::vector<double>{0.5, 0.25, std::nan("")});
+            state.save(path);
+            const auto loaded = kiln::checkpoint::load(path);
+            const auto history = loaded.get_all<double>("history.train_loss");
+            refused(path,
+                    [&] { kiln::require_finite(loaded, "history.train_loss", std::span(history)); },
+                    {"section 'history.train_loss' holds NaN at value 2"});
+        }
+    }
+
     TEST_CASE("a failed save leaves the previous checkpoint as it was, and no temporary file") {
         temp_dir dir;
         const fs::path path = dir / "model.kiln";

@@ -3,6 +3,7 @@
 // the Fashion-MNIST loader makes exactly the split of SEED.md part C. The tests
 // write their own small files, plain and gzip, into a temporary directory.
 #include <kiln/core/rng.hpp>
+#include <kiln/data/char_text.hpp>
 #include <kiln/data/error.hpp>
 #include <kiln/data/fashion_mnist.hpp>
 #include <kiln/data/idx.hpp>
@@ -29,6 +30,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -139,6 +142,40 @@ std::string data_error_message(F&& load) {
 
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
+}
+
+// What `work` throws when run by a user without special rights: in a child
+// process that, when the tests run as root (who may read anything), has become
+// nobody first.
+template <class Work>
+std::string message_as_unprivileged_user(Work&& work) {
+    int pipe_ends[2];
+    REQUIRE(::pipe(pipe_ends) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(pipe_ends[0]);
+        std::string message = "(nothing thrown)";
+        if (::geteuid() == 0 && ::setuid(65534) != 0)
+            message = "(setuid failed)";
+        else
+            try {
+                work();
+            } catch (const std::exception& error) {
+                message = error.what();
+            }
+        (void)!::write(pipe_ends[1], message.data(), message.size());
+        ::_exit(0);
+    }
+    ::close(pipe_ends[1]);
+    std::string message;
+    char chunk[256];
+    for (::ssize_t n; (n = ::read(pipe_ends[0], chunk, sizeof chunk)) > 0;)
+        message.append(chunk, static_cast<std::size_t>(n));
+    ::close(pipe_ends[0]);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    return message;
 }
 
 // --- A synthetic Fashion-MNIST directory -------------------------------------
@@ -299,6 +336,77 @@ TEST_SUITE("data") {
         check_refused(dir / "cut.gz", "truncated");
     }
 
+    TEST_CASE("what is not a regular file is refused before a byte is read") {
+        temp_dir dir;
+        const auto fifo = dir / "fifo.gz";
+        REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+        check_refused(fifo, "is a FIFO (named pipe), not a regular file"); // it hung in open
+        // Four zero bytes read as a magic of type 0: the reader refused it, then read
+        // on to the end of the stream looking for corruption, and never got there.
+        check_refused("/dev/zero", "is a character device, not a regular file");
+        CHECK_THROWS_WITH_AS(kiln::data::char_text::load(fifo),
+                             doctest::Contains("is a FIFO (named pipe), not a regular file"),
+                             data_error);
+    }
+
+    TEST_CASE("a file or folder the user may not read is 'permission denied', not missing") {
+        temp_dir dir;
+        write_fashion_mnist_pair(dir, "train", std::vector<std::uint8_t>(20, 3), true);
+        const auto labels = dir / "train-labels-idx1-ubyte.gz";
+        REQUIRE(::chmod(labels.c_str(), 0) == 0);
+        auto message = message_as_unprivileged_user([&] { (void)kiln::data::read_idx(labels); });
+        CHECK(contains(message, labels.string() + ": permission denied"));
+        REQUIRE(::chmod(labels.c_str(), 0644) == 0);
+
+        REQUIRE(::chmod(dir.path.c_str(), 0) == 0); // the folder cannot be searched
+        message =
+            message_as_unprivileged_user([&] { (void)kiln::data::load_fashion_mnist(dir.path); });
+        REQUIRE(::chmod(dir.path.c_str(), 0755) == 0);
+        CHECK(contains(message, "permission denied"));
+        CHECK_FALSE(contains(message, "no such file"));
+    }
+
+    TEST_CASE("bytes after the end of a gzip stream are refused; a second member is data") {
+        temp_dir dir;
+        const bytes content = idx_bytes({3, 4}, noise(12, 5));
+        const auto good = write_idx(dir, "good", content, true);
+        bytes garbage = read_raw(good);
+        garbage.insert(garbage.end(), {'j', 'u', 'n', 'k', 0});
+        write_plain(dir / "garbage.gz", garbage);
+        check_refused(dir / "garbage.gz", "trailing bytes after the gzip stream: 5 bytes");
+        bytes zeros = read_raw(good);
+        zeros.resize(zeros.size() + 512); // as a tape or a careless copy pads it
+        write_plain(dir / "zeros.gz", zeros);
+        check_refused(dir / "zeros.gz", "trailing bytes after the gzip stream: 512 bytes");
+
+        // gzip writes a file given twice as two members, one after the other: the
+        // data are their concatenation.
+        write_gzip(dir / "two.gz", bytes(content.begin(), content.begin() + 9));
+        write_gzip(dir / "two.gz", bytes(content.begin() + 9, content.end()), "ab");
+        CHECK(kiln::data::read_idx(dir / "two.gz").values ==
+              bytes(content.begin() + 12, content.end()));
+    }
+
+    TEST_CASE("a header that promises more than the file can hold is refused before inflating") {
+        temp_dir dir;
+        // 100 MB promised by a gzip file of some 60 bytes: deflate packs at most
+        // 1032 bytes into one.
+        check_refused(write_idx(dir, "promise", idx_bytes({100, 1000, 1000}, bytes(1000)), true),
+                      "impossible header: 100 x 1000 x 1000 promises 100000000 bytes of data, "
+                      "more than a gzip file of");
+        // A pair whose counts differ is refused from the two headers: the images'
+        // data (cut short here, which reading them would report) are never read.
+        const auto images =
+            write_idx(dir, "images", idx_bytes({1000, 28, 28}, noise(784'000, 3)), true);
+        bytes cut = read_raw(images);
+        cut.resize(cut.size() / 2);
+        write_plain(images, cut);
+        const auto labels = write_idx(dir, "labels", idx_bytes({5}, {0, 1, 2, 3, 4}), true);
+        CHECK_THROWS_WITH_AS(kiln::data::load_fashion_mnist_pair(images, labels),
+                             doctest::Contains("count mismatch: 5 labels for 1000 images"),
+                             data_error);
+    }
+
     TEST_CASE("labeled_set views, gathers and subsets its examples") {
         using set_type = kiln::data::labeled_set<kiln::shape<2, 3>, 4, double>;
         set_type set(5);
@@ -340,6 +448,33 @@ TEST_SUITE("data") {
                                    kiln::batch_view<kiln::shape<2, 3>, double>(staging.data(), 2),
                                    staged_labels.data()),
                         std::invalid_argument);
+    }
+
+    TEST_CASE("a label outside a labeled set's classes is refused, naming the example") {
+        // A user's own data with 1-based labels: 1..3 for 3 classes.
+        kiln::data::labeled_set<kiln::shape<2>, 3> set(6);
+        for (std::size_t i = 0; i < set.size(); ++i)
+            set.mutable_labels()[i] = static_cast<kiln::label_t>(i % 3 + 1);
+        CHECK_THROWS_WITH_AS((void)set.labels(),
+                             "kiln::data::labeled_set: label 3 of example 2 is not a class in 0..2",
+                             kiln::label_error);
+        const std::array<std::size_t, 2> chosen{0, 5};
+        std::array<float, 4> staging{};
+        std::array<kiln::label_t, 2> staged{};
+        CHECK_THROWS_WITH_AS(set.gather(chosen,
+                                        kiln::batch_view<kiln::shape<2>, float>(staging.data(), 2),
+                                        staged.data()),
+                             "kiln::data::labeled_set: label 3 of example 5 is not a class in 0..2",
+                             kiln::label_error);
+        set.mutable_labels()[2] = -1;
+        set.mutable_labels()[5] = 0;
+        try {
+            (void)set.labels();
+            FAIL("a label of -1 passed");
+        } catch (const kiln::label_error& error) {
+            CHECK(error.label() == -1);
+            CHECK(error.example() == 2);
+        }
     }
 
     TEST_CASE("the Fashion-MNIST split: first 1000 per class train, last 200 validate") {
@@ -511,8 +646,9 @@ TEST_SUITE("data") {
         CHECK(data.test.size() == 10'000);
         const auto class_counts = [](const image_set& set) {
             std::array<std::size_t, 10> counts{};
+            const auto labels = set.labels(); // checks every label: taken once
             for (std::size_t i = 0; i < set.size(); ++i)
-                ++counts[static_cast<std::size_t>(set.labels()[i])];
+                ++counts[static_cast<std::size_t>(labels[i])];
             return counts;
         };
         for (const std::size_t count : class_counts(data.train))

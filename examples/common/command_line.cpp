@@ -4,12 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <kiln/io/atomic_file.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <system_error>
+#include <type_traits>
 
 namespace kiln::examples {
 namespace {
@@ -18,45 +20,79 @@ std::string number_text(double value) {
     return CLI::detail::to_string(value);
 }
 
-// Empty when text is a finite number in [low, high] ([low, high) when high_open),
-// otherwise what is wrong with it.
-std::string number_problem(const std::string& text, double low, double high, bool high_open,
-                           const std::string& description) {
-    double value = 0;
-    std::size_t used = 0;
-    try {
-        value = std::stod(text, &used);
-    } catch (const std::exception&) {
-        return "must be a number, got '" + text + "'";
+// Whether text is a number written in decimal: an optional sign, digits with an
+// optional point (digits on at least one side), an optional exponent. Not
+// hexadecimal (which strtod also reads), inf, nan, nor spaces around it.
+bool is_decimal_number(const std::string& text) {
+    std::size_t at = 0, digits = 0;
+    const auto digit = [&] { return at < text.size() && text[at] >= '0' && text[at] <= '9'; };
+    if (at < text.size() && (text[at] == '+' || text[at] == '-')) ++at;
+    for (; digit(); ++at)
+        ++digits;
+    if (at < text.size() && text[at] == '.')
+        for (++at; digit(); ++at)
+            ++digits;
+    if (digits == 0) return false;
+    if (at < text.size() && (text[at] == 'e' || text[at] == 'E')) {
+        ++at;
+        if (at < text.size() && (text[at] == '+' || text[at] == '-')) ++at;
+        if (!digit()) return false;
+        while (digit())
+            ++at;
     }
-    if (used != text.size() || !std::isfinite(value))
-        return "must be a finite number, got '" + text + "'";
+    return at == text.size();
+}
+
+// Empty when text is a decimal number in [low, high] ([low, high) when high_open),
+// otherwise what is wrong with it, saying the valid range: "must be a number
+// <range>, got 'x'" for what is not a decimal number, "must be <in_range>, got
+// 2" for one outside the range.
+std::string number_problem(const std::string& text, double low, double high, bool high_open,
+                           const std::string& range, const std::string& in_range) {
+    if (!is_decimal_number(text)) {
+        // strtod reads hexadecimal, inf and nan too: say why those are refused.
+        char* end = nullptr;
+        (void)std::strtod(text.c_str(), &end);
+        const bool other_number = !text.empty() && end == text.c_str() + text.size();
+        return "must be a number " + range + (other_number ? " written in decimal" : "") +
+               ", got '" + text + "'";
+    }
+    errno = 0;
+    const double value = std::strtod(text.c_str(), nullptr);
+    // ERANGE also flags a value below the smallest normal double (1e-310): that
+    // is still the number written, only less precise, and is judged as such.
+    if (errno == ERANGE && std::isinf(value))
+        return "must be a finite number " + range + ", got " + text;
     if (value < low || value > high || (high_open && value == high))
-        return "must be " + description + ", got " + text;
+        return "must be " + in_range + ", got " + text;
     return {};
 }
 
 CLI::Validator number_in_validator(double low, double high, bool high_open) {
-    auto description =
-        "in [" + number_text(low) + ", " + number_text(high) + (high_open ? ")" : "]");
+    auto range = "in [" + number_text(low) + ", " + number_text(high) + (high_open ? ")" : "]");
     return CLI::Validator(
-        [=](std::string& text) { return number_problem(text, low, high, high_open, description); },
-        description);
+        [=](std::string& text) { return number_problem(text, low, high, high_open, range, range); },
+        range);
 }
 
 CLI::Validator at_least_validator(double low) {
-    const std::string description = ">= " + number_text(low);
+    const std::string range = ">= " + number_text(low);
     return CLI::Validator(
-        [=](std::string& text) -> std::string {
-            auto problem =
-                number_problem(text, low, std::numeric_limits<double>::max(), false, description);
-            return problem.empty() ? problem : "must be a number " + description + ", got " + text;
+        [=](std::string& text) {
+            return number_problem(text, low, std::numeric_limits<double>::max(), false, range,
+                                  "a number " + range);
         },
-        description);
+        range);
 }
 
-CLI::Validator whole_number_validator(unsigned long long least) {
-    const std::string description = "a whole number >= " + std::to_string(least);
+// Decimal digits only; leading zeros are dropped here, since CLI11 would read
+// "010" as octal. `most` is the smaller of the check's bound and the type's.
+CLI::Validator whole_number_validator(unsigned long long least, unsigned long long most) {
+    const std::string range =
+        most == std::numeric_limits<unsigned long long>::max()
+            ? ">= " + std::to_string(least)
+            : "in [" + std::to_string(least) + ", " + std::to_string(most) + "]";
+    const std::string description = "a whole number " + range;
     return CLI::Validator(
         [=](std::string& text) -> std::string {
             const bool digits =
@@ -64,8 +100,13 @@ CLI::Validator whole_number_validator(unsigned long long least) {
             if (!digits) return "must be " + description + ", got '" + text + "'";
             errno = 0;
             const unsigned long long value = std::strtoull(text.c_str(), nullptr, 10);
-            if (errno == ERANGE) return "must be " + description + " below 2^64, got " + text;
-            if (value < least) return "must be " + description + ", got " + text;
+            if (errno == ERANGE)
+                return "must be " + description +
+                       (most == std::numeric_limits<unsigned long long>::max() ? " below 2^64"
+                                                                               : "") +
+                       ", got " + text;
+            if (value < least || value > most) return "must be " + description + ", got " + text;
+            text = std::to_string(value);
             return {};
         },
         description);
@@ -112,7 +153,8 @@ CLI::Validator folder_to_write_validator() {
         "DIR");
 }
 
-void add_check(CLI::Option* option, const value_check& check) {
+// `largest`: the largest value of the option's type, for whole numbers.
+void add_check(CLI::Option* option, const value_check& check, unsigned long long largest) {
     using kind = value_check::kind;
     switch (check.what) {
     case kind::anything:
@@ -124,7 +166,7 @@ void add_check(CLI::Option* option, const value_check& check) {
         option->check(at_least_validator(check.low));
         return;
     case kind::whole_number:
-        option->check(whole_number_validator(check.least));
+        option->transform(whole_number_validator(check.least, std::min(check.most, largest)));
         return;
     case kind::file_to_write:
         option->check(file_to_write_validator());
@@ -154,7 +196,10 @@ struct command_line::parser {
     CLI::Option* add(const std::string& names, T& value, const std::string& help,
                      const value_check& check) {
         auto* option = app.add_option(names, value, help);
-        add_check(option, check);
+        unsigned long long largest = std::numeric_limits<unsigned long long>::max();
+        if constexpr (std::is_integral_v<T>)
+            largest = static_cast<unsigned long long>(std::numeric_limits<T>::max());
+        add_check(option, check, largest);
         option->capture_default_str();
         return option;
     }

@@ -4,6 +4,7 @@
 // kiln/io.hpp: a program that only declares and trains a network should not parse
 // them (they were a quarter of type-checking the course's networks).
 #include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/checked_size.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
 #include "kiln/core/rng.hpp"
@@ -48,6 +49,7 @@
 #include "kiln/optim/gradient_sink.hpp"
 #include "kiln/optim/sgd.hpp"
 #include "kiln/train/check_finite.hpp"
+#include "kiln/train/check_labels.hpp"
 #include "kiln/train/early_stopping.hpp"
 #include "kiln/train/evaluate.hpp"
 #include "kiln/train/evaluator.hpp"

@@ -2,10 +2,13 @@
 // One contiguous, zero-initialised, 64-byte-aligned block of scalars. Parameters,
 // gradients, optimizer state and activation arenas each live in one of these, so
 // that zeroing, an update or a save is one flat loop over memory.
+#include "kiln/core/checked_size.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <new>
 #include <span>
+#include <string_view>
 #include <utility>
 
 namespace kiln {
@@ -26,11 +29,16 @@ template <class T>
 class aligned_buffer {
 public:
     aligned_buffer() = default;
-    explicit aligned_buffer(std::size_t count) : size_(count) {
+    // `what` names the buffer in the size_error that refuses a count whose bytes
+    // overflow or exceed the machine's memory (core/checked_size.hpp).
+    explicit aligned_buffer(std::size_t count, std::string_view what = "kiln::aligned_buffer")
+        : size_(count) {
         if (count == 0) return;
+        const std::size_t padded =
+            checked_sum(count, slice_alignment - 1, what) / slice_alignment * slice_alignment;
         data_ = static_cast<T*>(
-            ::operator new[](padded_count(count) * sizeof(T), std::align_val_t{cache_line_bytes}));
-        std::fill_n(data_, padded_count(count), T{});
+            ::operator new[](checked_bytes<T>(padded, what), std::align_val_t{cache_line_bytes}));
+        std::fill_n(data_, padded, T{});
     }
     aligned_buffer(const aligned_buffer& other) : aligned_buffer(other.size_) {
         std::copy_n(other.data_, size_, data_);

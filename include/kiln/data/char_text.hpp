@@ -5,19 +5,21 @@
 // training split, the rest the validation split. sample_windows draws the
 // course's random batches: B windows of `block` ids and the same windows shifted
 // by one as targets.
+#include "kiln/core/checked_size.hpp"
 #include "kiln/core/rng.hpp"
 #include "kiln/core/tensor.hpp"
 #include "kiln/data/error.hpp"
+#include "kiln/io/regular_file.hpp"
 
 #include <array>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <vector>
 
@@ -25,15 +27,25 @@ namespace kiln::data {
 
 class char_text {
 public:
-    // The text from a file; a missing, unreadable or empty file is a data_error.
+    // The text from a file; a missing, unreadable or empty file, or one that is not
+    // a regular file (a FIFO would block), is a data_error.
     [[gnu::cold]] static char_text load(const std::filesystem::path& path) {
-        std::error_code code;
-        if (!std::filesystem::is_regular_file(path, code))
-            throw data_error(path, "no such text file");
-        std::ifstream in(path, std::ios::binary);
-        if (!in) throw data_error(path, "cannot open the file");
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (in.bad()) throw data_error(path, "cannot read the file");
+        regular_file file(path);
+        if (!file.is_open())
+            throw data_error(path,
+                             file.error_number() == ENOENT ? "no such text file" : file.problem());
+        std::string text;
+        try {
+            // As large as the file says (refused when larger than memory), then on
+            // to its end, should it have grown.
+            text.resize(checked_count<char>(file.size(), "the text " + path.string()));
+            text.resize(file.read(text.data(), text.size()));
+            char more[4096];
+            while (const std::size_t n = file.read(more, sizeof more))
+                text.append(more, n);
+        } catch (const std::system_error& failure) {
+            throw data_error(path, "read error: " + failure.code().message());
+        }
         return char_text(std::move(text), path);
     }
 

@@ -12,6 +12,7 @@
 #include "kiln/data/error.hpp"
 #include "kiln/data/idx.hpp"
 #include "kiln/data/labeled_set.hpp"
+#include "kiln/io/regular_file.hpp"
 
 #include <array>
 #include <cstddef>
@@ -52,26 +53,37 @@ struct checked_idx_pair {
 [[gnu::cold]] inline checked_idx_pair
 read_fashion_mnist_pair(const std::filesystem::path& images_path,
                         const std::filesystem::path& labels_path) {
-    checked_idx_pair pair{read_idx(images_path), read_idx(labels_path), 0};
-    const auto& image_dims = pair.images.dims;
+    // Both headers first: a count that does not match is refused before either
+    // file's data is read (a small gzip of zeros can inflate to a gigabyte).
+    idx_stream images(images_path), labels(labels_path);
+    idx_header image_header = read_idx_header(images);
+    idx_header label_header = read_idx_header(labels);
+    const auto& image_dims = image_header.dims;
     if (image_dims.size() != 3 || image_dims[1] != fashion_mnist_image::dims[0] ||
         image_dims[2] != fashion_mnist_image::dims[1])
         throw data_error(images_path, "wrong shape: expected N x 28 x 28 images, found " +
                                           dims_text(image_dims));
-    if (pair.labels.dims.size() != 1)
+    if (label_header.dims.size() != 1)
         throw data_error(labels_path, "wrong shape: expected a rank-1 list of labels, found " +
-                                          dims_text(pair.labels.dims));
-    pair.count = image_dims[0];
-    if (pair.labels.dims[0] != pair.count)
-        throw data_error(labels_path, "count mismatch: " + std::to_string(pair.labels.dims[0]) +
-                                          " labels for " + std::to_string(pair.count) +
-                                          " images in " + images_path.string());
+                                          dims_text(label_header.dims));
+    const std::size_t count = image_dims[0];
+    if (label_header.dims[0] != count)
+        throw data_error(labels_path, "count mismatch: " + std::to_string(label_header.dims[0]) +
+                                          " labels for " + std::to_string(count) + " images in " +
+                                          images_path.string());
+
+    // The labels next, the smaller file: a label that is not a class is refused
+    // before the images are read.
+    checked_idx_pair pair;
+    pair.count = count;
+    pair.labels = read_idx_data(labels, std::move(label_header));
     for (std::size_t i = 0; i < pair.count; ++i)
         if (pair.labels.values[i] >= fashion_mnist_classes)
             throw data_error(labels_path, "label " + std::to_string(pair.labels.values[i]) +
                                               " at index " + std::to_string(i) +
                                               " is not a class in 0.." +
                                               std::to_string(fashion_mnist_classes - 1));
+    pair.images = read_idx_data(images, std::move(image_header));
     return pair;
 }
 
@@ -93,15 +105,24 @@ fashion_mnist_set<T> select_examples(const checked_idx_pair& pair,
     return set;
 }
 
+// Whether `path` names something; any problem other than its absence (a folder
+// the user may not search) is thrown as what it is, not as a missing file.
+[[gnu::cold]] inline bool names_a_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(path, ec);
+    if (status.type() == std::filesystem::file_type::not_found) return false;
+    if (ec) throw data_error(path, file_problem_text(ec.value()));
+    return true;
+}
+
 // The file as named, or, when that is missing, the same name without ".gz".
 [[gnu::cold]] inline std::filesystem::path find_fashion_mnist_file(const std::filesystem::path& dir,
                                                                    std::string_view gz_name) {
     std::filesystem::path gz = dir / gz_name;
-    std::error_code ec;
-    if (std::filesystem::exists(gz, ec)) return gz;
+    if (names_a_file(gz)) return gz;
     std::filesystem::path plain = gz;
     plain.replace_extension();
-    if (std::filesystem::exists(plain, ec)) return plain;
+    if (names_a_file(plain)) return plain;
     throw data_error(gz, "no such file (nor " + plain.filename().string() + " without .gz)");
 }
 

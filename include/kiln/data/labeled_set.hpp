@@ -1,7 +1,11 @@
 #pragma once
 // kiln::data::labeled_set: N examples of one shape with their class labels, each
 // kind in one contiguous block, ready to be viewed as a batch or gathered into one.
+// Labels are class indices in [0, Classes); whoever fills the set writes them
+// through mutable_labels(), so they are checked where they leave it, by labels()
+// and gather(): a label out of range is a kiln::label_error naming the example.
 #include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/checked_size.hpp"
 #include "kiln/core/shape.hpp"
 #include "kiln/core/tensor.hpp"
 
@@ -28,13 +32,21 @@ public:
 
     labeled_set() = default;
     // `count` examples, zero-filled with label 0, to be filled through the mutable views.
-    explicit labeled_set(std::size_t count) : inputs_(count * Shape::size), labels_(count) {}
+    explicit labeled_set(std::size_t count)
+        : inputs_(checked_product(count, Shape::size, sized(count)), sized(count)),
+          labels_(checked_count<label_t>(count, sized(count))) {}
 
     std::size_t size() const noexcept { return labels_.size(); }
     bool empty() const noexcept { return labels_.empty(); }
 
     batch_view<Shape, const T> inputs() const noexcept { return {inputs_.data(), size()}; }
-    label_view<Classes> labels() const noexcept { return {labels_.data(), size()}; }
+    // The labels, each checked to be a class (one pass: the set may have been
+    // filled since the last call).
+    label_view<Classes> labels() const {
+        for (std::size_t n = 0; n < size(); ++n)
+            check_label(n);
+        return {labels_.data(), size(), labels_checked};
+    }
 
     // For whoever builds the set; labels must stay in [0, Classes).
     batch_view<Shape, T> mutable_inputs() noexcept { return {inputs_.data(), size()}; }
@@ -53,6 +65,7 @@ public:
             if (index >= size())
                 throw std::out_of_range("labeled_set::gather: index " + std::to_string(index) +
                                         " in a set of " + std::to_string(size()));
+            check_label(index);
             std::copy_n(inputs_.data() + index * Shape::size, Shape::size,
                         inputs_out.data() + row * Shape::size);
             labels_out[row] = labels_[index];
@@ -67,6 +80,14 @@ public:
     }
 
 private:
+    [[gnu::cold]] static std::string sized(std::size_t count) {
+        return "kiln::data::labeled_set of " + std::to_string(count) + " examples";
+    }
+    void check_label(std::size_t n) const {
+        if (!is_class_label<Classes>(labels_[n])) [[unlikely]]
+            throw label_error("kiln::data::labeled_set", labels_[n], n, class_labels_text(Classes));
+    }
+
     aligned_buffer<T> inputs_;
     std::vector<label_t> labels_;
 };

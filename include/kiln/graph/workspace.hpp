@@ -4,6 +4,7 @@
 // (graph/runner.hpp): each layer's output, each layer's saved state and
 // backward's two gradient buffers; and the pool whose cores a pass may use.
 #include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/checked_size.hpp"
 #include "kiln/core/tensor.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/sequential.hpp"
@@ -25,9 +26,8 @@ public:
     [[gnu::cold]] explicit workspace(std::size_t capacity,
                                      thread_pool& pool = default_thread_pool())
         : pool_(&pool), min_flops_per_split_(min_flops_per_split()), capacity_(capacity),
-          memory_(capacity * network_runner::saved_per_example) {
-        if (capacity == 0)
-            throw std::invalid_argument("kiln::workspace: capacity must be at least 1");
+          memory_(arena_size(capacity),
+                  "kiln::workspace for " + std::to_string(capacity) + " examples") {
         // Derived here, so that a bad KILN_L2_BYTES throws here.
         l2_bytes_ = kernels::blocking_in_use().caches.l2_bytes;
     }
@@ -103,6 +103,15 @@ public:
     }
 
 private:
+    // The arena's scalars, checked before it is allocated.
+    [[gnu::cold]] static std::size_t arena_size(std::size_t capacity) {
+        if (capacity == 0)
+            throw std::invalid_argument("kiln::workspace: capacity must be at least 1");
+        // capacity x the values one example's pass needs
+        return checked_product(capacity, network_runner::saved_per_example,
+                               "kiln::workspace capacity");
+    }
+
     thread_pool* pool_;
     std::size_t min_flops_per_split_;
     std::size_t l2_bytes_ = 0;

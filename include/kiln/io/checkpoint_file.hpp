@@ -314,12 +314,8 @@ public:
     // without reading it. The version is judged after the checksum, as decode
     // does, so that a damaged version never passes for a newer format.
     [[gnu::cold]] static checkpoint load(const std::filesystem::path& path) {
-        const file_descriptor file = open_regular_file<checkpoint_error>(path, "a checkpoint file");
-        struct stat info {};
-        if (::fstat(file.get(), &info) != 0 || info.st_size < 0)
-            throw checkpoint_error(path, "cannot read its size: " +
-                                             std::generic_category().message(errno));
-        const auto length = static_cast<std::uint64_t>(info.st_size);
+        const regular_file file = open_regular_file<checkpoint_error>(path, "a checkpoint file");
+        const std::uint64_t length = file.size();
         if (length > detail::checkpoint_max_bytes)
             throw checkpoint_error(path, "not a kiln checkpoint: " + std::to_string(length) +
                                              " bytes, more than the 16 GiB a checkpoint may have");
@@ -432,12 +428,12 @@ private:
 
     // Fills `out` with the file's bytes from `offset`; a file that ends early (it
     // shrank after its size was read) or fails to read is a checkpoint_error.
-    [[gnu::cold]] static void read_exactly(const file_descriptor& file, std::span<std::byte> out,
+    [[gnu::cold]] static void read_exactly(const regular_file& file, std::span<std::byte> out,
                                            std::uint64_t offset,
                                            const std::filesystem::path& path) {
         std::size_t done = 0;
         while (done < out.size()) {
-            const ::ssize_t n = ::pread(file.get(), out.data() + done, out.size() - done,
+            const ::ssize_t n = ::pread(file.descriptor(), out.data() + done, out.size() - done,
                                         static_cast<off_t>(offset + done));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0)

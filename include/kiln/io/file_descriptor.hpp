@@ -1,7 +1,7 @@
 #pragma once
 // kiln::file_descriptor: a POSIX file descriptor that is closed once, on every
 // path out of the scope that owns it. The file readers and writers of kiln/io
-// open files through it (io/atomic_file.hpp, io/regular_file.hpp).
+// open files through it (io/atomic_file.hpp).
 #include <unistd.h>
 
 #include <string>

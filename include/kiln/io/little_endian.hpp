@@ -3,6 +3,8 @@
 // every IEEE 754 float least significant byte first, so that a file written on
 // one machine reads the same on any other. byte_reader refuses to read past the
 // end of its bytes (std::out_of_range, saying what it was reading).
+#include "kiln/core/checked_size.hpp"
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -85,12 +87,15 @@ public:
             bits = static_cast<bits_of<T>>(bits << 8 | std::to_integer<bits_of<T>>(raw[i]));
         return std::bit_cast<T>(bits);
     }
-    // `count` values of size `size`: the count is checked against what is left
-    // before anything is multiplied, so a huge count cannot overflow.
+    // `count` values of size `size`, the product checked (core/checked_size.hpp)
+    // before it is compared with what is left: a huge count cannot wrap around.
     std::span<const std::byte> take_array(std::uint64_t count, std::size_t size,
                                           std::string_view what) {
-        if (count > remaining() / size) throw past_the_end(remaining(), what, count, size);
-        return take(static_cast<std::size_t>(count) * size, what);
+        std::size_t bytes = 0;
+        if (count > std::numeric_limits<std::size_t>::max() ||
+            !multiply_fits(static_cast<std::size_t>(count), size, bytes) || bytes > remaining())
+            throw past_the_end(remaining(), what, count, size);
+        return take(bytes, what);
     }
     std::span<const std::byte> take(std::size_t count, std::string_view what) {
         if (count > remaining()) throw past_the_end(remaining(), what, count, 1);

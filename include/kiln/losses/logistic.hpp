@@ -56,6 +56,12 @@ struct logistic {
             rule<Classes == 2,
                  error::logistic_needs_two_classes<LastLayer, classes<Classes>, classes<2>>>;
 
+        // The labels it reads: -1 and +1 (a 0 would make every margin 0, silently).
+        static constexpr bool accepts_label(label_t label) noexcept {
+            return label == -1 || label == 1;
+        }
+        static std::string accepted_labels() { return "-1 or +1 (the logistic loss's labels)"; }
+
         // The predicted label: +1 for a positive score, else -1.
         template <class T>
         static label_t predict(const T* score) noexcept {

@@ -15,6 +15,7 @@
 #include "kiln/graph/workspace.hpp"
 #include "kiln/train/trainer.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -23,6 +24,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -89,12 +91,50 @@ bool all_finite(std::span<const T> values) noexcept {
     return largest != exponent; // an all-ones exponent is an infinity or a NaN
 }
 
+namespace detail {
+// The layers whose parameters hold a NaN or an infinity, as "2, 4" (inside a
+// composite, by path); empty when there are none.
+template <class Net, class T>
+[[gnu::cold]] std::string non_finite_parameters(const model<Net, T>& net) {
+    std::string broken;
+    for_each_layer<Net>([&](auto visit) {
+        using bound = typename decltype(visit)::layer;
+        if constexpr (bound::param_count != 0 && !requires { typename bound::inner; }) {
+            const auto s =
+                scan_finite(std::span<const T>(net.parameters().data() + visit.param_offset,
+                                               bound::storage_size),
+                            1);
+            if (!s.finite) broken += (broken.empty() ? "" : ", ") + visit.path.to_string();
+        }
+    });
+    return broken;
+}
+
+// The first top-level layer whose parameters are not all finite (layer_count + 1: none).
+template <class Net, class T>
+[[gnu::cold]] std::size_t first_non_finite_parameters(const model<Net, T>& net) {
+    std::size_t first = Net::layer_count + 1;
+    static_for<Net::layer_count>([&](auto i) {
+        constexpr std::size_t P = i + 1;
+        using bound = typename Net::template layer_t<P>;
+        if (first <= Net::layer_count || bound::storage_size == 0) return;
+        if (!all_finite(std::span<const T>(net.template parameters_of<P>(), bound::storage_size)))
+            first = P;
+    });
+    return first;
+}
+} // namespace detail
+
 // Where the last forward pass in `space` (and the parameters now in `net`) stop
 // being finite, as one line; `first_layer` gets the position (layer_count + 1
-// when every activation is finite).
+// when every activation is finite). The pass's examples are named as examples
+// first_example, first_example + 1, ... of `examples` (a part of a batch, a
+// chunk of a set).
 template <class Net, class T>
 [[gnu::cold]] std::string describe_non_finite(const model<Net, T>& net, workspace<Net, T>& space,
-                                              std::size_t* first_layer = nullptr) {
+                                              std::size_t* first_layer = nullptr,
+                                              std::size_t first_example = 0,
+                                              std::string_view examples = "the batch") {
     const std::size_t batch = space.batch();
     std::string report;
     std::size_t found = Net::layer_count + 1;
@@ -113,8 +153,9 @@ template <class Net, class T>
                 "layer " + std::to_string(P) + " (" + Net::template layer_t<P>::spec::name() + ")";
         if (!s.finite) {
             found = P;
-            const std::string where = " (example " + std::to_string(s.row) +
-                                      " of the batch, element " + std::to_string(s.column) + ")";
+            const std::string where = " (example " + std::to_string(first_example + s.row) +
+                                      " of " + std::string(examples) + ", element " +
+                                      std::to_string(s.column) + ")";
             if constexpr (P == 0)
                 report = "the input batch holds " + detail::short_number(s.value) + where +
                          ": check the data";
@@ -132,20 +173,8 @@ template <class Net, class T>
         report = "every layer's output is finite (the output's largest magnitude is " +
                  detail::short_number(input_largest) + "), the loss itself is not";
 
-    // The parameters, as they are now: after the update of the failing step; each
-    // layer that holds its own (inside a composite, by its path).
-    std::string broken;
-    for_each_layer<Net>([&](auto visit) {
-        using bound = typename decltype(visit)::layer;
-        if constexpr (bound::param_count != 0 && !requires { typename bound::inner; }) {
-            const auto s =
-                detail::scan_finite(std::span<const T>(net.parameters().data() + visit.param_offset,
-                                                       bound::storage_size),
-                                    1);
-            if (!s.finite) broken += (broken.empty() ? "" : ", ") + visit.path.to_string();
-        }
-    });
-    if (!broken.empty())
+    // The parameters, as they are now: after the update of the failing step.
+    if (const std::string broken = detail::non_finite_parameters(net); !broken.empty())
         report += "; the parameters of layer(s) " + broken + " are now non-finite too";
     if (first_layer) *first_layer = found;
     return report;
@@ -153,11 +182,25 @@ template <class Net, class T>
 
 namespace detail {
 // check_finite's throw, out of its way.
-template <class Trainer>
-[[noreturn, gnu::cold, gnu::noinline]] void report_non_finite(double loss, Trainer& train,
-                                                              std::uint64_t step) {
-    std::size_t layer = 0;
-    const std::string where = describe_non_finite(train.net(), train.space(), &layer);
+template <class Net, class Loss, class Optimizer, class T>
+[[noreturn, gnu::cold, gnu::noinline]] void
+report_non_finite(double loss, trainer<Net, Loss, Optimizer, T>& train, std::uint64_t step) {
+    // The pass before the update, in the trainer's workspace or, for a step split
+    // between cores, in its parts' (the first that is not finite).
+    std::size_t layer = Net::layer_count + 1;
+    std::string where;
+    const T* const batch_input = train.space().input();
+    train.for_each_last_pass([&](workspace<Net, T>& space) {
+        // A part's examples, numbered as in the whole batch.
+        const auto first = static_cast<std::size_t>(space.input() - batch_input) /
+                           Net::input_shape::size;
+        std::size_t found = Net::layer_count + 1;
+        std::string report = describe_non_finite(train.net(), space, &found, first);
+        if (where.empty() || (layer > Net::layer_count && found <= Net::layer_count)) {
+            where = std::move(report);
+            layer = found;
+        }
+    });
     throw non_finite_error("training stopped at step " + std::to_string(step) + ": the loss is " +
                                short_number(loss) + "; " + where,
                            step, layer);
@@ -176,6 +219,52 @@ void check_finite(T loss, trainer<Net, Loss, Optimizer, T>& train, std::uint64_t
         [[likely]]
         return;
     detail::report_non_finite(static_cast<double>(loss), train, step);
+}
+
+namespace detail {
+// check_finite_evaluation's report, out of its way: runs x again, chunk by chunk,
+// until a layer's output is not finite, and says where.
+template <class Net, class T, class Shape, class U>
+[[noreturn, gnu::cold, gnu::noinline]] void
+report_non_finite_evaluation(double loss, const model<Net, T>& net, batch_view<Shape, U> x,
+                             std::uint64_t step, std::string_view what) {
+    const std::string start = "training stopped at step " + std::to_string(step) +
+                              ": the mean loss over " + std::string(what) + " is " +
+                              short_number(loss) + "; ";
+    std::size_t layer = Net::layer_count + 1;
+    if (std::isfinite(loss)) { // the parameters alone: relu hides a NaN weight from the loss
+        layer = first_non_finite_parameters(net);
+        throw non_finite_error(start + "the parameters of layer(s) " + non_finite_parameters(net) +
+                                   " are not finite (a NaN weight before relu leaves the loss "
+                                   "finite while the layer is lost)",
+                               step, layer);
+    }
+    workspace<Net, T> space(std::min<std::size_t>(64, std::max<std::size_t>(1, x.batch())));
+    std::string where;
+    for (std::size_t first = 0; first < x.batch() && where.empty(); first += space.capacity()) {
+        const std::size_t count = std::min(space.capacity(), x.batch() - first);
+        const auto out = forward(net, space, x.rows(first, count));
+        if (!all_finite(std::span<const T>(out.data(), out.size())))
+            where = describe_non_finite(net, space, &layer, first, what);
+    }
+    if (where.empty()) where = describe_non_finite(net, space, &layer);
+    throw non_finite_error(start + where, step, layer);
+}
+} // namespace detail
+
+// The check after an evaluation of `net` on the examples `x` (at the end of an
+// epoch, before the epoch may count as the best or be saved): throws
+// non_finite_error when `loss` is not finite, or when the parameters are not.
+// The parameters are checked too because relu maps a NaN weight to 0: a model
+// can be broken while its loss stays finite. The report runs x again to name the
+// first layer whose output is not finite. `step`: the caller's count of steps
+// so far; `what` names the examples ("the training set").
+template <class Net, class T, class Shape, class U>
+void check_finite_evaluation(double loss, const model<Net, T>& net, batch_view<Shape, U> x,
+                             std::uint64_t step, std::string_view what) {
+    if (std::isfinite(loss) && all_finite(net.parameters())) [[likely]]
+        return;
+    detail::report_non_finite_evaluation(loss, net, x, step, what);
 }
 
 } // namespace kiln

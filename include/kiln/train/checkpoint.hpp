@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -56,19 +57,36 @@ template <class Net, class T>
     state.put(name, net.parameters());
     state.put_text(std::string(name) + ".parts", parameter_table<Net>());
 }
-// A file's parameters must be finite: a NaN or an infinity restored would not
-// fail until training had spoiled every layer after it (docs/reliability.md).
+// A file's values must be finite: a NaN or an infinity restored would not fail
+// until training had spoiled every layer after it, and relu maps a NaN to 0, so
+// the loss need never show it (docs/reliability.md). Refuses the first
+// non-finite value of section `name`, named by `where(index)` when given (a
+// parameter-shaped section: which layer and tensor), else by its index.
+template <class T>
+[[gnu::cold]] void require_finite(const checkpoint& state, std::string_view name,
+                                  std::span<const T> values,
+                                  std::string (*where)(std::size_t) = nullptr) {
+    for (std::size_t i = 0; i < values.size(); ++i)
+        if (!std::isfinite(values[i]))
+            state.fail("section '" + std::string(name) + "' holds " +
+                       (std::isnan(values[i]) ? "NaN" : "an infinity") + " at " +
+                       (where ? where(i) : "value " + std::to_string(i)) +
+                       ": it cannot be resumed (the run that wrote it had diverged, or the file "
+                       "was altered)");
+}
+template <class T>
+[[gnu::cold]] void require_finite(const checkpoint& state, std::string_view name,
+                                  std::span<T> values,
+                                  std::string (*where)(std::size_t) = nullptr) {
+    require_finite(state, name, std::span<const T>(values), where);
+}
+
 template <class Net, class T>
 [[gnu::cold]] void restore(const checkpoint& state, model<Net, T>& net,
                            std::string_view name = "parameters") {
     state.expect<Net, T>();
     state.get(name, net.parameters());
-    const auto values = net.parameters();
-    for (std::size_t i = 0; i < values.size(); ++i)
-        if (!std::isfinite(values[i]))
-            state.fail("section '" + std::string(name) + "' holds " +
-                       (std::isnan(values[i]) ? "NaN" : "an infinity") + " at " +
-                       describe_parameter<Net>(i) + ": the run that wrote it had diverged");
+    require_finite(state, name, net.parameters(), &describe_parameter<Net>);
 }
 
 // --- SGD: its settings (as the state holds them, in T) and velocity --------------
@@ -98,6 +116,7 @@ template <class T>
                    detail::setting_text(here[1]) +
                    "}: resume with the same settings, or restore the model alone");
     state.get("sgd.velocity", optimizer.velocity());
+    require_finite(state, "sgd.velocity", optimizer.velocity());
 }
 
 // --- AdamW: its settings, step count and both moments ------------------------------
@@ -131,6 +150,14 @@ template <class T>
     optimizer.set_steps(state.get_value<std::uint64_t>("adamw.steps"));
     state.get("adamw.first_moment", optimizer.first_moment());
     state.get("adamw.second_moment", optimizer.second_moment());
+    require_finite(state, "adamw.first_moment", optimizer.first_moment());
+    require_finite(state, "adamw.second_moment", optimizer.second_moment());
+    // A mean of squares: a negative one would be NaN under the square root.
+    const auto second = optimizer.second_moment();
+    for (std::size_t i = 0; i < second.size(); ++i)
+        if (second[i] < 0)
+            state.fail("section 'adamw.second_moment' holds a negative value at value " +
+                       std::to_string(i) + " (a mean of squares): the file was altered");
 }
 
 // --- A trainer: its model and its optimizer -----------------------------------------
@@ -179,8 +206,14 @@ template <class Net, class Loss, class Optimizer, class T>
         state.fail("corrupt: early stopping's best epoch " + std::to_string(best_epoch) +
                    " or wait " + std::to_string(waited) + " is past its " + std::to_string(epochs) +
                    " epochs");
-    stopper.set_state(
-        {state.get_value<double>("early_stopping.best_score"), best_epoch, epochs, waited});
+    const auto best_score = state.get_value<double>("early_stopping.best_score");
+    // -infinity before the first epoch, a score after it.
+    if (std::isnan(best_score) || best_score == std::numeric_limits<double>::infinity() ||
+        (epochs != 0 && !std::isfinite(best_score)))
+        state.fail("section 'early_stopping.best_score' holds " + detail::setting_text(best_score) +
+                   " after " + std::to_string(epochs) +
+                   " epochs: it cannot be resumed (the file was altered)");
+    stopper.set_state({best_score, best_epoch, epochs, waited});
 }
 
 // --- The data a run reads: a fingerprint per set (data/fingerprint.hpp) -----------------

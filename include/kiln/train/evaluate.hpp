@@ -4,6 +4,7 @@
 #include "kiln/core/tensor.hpp"
 #include "kiln/graph/propagate.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
+#include "kiln/train/check_labels.hpp"
 #include "kiln/train/loss_rules.hpp"
 #include "kiln/train/trainer.hpp"
 
@@ -64,6 +65,7 @@ evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
 } // namespace detail
 
 // The mean loss and accuracy of the model on x, in chunks as large as the workspace.
+// Every label is checked against the loss first (train/check_labels.hpp).
 template <class Loss = softmax_cross_entropy, class Net, class T, class SpaceNet, class SpaceT,
           class Shape, class U, std::size_t Classes>
 evaluation evaluate(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space,
@@ -72,9 +74,10 @@ evaluation evaluate(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space
     // The loss's own rules too: no trainer need have checked this network's output.
     if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,
                                        loss_rules<Net, Loss>,
-                                       batch_rules<Net, T, loss_type, Shape, U, Classes>>>)
+                                       batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
+        check_labels<loss_type>(labels, x.batch(), "kiln::evaluate");
         return detail::evaluate_checked<loss_type>(net, space, x, labels);
-    else
+    } else
         return {}; // after a reported mistake
 }
 

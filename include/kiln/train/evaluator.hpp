@@ -13,6 +13,7 @@
 #include "kiln/graph/propagate.hpp"
 #include "kiln/graph/workspace.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
+#include "kiln/train/check_labels.hpp"
 #include "kiln/train/evaluate.hpp"
 #include "kiln/train/loss_rules.hpp"
 #include "kiln/train/trainer.hpp"
@@ -58,6 +59,7 @@ public:
     double mean_loss(const model<Net, T>& net, batch_view<Shape, U> x, label_view<Classes> labels) {
         if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
                                            batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
+            check_labels<loss_type>(labels, x.batch(), "kiln::evaluator::mean_loss");
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const auto out = forward(net, space, x.rows(first, count));
@@ -78,6 +80,7 @@ public:
                         label_view<Classes> labels) {
         if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
                                            batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
+            check_labels<loss_type>(labels, x.batch(), "kiln::evaluator::evaluate");
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const evaluation chunk = detail::evaluate_checked<loss_type>(

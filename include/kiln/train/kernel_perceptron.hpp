@@ -5,14 +5,20 @@
 // t != y_i) does alpha[y_i][i] += 1 and alpha[t][i] -= 1: Algorithm 1's update in
 // the span of the examples. Kernel values come from x_i . x and the squared norms,
 // the dot product in SIMD; the support's storage is reserved up front, so learning
-// allocates nothing.
+// allocates nothing. Scores that are not finite (a polynomial kernel of a high
+// degree overflows float) stop learning and scoring with a non_finite_error,
+// rather than an argmax over NaN that silently scores at chance.
 #include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/checked_size.hpp"
 #include "kiln/core/tensor.hpp"
 #include "kiln/kernels/simd.hpp"
+#include "kiln/train/check_finite.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -62,9 +68,12 @@ public:
     // example_count: how many training examples there are (ids 0 .. count - 1); the
     // support can hold each once.
     kernel_perceptron(const Kernel& kernel, std::size_t example_count)
-        : kernel_(kernel), slot_of_(example_count, no_slot),
-          vectors_(example_count * padded_count(dim)), norms_(example_count),
-          alpha_(example_count * Classes) {}
+        : kernel_(kernel),
+          slot_of_(checked_count<std::size_t>(example_count, "kiln::kernel_perceptron"), no_slot),
+          vectors_(checked_product(example_count, padded_count(dim), "kiln::kernel_perceptron"),
+                   "kiln::kernel_perceptron"),
+          norms_(example_count),
+          alpha_(checked_product(example_count, Classes, "kiln::kernel_perceptron")) {}
 
     // s_c(x) for every class c.
     void scores(const T* x, T* out) const noexcept {
@@ -79,10 +88,12 @@ public:
         }
     }
 
-    // The first top-scoring class.
-    std::size_t predict(const T* x) const noexcept {
+    // The first top-scoring class; scores that are not finite throw non_finite_error.
+    std::size_t predict(const T* x) const {
         T s[Classes];
         scores(x, s);
+        if (!all_finite(std::span<const T>(s, Classes))) [[unlikely]]
+            refuse_scores(s, "scoring an example");
         return static_cast<std::size_t>(std::max_element(s, s + Classes) - s);
     }
 
@@ -92,7 +103,15 @@ public:
         if (id >= slot_of_.size())
             throw std::out_of_range("kernel_perceptron::learn: example id " + std::to_string(id) +
                                     " of " + std::to_string(slot_of_.size()));
-        const std::size_t top = predict(x);
+        if (!is_class_label<Classes>(label)) // it indexes alpha
+            throw label_error("kiln::kernel_perceptron::learn", label, id,
+                              class_labels_text(Classes));
+        ++steps_;
+        T s[Classes];
+        scores(x, s);
+        if (!all_finite(std::span<const T>(s, Classes))) [[unlikely]]
+            refuse_scores(s, "learning example " + std::to_string(id));
+        const auto top = static_cast<std::size_t>(std::max_element(s, s + Classes) - s);
         if (top == static_cast<std::size_t>(label)) return false;
         std::size_t& slot = slot_of_[id];
         if (slot == no_slot) {
@@ -114,6 +133,8 @@ public:
                               : 0.0;
     }
 
+    // Steps of learn() so far.
+    std::uint64_t steps() const noexcept { return steps_; }
     // Examples in the support (erred on at least once).
     std::size_t support_size() const noexcept { return support_; }
     // alpha[c] of training example `id` (0 when it is not in the support).
@@ -136,6 +157,20 @@ public:
     }
 
 private:
+    [[noreturn, gnu::cold]] void refuse_scores(const T* s, const std::string& doing) const {
+        std::size_t c = 0;
+        while (c + 1 < Classes && std::isfinite(s[c]))
+            ++c;
+        throw non_finite_error("training stopped at step " + std::to_string(steps_) + ", " + doing +
+                                   ": the output of layer 1 (the " + kernel_.name() +
+                                   " kernel's scores, the only layer) is " +
+                                   detail::short_number(static_cast<double>(s[c])) + " for class " +
+                                   std::to_string(c) +
+                                   ": the kernel's values are out of the scalar type's range (for "
+                                   "a polynomial kernel, a smaller degree or offset may help)",
+                               steps_, 1);
+    }
+
     static constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
     Kernel kernel_;
     std::vector<std::size_t> slot_of_;
@@ -143,6 +178,7 @@ private:
     std::vector<T> norms_;      // their squared norms
     std::vector<T> alpha_;      // [slot][class]
     std::size_t support_ = 0;
+    std::uint64_t steps_ = 0;
 };
 
 } // namespace kiln

@@ -4,6 +4,7 @@
 // multiclass_perceptron, the sign of the score for logistic), the same reading
 // kiln::evaluate counts as right or wrong.
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/checked_size.hpp"
 #include "kiln/core/tensor.hpp"
 #include "kiln/graph/propagate.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
@@ -36,7 +37,7 @@ void predict(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space, batch
     if constexpr (enforce<predict_rules<Loss, Net, T, workspace<SpaceNet, SpaceT>, Shape, U>>) {
         constexpr std::size_t labels_per_example = loss_type::labels_per_example;
         constexpr std::size_t logits_per_label = Net::output_shape::size / labels_per_example;
-        if (out.size() < x.batch() * labels_per_example)
+        if (out.size() < checked_product(x.batch(), labels_per_example, "kiln::predict"))
             throw std::invalid_argument("kiln::predict: room for " + std::to_string(out.size()) +
                                         " labels, but " + std::to_string(x.batch()) +
                                         " examples give " +

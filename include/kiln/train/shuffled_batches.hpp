@@ -2,7 +2,9 @@
 // kiln::shuffled_batches: the course's epoch over a labeled set. Each epoch
 // shuffles the order of the examples, then walks it in whole mini-batches (the
 // remainder is dropped, as in the course), gathering each into staging memory
-// made once, so that training allocates nothing after construction.
+// made once, so that training allocates nothing after construction. The set's
+// labels are checked once, here (labeled_set::labels()), and each example's
+// again as gather() copies it into a mini-batch.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/rng.hpp"
 #include "kiln/core/tensor.hpp"
@@ -23,12 +25,9 @@ public:
     using value_type = typename Set::value_type;
 
     shuffled_batches(const Set& set, std::size_t batch)
-        : set_(&set), batch_(batch), order_(set.size()), images_(batch * shape_type::size),
-          labels_(batch) {
-        if (batch == 0 || batch > set.size())
-            throw std::invalid_argument("kiln::shuffled_batches: a mini-batch of " +
-                                        std::to_string(batch) + " examples from a set of " +
-                                        std::to_string(set.size()));
+        : set_(&set), batch_(checked_batch(set, batch)), order_(set.size()),
+          images_(batch * shape_type::size, "kiln::shuffled_batches"), labels_(batch) {
+        (void)set.labels(); // refuses a label outside the classes, naming the example
         std::iota(order_.begin(), order_.end(), std::size_t{0});
     }
 
@@ -51,11 +50,20 @@ public:
                          batch_view<shape_type, value_type>(images_.data(), batch_),
                          labels_.data());
             on_batch(step, batch_view<shape_type, const value_type>(images_.data(), batch_),
-                     label_view<Set::classes>(labels_.data(), batch_));
+                     label_view<Set::classes>(labels_.data(), batch_, labels_checked));
         }
     }
 
 private:
+    // A batch of 1 to set.size() examples, refused before anything is allocated.
+    static std::size_t checked_batch(const Set& set, std::size_t batch) {
+        if (batch == 0 || batch > set.size())
+            throw std::invalid_argument("kiln::shuffled_batches: a mini-batch of " +
+                                        std::to_string(batch) + " examples from a set of " +
+                                        std::to_string(set.size()));
+        return batch;
+    }
+
     const Set* set_;
     std::size_t batch_;
     std::vector<std::size_t> order_;

@@ -19,6 +19,7 @@
 #include "kiln/graph/workspace.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
 #include "kiln/optim/sgd.hpp"
+#include "kiln/train/check_labels.hpp"
 #include "kiln/train/loss_rules.hpp"
 
 #include <algorithm>
@@ -88,7 +89,7 @@ namespace detail {
 template <class LossType, std::size_t Classes>
 label_view<Classes> example_labels(label_view<Classes> labels, std::size_t first,
                                    std::size_t count) {
-    return {labels.data() + first * LossType::labels_per_example, count};
+    return {labels.data() + first * LossType::labels_per_example, count, labels_checked};
 }
 } // namespace detail
 
@@ -143,11 +144,14 @@ public:
     }
 
     // Forward, backward and update on one mini-batch; returns its mean loss. The
-    // gradient is not kept (model().gradients() holds scratch afterwards).
+    // gradient is not kept (model().gradients() holds scratch afterwards). The
+    // labels' values are not looked at: they were checked where they entered
+    // (train/check_labels.hpp); only their count is compared with the batch's.
     template <class Shape, class U, std::size_t Classes>
     T step(batch_view<Shape, U> x, label_view<Classes> labels) {
         if constexpr (enforce<
                           first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
+            require_labels_for(x.batch(), labels, "kiln::trainer::step");
             if constexpr (splits_batch) {
                 return split_step(x, labels);
             } else {
@@ -166,6 +170,7 @@ public:
                         T* input_gradient = nullptr) {
         if constexpr (enforce<
                           first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
+            require_labels_for(x.batch(), labels, "kiln::trainer::compute_gradients");
             const T loss = forward_loss(x, labels);
             backward(net_, space_, input_gradient);
             return loss;
@@ -179,6 +184,7 @@ public:
     T loss(batch_view<Shape, U> x, label_view<Classes> labels) {
         if constexpr (enforce<
                           first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
+            require_labels_for(x.batch(), labels, "kiln::trainer::loss");
             const auto out = forward(net_, space_, x);
             return loss_type::evaluate(out.data(), labels.data(), out.batch());
         } else {
@@ -188,6 +194,19 @@ public:
 
     model<Net, T>& net() noexcept { return net_; }
     workspace<Net, T>& space() noexcept { return space_; }
+    // Calls f(workspace) for each workspace that holds the last step's forward
+    // pass: space() itself, or each part's, for a step split between cores
+    // (check_finite's report reads the pass there, from before the update).
+    template <class F>
+    [[gnu::cold]] void for_each_last_pass(F&& f) {
+        if constexpr (splits_batch)
+            if (!parts_.last_pass_here) {
+                for (auto& part_space : parts_.spaces)
+                    f(*part_space);
+                return;
+            }
+        f(space_);
+    }
     typename optimizer_type::template state<T>& optimizer() noexcept { return optimizer_; }
 
 private:
@@ -225,13 +244,15 @@ private:
         // Unsplit (one core, or fewer examples than cores), the step is the same
         // backward into the model's gradient buffer and the same flat update: one
         // backward per network to compile, where a fused update would be a second.
-        if (parts_.spaces.size() <= 1 || batch < parts_.spaces.size()) {
+        parts_.last_pass_here = parts_.spaces.size() <= 1 || batch < parts_.spaces.size();
+        if (parts_.last_pass_here) {
             const T loss = forward_loss(x, labels);
             backward(net_, space_);
             optimizer_.update(net_.parameters(), net_.gradients());
             return loss;
         }
         const std::size_t parts = parts_.spaces.size();
+        space_.bind_input(x.data(), batch); // what check_finite reads after the step
         space_.pool().run_fixed_parts([&](std::size_t part, std::size_t slot) {
             const work_share::range range = work_share{part, parts}.rows(batch);
             const std::size_t count = range.end - range.begin;
@@ -294,6 +315,7 @@ private:
         std::vector<std::unique_ptr<workspace<Net, T>>> spaces;
         aligned_buffer<T> gradients;
         std::vector<T> losses;
+        bool last_pass_here = true;
     };
     struct no_parts {};
     [[no_unique_address]] std::conditional_t<splits_batch, batch_parts, no_parts> parts_;
