@@ -6,6 +6,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "random_batch.hpp"
+
 #include <numeric>
 #include <vector>
 
@@ -42,17 +44,11 @@ constexpr double step_flops = []<std::size_t... I>(std::index_sequence<I...>) {
 template <class Net>
 void training_step(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
-    kiln::aligned_buffer<float> images(batch * image::size);
-    std::vector<kiln::label_t> labels(batch);
-    kiln::rng random(1);
-    for (std::size_t i = 0; i < images.size(); ++i)
-        images[i] = static_cast<float>(random.uniform());
-    for (auto& label : labels)
-        label = static_cast<kiln::label_t>(random.below(10));
+    const random_batch data(batch, image::size);
     kiln::model<Net> net(kiln::init::pytorch_default{}, 42);
     kiln::trainer<Net> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
-    const kiln::batch_view<image, const float> x(images.data(), batch);
-    const kiln::label_view<10> y(labels.data(), batch);
+    const kiln::batch_view<image, const float> x(data.images.data(), batch);
+    const kiln::label_view<10> y(data.labels.data(), batch);
     for (auto _ : state)
         benchmark::DoNotOptimize(train.step(x, y));
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));

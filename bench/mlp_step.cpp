@@ -5,6 +5,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "random_batch.hpp"
+
 #include <numeric>
 #include <vector>
 
@@ -14,22 +16,10 @@ using mlp = kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, ki
 using wide_mlp =
     kiln::sequential<kiln::input<784>, kiln::linear<1000>, kiln::relu, kiln::linear<10>>;
 
-struct fixture_data {
-    kiln::aligned_buffer<float> images;
-    std::vector<kiln::label_t> labels;
-    explicit fixture_data(std::size_t batch) : images(batch * 784), labels(batch) {
-        kiln::rng random(1);
-        for (std::size_t i = 0; i < images.size(); ++i)
-            images[i] = static_cast<float>(random.uniform());
-        for (auto& label : labels)
-            label = static_cast<kiln::label_t>(random.below(10));
-    }
-};
-
 template <class Net, std::size_t Hidden>
 void training_step(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
-    fixture_data data(batch);
+    const random_batch data(batch, 784);
     kiln::model<Net> net(kiln::init::normal{0, 0.1}, 42);
     kiln::trainer<Net> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
     const kiln::batch_view<kiln::shape<784>, const float> x(data.images.data(), batch);
@@ -63,7 +53,7 @@ BENCHMARK(training_step<wide_mlp, 1000>)
 template <class Net>
 void inference(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
-    fixture_data data(batch);
+    const random_batch data(batch, 784);
     kiln::model<Net> net(kiln::init::normal{0, 0.1}, 42);
     kiln::workspace<Net, float> space(batch);
     const kiln::batch_view<kiln::shape<784>, const float> x(data.images.data(), batch);

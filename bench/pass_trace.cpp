@@ -10,6 +10,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "random_batch.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -23,17 +25,11 @@ using mlp = kiln::sequential<kiln::input<784>, kiln::linear<Hidden>, kiln::relu,
 template <std::size_t Hidden>
 void run_steps(std::size_t batch, std::size_t steps) {
     using net_type = mlp<Hidden>;
-    kiln::aligned_buffer<float> images(batch * 784);
-    std::vector<kiln::label_t> labels(batch);
-    kiln::rng random(1);
-    for (std::size_t i = 0; i < images.size(); ++i)
-        images[i] = static_cast<float>(random.uniform());
-    for (auto& label : labels)
-        label = static_cast<kiln::label_t>(random.below(10));
+    const random_batch data(batch, 784);
     kiln::model<net_type> net(kiln::init::normal{0, 0.1}, 42);
     kiln::trainer<net_type> train(net, kiln::sgd{.learning_rate = 0.01}, batch);
-    const kiln::batch_view<kiln::shape<784>, const float> x(images.data(), batch);
-    const kiln::label_view<10> y(labels.data(), batch);
+    const kiln::batch_view<kiln::shape<784>, const float> x(data.images.data(), batch);
+    const kiln::label_view<10> y(data.labels.data(), batch);
     for (int warm_up = 0; warm_up < 3; ++warm_up)
         train.step(x, y);
     kiln::pass_trace::clear();
