@@ -18,26 +18,17 @@ import sys
 import tempfile
 import time
 
+from checks import check, failures
+
 MLP = sys.argv[1]
 DATA = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--data_dir" else \
     "/usr/share/datasets/fashion-mnist"
 FAST = ["--minibatch_size", "50"]  # 200 steps an epoch: a few seconds for a whole test
-failures = []
 
 
 def run(args, timeout=600):
     data = [] if "--data_dir" in args else ["--data_dir", DATA]
     return subprocess.run([MLP] + data + args, capture_output=True, text=True, timeout=timeout)
-
-
-def check(condition, what, result=None):
-    if not condition:
-        detail = ""
-        if result is not None:
-            detail = f"\n  exit {result.returncode}\n  stderr: {result.stderr.strip()}\n" \
-                     f"  stdout tail: {result.stdout.strip()[-400:]}"
-        failures.append(what + detail)
-        print("FAIL:", what + detail)
 
 
 def refused(args, expected):

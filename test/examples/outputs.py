@@ -30,23 +30,9 @@ import subprocess
 import sys
 import tempfile
 
-failures = []
+from checks import check, failures, text
+
 ran = 0
-
-
-def check(condition, what, result=None):
-    if not condition:
-        detail = ""
-        if result is not None:
-            detail = (f"\n  exit {result.returncode}\n  stderr: {text(result.stderr).strip()[-600:]}"
-                      f"\n  stdout tail: {text(result.stdout).strip()[-400:]}")
-        failures.append(what + detail)
-        print("FAIL:", what + detail)
-    return condition
-
-
-def text(data):
-    return data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
 
 
 def strict_json(raw):

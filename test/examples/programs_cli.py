@@ -22,25 +22,13 @@ import subprocess
 import sys
 import tempfile
 
+from checks import check, failures
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 spec = importlib.util.spec_from_file_location(
     "torch_weights", os.path.join(HERE, "..", "..", "scripts", "torch_weights.py"))
 torch_weights = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(torch_weights)  # the checkpoint format only: no torch needed
-
-failures = []
-
-
-def check(condition, what, result=None):
-    if not condition:
-        detail = ""
-        if result is not None:
-            detail = (f"\n  exit {result.returncode}\n  stderr: {result.stderr.strip()[-600:]}"
-                      f"\n  stdout tail: {result.stdout.strip()[-400:]}")
-        failures.append(what + detail)
-        print("FAIL:", what + detail)
-    else:
-        print("ok:", what)
 
 
 def run(program, args, timeout=300, **kwargs):
