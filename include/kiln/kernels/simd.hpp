@@ -103,7 +103,7 @@ inline vec<T> where_positive(const vec<T>& mask_source, const vec<T>& v) noexcep
     return xsimd::select(mask_source > vec<T>(T{0}), v, vec<T>(T{0}));
 }
 
-// a * b + c with one rounding.
+// a * b + c: one rounding where the target has FMA (AVX2, AVX-512, NEON), two on SSE.
 template <class T>
 inline vec<T> fma(const vec<T>& a, const vec<T>& b, const vec<T>& c) noexcept {
     return xsimd::fma(a, b, c);
