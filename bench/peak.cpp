@@ -124,7 +124,7 @@ BENCHMARK_TEMPLATE(peak_fma, avx2)->Name("peak_fma_256")->Apply(configure);
 int main(int argc, char** argv) {
 #if !defined(__AVX512F__) && !(defined(__AVX2__) && defined(__FMA__))
     std::fprintf(stderr,
-                 "peak: built without AVX2+FMA or AVX-512 (configure with -Dnative=true)\n");
+                 "peak: built without AVX2+FMA or AVX-512 (configure with -Dsimd=native)\n");
 #endif
     benchmark::AddCustomContext("hardware_threads",
                                 std::to_string(std::thread::hardware_concurrency()));

@@ -334,7 +334,7 @@ def build_options(build):
     try:
         with open(os.path.join(build, "meson-info", "intro-buildoptions.json")) as f:
             options = {o["name"]: o["value"] for o in json.load(f)}
-        return f"buildtype={options.get('buildtype')}, native={options.get('native')}"
+        return f"buildtype={options.get('buildtype')}, simd={options.get('simd')}"
     except (OSError, ValueError, KeyError):
         return "unknown options"
 

@@ -9,6 +9,10 @@
 
 #include "support/training_run.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -17,6 +21,42 @@
 #include <vector>
 
 namespace {
+
+// Two pages, the second unreadable: a partial load or store that touches a lane
+// past its count at the end of the first page crashes the test.
+class page_before_a_hole {
+public:
+    page_before_a_hole() {
+        const auto size = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+        void* pages =
+            mmap(nullptr, 2 * size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        REQUIRE(pages != MAP_FAILED);
+        REQUIRE(mprotect(static_cast<char*>(pages) + size, size, PROT_NONE) == 0);
+        begin_ = static_cast<char*>(pages);
+        size_ = size;
+    }
+    ~page_before_a_hole() { munmap(begin_, 2 * size_); }
+    page_before_a_hole(const page_before_a_hole&) = delete;
+    page_before_a_hole& operator=(const page_before_a_hole&) = delete;
+
+    // The last n values of type T before the hole.
+    template <class T>
+    T* last(std::size_t n) const {
+        return reinterpret_cast<T*>(begin_ + size_) - n;
+    }
+
+private:
+    char* begin_;
+    std::size_t size_;
+};
+
+// The lanes of v, in order.
+template <class T>
+std::vector<T> lanes_of(const kiln::simd::vec<T>& v) {
+    std::vector<T> lanes(kiln::simd::width<T>);
+    kiln::simd::store(lanes.data(), v);
+    return lanes;
+}
 
 template <class T>
 std::vector<T> random_values(std::size_t count, std::uint64_t seed) {
@@ -144,17 +184,20 @@ void with_caches(kiln::kernels::cache_sizes caches, Check&& check) {
 }
 
 // A B bigger than matmul keeps in L2 (784-1000's W): the product runs one column
-// block's panel at a time, copied to the stack when it fits there, else over chunks
-// of row tiles; split between parts by column blocks as the pool splits it, it must
-// give the same C.
+// block's panel at a time, copied to the stack when it fits there, else over
+// chunks of row tiles; split between parts by column blocks as the pool splits it,
+// it must give the same C. The rows are one and a half chunks and a few, not a
+// whole number of tiles; the chunk depends on the panel's width, so on the SIMD
+// target.
 template <class T, std::size_t N, std::size_t Depth>
-void check_panelled_matmul(std::size_t rows, std::size_t parts) {
+void check_panelled_matmul(std::size_t parts) {
     const auto& plan = kiln::kernels::blocking_in_use();
     REQUIRE(Depth * N * sizeof(T) > plan.whole_b_bytes);
     constexpr std::size_t block_bytes =
         kiln::kernels::tile_registers * kiln::simd::width<T> * sizeof(T);
-    if (Depth * block_bytes > kiln::kernels::max_packed_panel_bytes)
-        REQUIRE(rows > plan.rows_per_panel(Depth * sizeof(T), Depth * block_bytes));
+    const std::size_t chunk = plan.rows_per_panel(Depth * sizeof(T), Depth * block_bytes);
+    const std::size_t rows = chunk + chunk / 2 + 5;
+    REQUIRE(rows % kiln::kernels::tile_rows != 0);
     const auto a = random_values<T>(rows * Depth, 7);
     const auto b = random_values<T>(Depth * N, 8);
     std::vector<T> c(rows * N, T{-99});
@@ -228,6 +271,57 @@ constexpr kiln::init::normal scheme{0, 0.3};
 } // namespace
 
 TEST_SUITE("kernels") {
+    // The masked loads and stores of AVX-512 and the copies through a register-sized
+    // buffer on every other target (SSE, AVX2, NEON).
+    TEST_CASE_TEMPLATE("partial registers read and write only their lanes", T, float, double) {
+        constexpr std::size_t W = kiln::simd::width<T>;
+        page_before_a_hole memory;
+        for (std::size_t n = 0; n < W; ++n) {
+            INFO(n, " of ", W, " lanes");
+            T* values = memory.last<T>(n);
+            for (std::size_t i = 0; i < n; ++i)
+                values[i] = static_cast<T>(i + 1);
+            const auto loaded = lanes_of<T>(kiln::simd::load_partial(values, n));
+            for (std::size_t i = 0; i < W; ++i)
+                CHECK(loaded[i] == (i < n ? static_cast<T>(i + 1) : T{0}));
+
+            T* out = memory.last<T>(n);
+            T* before = out - 1;
+            *before = T{-7};
+            std::fill_n(out, n, T{-1});
+            kiln::simd::store_partial(out, kiln::simd::vec<T>(T{5}), n);
+            CHECK(*before == T{-7});
+            CHECK(std::count(out, out + n, T{5}) == static_cast<long>(n));
+        }
+    }
+
+    TEST_CASE_TEMPLATE("register helpers agree with loops over the lanes", T, float, double) {
+        constexpr std::size_t W = kiln::simd::width<T>;
+        const auto values = random_values<T>(W * W, 11);
+        std::vector<kiln::simd::vec<T>> rows;
+        for (std::size_t r = 0; r < W; ++r)
+            rows.push_back(kiln::simd::load(values.data() + r * W));
+        std::vector<T> sums(W);
+        kiln::simd::transpose_sum(rows.data(), sums.data());
+        for (std::size_t r = 0; r < W; ++r) {
+            INFO("register ", r);
+            const T* row = values.data() + r * W;
+            T sum = 0;
+            for (std::size_t i = 0; i < W; ++i)
+                sum += row[i];
+            CHECK(sums[r] == doctest::Approx(sum));
+            CHECK(kiln::simd::reduce_max(rows[r]) == *std::max_element(row, row + W));
+            for (std::size_t first : {std::size_t{0}, W, 3 * W}) {
+                for (std::size_t count = first; count <= first + W; ++count) {
+                    const auto kept = lanes_of<T>(
+                        kiln::simd::keep_below(rows[r], first, count, kiln::simd::vec<T>(T{-9})));
+                    for (std::size_t i = 0; i < W; ++i)
+                        CHECK(kept[i] == (first + i < count ? row[i] : T{-9}));
+                }
+            }
+        }
+    }
+
     TEST_CASE_TEMPLATE("matmul over a triangular A skips only its zeros", T, float, double) {
         using kiln::kernels::zeros;
         for (std::size_t size : {1, 2, 5, 6, 7, 11, 16, 20, 32, 37, 64}) {
@@ -252,14 +346,16 @@ TEST_SUITE("kernels") {
     TEST_CASE("the blocking derived for known CPUs fits their registers and caches") {
         struct cpu {
             const char* name;
-            std::size_t l1d_kib, l2_kib, registers;
+            std::size_t l1d_kib, l2_kib, registers, floats_per_register;
         };
-        // Per core: L1d, L2 (Apple M1: the P-cluster's shared L2), vector registers.
-        const cpu cpus[] = {{"Haswell", 32, 256, 16},          {"Skylake-X", 32, 1024, 32},
-                            {"Sapphire Rapids", 48, 2048, 32}, {"Emerald Rapids", 48, 2048, 32},
-                            {"Zen 4", 32, 1024, 32},           {"Zen 5", 48, 1024, 32},
-                            {"Neoverse N2", 64, 1024, 32},     {"Neoverse V1", 64, 1024, 32},
-                            {"Apple M1", 128, 12288, 32},      {"SSE2 baseline", 32, 512, 16}};
+        // Per core: L1d, L2 (Apple M1: the P-cluster's shared L2), vector registers and
+        // their floats as xsimd uses them (NEON's 4 on AArch64, also where SVE is wider).
+        const cpu cpus[] = {
+            {"Haswell", 32, 256, 16, 8},           {"Skylake-X", 32, 1024, 32, 16},
+            {"Sapphire Rapids", 48, 2048, 32, 16}, {"Emerald Rapids", 48, 2048, 32, 16},
+            {"Zen 4", 32, 1024, 32, 16},           {"Zen 5", 48, 1024, 32, 16},
+            {"Neoverse N2", 64, 1024, 32, 4},      {"Neoverse V1", 64, 1024, 32, 4},
+            {"Apple M1", 128, 12288, 32, 4},       {"SSE2 baseline", 32, 512, 16, 4}};
         for (const cpu& c : cpus) {
             INFO(c.name);
             // The tile's accumulators, one B register per column register and the
@@ -272,7 +368,7 @@ TEST_SUITE("kernels") {
             CHECK(plan.whole_b_bytes <= plan.caches.l2_bytes / 2);
             // The products of a 784-1000-10 step: 784 deep (forward) and 500 deep
             // (a weight gradient's chunk); a chunk of A's rows and a panel share L2.
-            const std::size_t panel_columns = across * 16;
+            const std::size_t panel_columns = across * c.floats_per_register;
             for (std::size_t depth : {784, 500}) {
                 const std::size_t panel = depth * panel_columns * sizeof(float);
                 const std::size_t rows = plan.rows_per_panel(depth * sizeof(float), panel);
@@ -311,9 +407,9 @@ TEST_SUITE("kernels") {
     TEST_CASE_TEMPLATE("matmul over a B beyond L2 runs panel by panel", T, float, double) {
         with_caches({32 << 10, 256 << 10}, [] {
             for (std::size_t parts : {1, 2}) {
-                check_panelled_matmul<T, 1000, 140>(203, parts); // panels copied
-                check_panelled_matmul<T, 1003, 131>(203, parts);
-                check_panelled_matmul<T, 100, 4100>(203, parts); // panels in chunks of rows
+                check_panelled_matmul<T, 1000, 140>(parts); // panels copied
+                check_panelled_matmul<T, 1003, 131>(parts);
+                check_panelled_matmul<T, 100, 4100>(parts); // panels in chunks of rows
             }
         });
     }

@@ -22,6 +22,26 @@
 #pragma GCC diagnostic pop
 #endif
 
+// With no -march, x86-64 compilers target SSE2 (4 floats a register, no FMA), and a
+// program runs several times slower than with AVX2 or AVX-512 while nothing at run
+// time says so: said here, once per program, unless the choice is deliberate.
+#if defined(__x86_64__) && !defined(__SSE4_2__) && !defined(KILN_ALLOW_BASELINE_SIMD)
+#if defined(__SSE4_1__)
+#define KILN_BASELINE_SIMD_NAME "SSE4.1"
+#elif defined(__SSSE3__)
+#define KILN_BASELINE_SIMD_NAME "SSSE3"
+#elif defined(__SSE3__)
+#define KILN_BASELINE_SIMD_NAME "SSE3"
+#else
+#define KILN_BASELINE_SIMD_NAME "SSE2"
+#endif
+#pragma message("kiln: compiled for " KILN_BASELINE_SIMD_NAME                                      \
+                ", x86-64's baseline, which runs several times slower than AVX2 or AVX-512. "      \
+                "Fix: compile with -march=native (or -march=x86-64-v3), or define "                \
+                "KILN_ALLOW_BASELINE_SIMD to keep this target and silence this message.")
+#undef KILN_BASELINE_SIMD_NAME
+#endif
+
 namespace kiln::simd {
 
 template <class T>
@@ -103,7 +123,7 @@ inline vec<T> where_positive(const vec<T>& mask_source, const vec<T>& v) noexcep
     return xsimd::select(mask_source > vec<T>(T{0}), v, vec<T>(T{0}));
 }
 
-// a * b + c with one rounding.
+// a * b + c: one rounding where the target has FMA (AVX2, AVX-512, NEON), two on SSE.
 template <class T>
 inline vec<T> fma(const vec<T>& a, const vec<T>& b, const vec<T>& c) noexcept {
     return xsimd::fma(a, b, c);
