@@ -69,9 +69,11 @@ struct model_result {
     std::array<double, study_data::test_count> test_accuracy{};
 };
 
-// Trains one network with the recipe and scores its best epoch on every test set.
-template <class Net, class Scheme>
-model_result train_and_score(const std::string& name, const Scheme& scheme, const options& opt,
+// Trains one network from the initialization named (--cnn_init, --mlp_init) with the
+// recipe and scores its best epoch on every test set. The scheme is chosen at run
+// time, so the training loop compiles once per network, not once per scheme.
+template <class Net>
+model_result train_and_score(const std::string& name, const std::string& init, const options& opt,
                              const study_data& data) {
     const image_set& train_set = data.split.train;
     const std::size_t batch = opt.minibatch_size;
@@ -80,7 +82,9 @@ model_result train_and_score(const std::string& name, const Scheme& scheme, cons
     // Each model starts from the seed: its initialization and shuffles do not
     // depend on which other models run.
     kiln::rng random(opt.random_seed);
-    kiln::model<Net> net(scheme, random);
+    kiln::model<Net> net;
+    kiln::examples::with_init_scheme(init,
+                                     [&](const auto& scheme) { net.initialize(scheme, random); });
     kiln::trainer<Net> train(net, kiln::sgd{opt.learning_rate, opt.momentum}, batch);
     kiln::workspace<Net, float> evaluation_space(100);
     kiln::early_stopping stopper(opt.early_stopping_patience);
@@ -138,18 +142,10 @@ model_result train_and_score(const std::string& name, const Scheme& scheme, cons
     return result;
 }
 
-// Net trained from the initialization named on the command line.
-template <class Net>
-model_result train_from(const std::string& init, const std::string& name, const options& opt,
-                        const study_data& data) {
-    return kiln::examples::with_init_scheme(
-        init, [&](const auto& scheme) { return train_and_score<Net>(name, scheme, opt, data); });
-}
-
 model_result run_model(const std::string& name, const options& opt, const study_data& data) {
-    if (name == "mlp") return train_from<mlp>(opt.mlp_init, name, opt, data);
-    if (name == "cnn2") return train_from<cnn2>(opt.cnn_init, name, opt, data);
-    return train_from<cnn3>(opt.cnn_init, name, opt, data);
+    if (name == "mlp") return train_and_score<mlp>(name, opt.mlp_init, opt, data);
+    if (name == "cnn2") return train_and_score<cnn2>(name, opt.cnn_init, opt, data);
+    return train_and_score<cnn3>(name, opt.cnn_init, opt, data);
 }
 
 void print_table(const std::vector<model_result>& results, const study_data& data,
