@@ -6,6 +6,7 @@
 // unless --save says otherwise), on the data it started with; a loss or input that
 // turns NaN or infinite stops training with exit code 3, naming step and layer.
 #include "common/command_line.hpp"
+#include "common/init_scheme.hpp"
 #include "common/json_writer.hpp"
 #include "common/run_reporting_errors.hpp"
 
@@ -39,6 +40,7 @@ struct options {
     std::size_t num_epoch = 200;
     std::size_t early_stopping_patience = 3;
     std::uint64_t random_seed = 42;
+    std::string init = "normal";
     bool check_gradient = false;
     bool check_magnitude = false;
     bool test_each_epoch = false;   // the early-stopping study's test curve
@@ -255,7 +257,9 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
                 data.validation.size(), data.test.size(), opt.data_dir.c_str());
 
     kiln::rng random(opt.random_seed);
-    kiln::model<mlp> net(kiln::init::normal{0.0, 0.1}, random);
+    kiln::model<mlp> net;
+    kiln::examples::with_init_scheme(opt.init,
+                                     [&](const auto& scheme) { net.initialize(scheme, random); });
     if (opt.check_gradient) check_gradient(net, data);
     if (opt.check_magnitude) check_magnitude(net, data);
 
@@ -408,6 +412,12 @@ int main(int argc, char** argv) {
     ex::add_recipe_options(cli, opt);
     cli.option("--random_seed", opt.random_seed, "seed of the split, initialization and shuffling",
                ex::whole_number_at_least(0));
+    cli.option(
+        "--init", opt.init,
+        "how the network starts: normal (the course's N(0, 0.1)), pytorch "
+        "(U(+-1/sqrt(fan_in))) or glorot (Keras's Glorot uniform, zero bias, as the course's "
+        "TensorFlow notebooks); a resumed run continues from its checkpoint's parameters",
+        ex::one_of(ex::init_scheme_names));
     cli.flag("--check_gradient", opt.check_gradient,
              "compare backprop with central differences on a few parameters");
     cli.flag("--check_magnitude", opt.check_magnitude,

@@ -4,6 +4,7 @@
 // scored on the test set as it is, moved up 4 pixels, and turned by 90, 180 and
 // 270 degrees. Prints one table and writes it, with each run's history, as JSON.
 #include "common/command_line.hpp"
+#include "common/init_scheme.hpp"
 #include "common/json_writer.hpp"
 #include "common/run_reporting_errors.hpp"
 
@@ -12,6 +13,7 @@
 #include <kiln/kiln.hpp>
 #include <kiln/train/check_finite.hpp>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -45,6 +47,7 @@ struct options {
     std::size_t shift_pixels = 4;
     std::uint64_t random_seed = 42;
     std::string cnn_init = "pytorch";
+    std::string mlp_init = "normal";
     std::vector<std::string> models{"mlp", "cnn2", "cnn3"};
     std::string data_dir{kiln::data::default_fashion_mnist_dir};
     std::string out = "ood.json";
@@ -68,11 +71,13 @@ struct model_result {
     std::array<double, study_data::test_count> test_accuracy{};
 };
 
-// Trains one network with the recipe and scores its best epoch on every test set.
-// A NaN or an infinity stops the study (exit code 3), naming the model, the step
-// and the layer.
-template <class Net, class Scheme>
-model_result train_and_score(const std::string& name, const Scheme& scheme, const options& opt,
+// Trains one network from the initialization named (--cnn_init, --mlp_init) with the
+// recipe and scores its best epoch on every test set. The scheme is chosen at run
+// time, so the training loop compiles once per network, not once per scheme. A NaN
+// or an infinity stops the study (exit code 3), naming the model, the step and the
+// layer.
+template <class Net>
+model_result train_and_score(const std::string& name, const std::string& init, const options& opt,
                              const study_data& data) try {
     const image_set& train_set = data.split.train;
     const std::size_t batch = opt.minibatch_size;
@@ -81,7 +86,9 @@ model_result train_and_score(const std::string& name, const Scheme& scheme, cons
     // Each model starts from the seed: its initialization and shuffles do not
     // depend on which other models run.
     kiln::rng random(opt.random_seed);
-    kiln::model<Net> net(scheme, random);
+    kiln::model<Net> net;
+    kiln::examples::with_init_scheme(init,
+                                     [&](const auto& scheme) { net.initialize(scheme, random); });
     kiln::trainer<Net> train(net, kiln::sgd{opt.learning_rate, opt.momentum}, batch);
     kiln::workspace<Net, float> evaluation_space(100);
     kiln::early_stopping stopper(opt.early_stopping_patience);
@@ -152,14 +159,9 @@ model_result train_and_score(const std::string& name, const Scheme& scheme, cons
 }
 
 model_result run_model(const std::string& name, const options& opt, const study_data& data) {
-    // The MLP as in the course (N(0, 0.1)); the CNNs as PyTorch starts them, or N(0, 0.1).
-    const bool cnn_normal = opt.cnn_init == "normal";
-    if (name == "mlp") return train_and_score<mlp>(name, kiln::init::normal{0.0, 0.1}, opt, data);
-    if (name == "cnn2")
-        return cnn_normal ? train_and_score<cnn2>(name, kiln::init::normal{0.0, 0.1}, opt, data)
-                          : train_and_score<cnn2>(name, kiln::init::pytorch_default{}, opt, data);
-    return cnn_normal ? train_and_score<cnn3>(name, kiln::init::normal{0.0, 0.1}, opt, data)
-                      : train_and_score<cnn3>(name, kiln::init::pytorch_default{}, opt, data);
+    if (name == "mlp") return train_and_score<mlp>(name, opt.mlp_init, opt, data);
+    if (name == "cnn2") return train_and_score<cnn2>(name, opt.cnn_init, opt, data);
+    return train_and_score<cnn3>(name, opt.cnn_init, opt, data);
 }
 
 void print_table(const std::vector<model_result>& results, const study_data& data,
@@ -190,7 +192,8 @@ void write_json(const std::vector<model_result>& results, const study_data& data
         .number("early_stopping_patience", static_cast<double>(opt.early_stopping_patience))
         .number("shift_pixels", static_cast<double>(opt.shift_pixels))
         .number("random_seed", static_cast<double>(opt.random_seed))
-        .string("cnn_init", opt.cnn_init);
+        .string("cnn_init", opt.cnn_init)
+        .string("mlp_init", opt.mlp_init);
     kiln::examples::json_object models;
     for (const auto& r : results) {
         kiln::examples::json_object tests;
@@ -208,7 +211,20 @@ void write_json(const std::vector<model_result>& results, const study_data& data
             .numbers("train_loss", r.train_loss);
         models.object(r.name, entry);
     }
-    kiln::examples::json_object().object("recipe", recipe).object("models", models).write(opt.out);
+    // The first few images of every test set, for a figure of what the models were scored on.
+    const std::size_t shown = std::min<std::size_t>(5, data.tests[0].size());
+    kiln::examples::json_object examples;
+    for (std::size_t t = 0; t < study_data::test_count; ++t) {
+        const auto images = data.tests[t].inputs().rows(0, shown);
+        examples.numbers(data.test_names[t],
+                         std::vector<double>(images.data(), images.data() + images.size()));
+    }
+    kiln::examples::json_object()
+        .object("recipe", recipe)
+        .object("models", models)
+        .number("example_count", static_cast<double>(shown))
+        .object("examples", examples)
+        .write(opt.out);
     std::printf("wrote %s\n", opt.out.c_str());
 }
 
@@ -248,9 +264,13 @@ int main(int argc, char** argv) {
                "seed of the split, and of each model's initialization and shuffling",
                ex::whole_number_at_least(0));
     cli.option("--cnn_init", opt.cnn_init,
-               "how the CNNs start: pytorch (U(+-1/sqrt(fan_in)), as nn.Conv2d and nn.Linear) or "
-               "normal (N(0, 0.1), as the course's MLP)",
-               ex::one_of({"pytorch", "normal"}));
+               "how the CNNs start: pytorch (U(+-1/sqrt(fan_in)), as nn.Conv2d and nn.Linear), "
+               "normal (N(0, 0.1), as the course's MLP) or glorot (Keras's Glorot uniform, zero "
+               "bias, as the course's TensorFlow notebooks)",
+               ex::one_of(ex::init_scheme_names));
+    cli.option("--mlp_init", opt.mlp_init,
+               "how the MLP starts: normal (the course's N(0, 0.1)), pytorch or glorot",
+               ex::one_of(ex::init_scheme_names));
     cli.option("--models", opt.models, "which models to train, in order",
                ex::one_of({"mlp", "cnn2", "cnn3"}));
     cli.option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files");

@@ -619,6 +619,8 @@ TEST_SUITE("data") {
             temp_dir dir;
             const auto text = message(dir);
             CHECK(contains(text, "train-labels-idx1-ubyte.gz: no such file"));
+            CHECK(contains(text, "install Debian's dataset-fashion-mnist"));
+            CHECK(contains(text, "--data_dir"));
         }
         SUBCASE("a test pair is read in file order") {
             temp_dir dir;

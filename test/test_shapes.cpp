@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <type_traits>
 
 namespace {
@@ -181,6 +183,51 @@ TEST_SUITE("shapes") {
         CHECK(first_max > 0.95f / std::sqrt(784.0f));
         CHECK(last_max <= 1 / std::sqrt(128.0f));
         CHECK(last_max > 0.9f / std::sqrt(128.0f));
+    }
+
+    TEST_CASE("Glorot uniform (Keras's default): U(+-sqrt(6 / (fan_in + fan_out))), zero bias") {
+        // Every weight within the layer's limit, the sample deviation that of a uniform
+        // (limit / sqrt(3)), every bias zero; a table is a Rows x Width matrix.
+        auto check_weights = [](const float* w, std::size_t count, double fan_in, double fan_out) {
+            const double limit = std::sqrt(6.0 / (fan_in + fan_out));
+            double largest = 0, squares = 0;
+            for (std::size_t i = 0; i < count; ++i) {
+                largest = std::max(largest, std::abs(double(w[i])));
+                squares += double(w[i]) * w[i];
+            }
+            CHECK(largest <= limit);
+            CHECK(largest > 0.95 * limit);
+            CHECK(std::sqrt(squares / double(count)) ==
+                  doctest::Approx(limit / std::sqrt(3.0)).epsilon(0.05));
+        };
+        auto check_zero = [](const float* b, std::size_t count) {
+            CHECK(std::all_of(b, b + count, [](float v) { return v == 0; }));
+        };
+
+        kiln::model<mlp> dense(kiln::init::glorot_uniform{}, 42);
+        using first = mlp::layer_t<1>;
+        using last = mlp::layer_t<3>;
+        check_weights(dense.parameters_of<1>(), 784 * 128, 784, 128);
+        check_zero(dense.parameters_of<1>() + first::bias_offset, 128);
+        check_weights(dense.parameters_of<3>(), 128 * 10, 128, 10);
+        check_zero(dense.parameters_of<3>() + last::bias_offset, 10);
+
+        // A convolution's fans count its window: 7 x 7 x 1 in, 7 x 7 x 64 out (Keras's).
+        using cnn = kiln::sequential<kiln::input<28, 28>, kiln::conv2d<64, 7>, kiln::relu,
+                                     kiln::max_pool2d<2>, kiln::flatten, kiln::linear<10>>;
+        kiln::model<cnn> conv(kiln::init::glorot_uniform{}, 42);
+        using conv_layer = cnn::layer_t<1>;
+        check_weights(conv.parameters_of<1>(), 49 * 64, 49, 49 * 64);
+        check_zero(conv.parameters_of<1>() + conv_layer::bias_offset, 64);
+
+        using sequence_cnn = kiln::sequential<kiln::input<40, 3>, kiln::conv1d<32, 5>,
+                                              kiln::flatten, kiln::linear<2>>;
+        kiln::model<sequence_cnn> conv1(kiln::init::glorot_uniform{}, 42);
+        check_weights(conv1.parameters_of<1>(), 15 * 32, 15, 5 * 32);
+        check_zero(conv1.parameters_of<1>() + sequence_cnn::layer_t<1>::bias_offset, 32);
+
+        kiln::model<small_gpt> table(kiln::init::glorot_uniform{}, 42);
+        check_weights(table.parameters_of<1>(), 11 * 16, 11, 16);
     }
 
     TEST_CASE("a float model converts to double exactly") {

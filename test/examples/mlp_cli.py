@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """examples/mlp as a user runs it: every bad command-line value is a one-line
-error; a diverging run stops with exit code 3 naming step and layer; a run saved
-with --save and continued with --resume (after a clean stop or a SIGKILL) ends
-exactly as the same run uninterrupted; a resumed run without --save goes on
-saving to the file it resumed from; resuming on other data is refused unless
---force_resume; a FIFO given as --resume is refused, not waited on.
+error, and missing data says where it comes from; a diverging run stops with exit
+code 3 naming step and layer; a run saved with --save and continued with --resume
+(after a clean stop or a SIGKILL) ends exactly as the same run uninterrupted; a
+resumed run without --save goes on saving to the file it resumed from; resuming on
+other data is refused unless --force_resume; a FIFO given as --resume is refused,
+not waited on; --init chooses the start.
 
 Usage: mlp_cli.py PATH_TO_MLP [--data_dir DIR]   (exit 77: skipped, no data)
 """
@@ -131,14 +132,17 @@ def main():
             (["--resume", os.path.join(tmp, "missing.kiln")], "--resume"),
             (["--force_resume"], "--force_resume goes with --resume"),
             (["--bogus"], "--bogus"),
+            (["--init", "xavier"], "--init"),
         ]:
             refused(args, expected)
+        # Missing data says where it comes from (no data needed to check that).
+        for expected in ("no such file", "install Debian's dataset-fashion-mnist", "--data_dir"):
+            refused(["--data_dir", os.path.join(tmp, "no-data")], expected)
 
         if not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")):
             print(f"skipped the training runs: {DATA} is missing")
             return 77 if not failures else 1
 
-        refused(["--data_dir", os.path.join(tmp, "no-data")], "no such file")
         not_a_checkpoint = os.path.join(tmp, "not.kiln")
         with open(not_a_checkpoint, "w") as f:
             f.write("hello")
@@ -203,6 +207,19 @@ def main():
 
         resume_keeps_saving(tmp)
         other_data_is_refused(tmp)
+        # --- --init: normal is the default start; glorot (Keras's) another ---------------
+        starts = {}
+        for init in ("default", "normal", "glorot"):
+            folder = os.path.join(tmp, "init_" + init)
+            os.mkdir(folder)
+            result = run(FAST + ["--num_epoch", "1", "--out_dir", folder] +
+                         ([] if init == "default" else ["--init", init]))
+            check(result.returncode == 0, f"a run with --init {init}", result)
+            if result.returncode == 0:
+                starts[init] = results(folder)
+        if len(starts) == 3:
+            check(starts["normal"] == starts["default"], "--init normal is the default start")
+            check(starts["glorot"] != starts["default"], "--init glorot starts elsewhere")
 
     print(f"{'FAILED' if failures else 'passed'}: {len(failures)} failure(s)")
     return 1 if failures else 0

@@ -12,4 +12,9 @@ struct normal {
 // PyTorch's nn.Linear default: weights and biases from U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 struct pytorch_default {};
 
+// Keras's default for Dense and Conv layers (the course's TensorFlow notebooks):
+// weights from U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)), biases zero.
+// fan_out is the outputs one input reaches: a convolution's filters times its window.
+struct glorot_uniform {};
+
 } // namespace kiln::init

@@ -115,7 +115,8 @@ fashion_mnist_set<T> select_examples(const checked_idx_pair& pair,
     return true;
 }
 
-// The file as named, or, when that is missing, the same name without ".gz".
+// The file as named, or, when that is missing, the same name without ".gz"; when
+// both are missing, the error says where the files come from.
 [[gnu::cold]] inline std::filesystem::path find_fashion_mnist_file(const std::filesystem::path& dir,
                                                                    std::string_view gz_name) {
     std::filesystem::path gz = dir / gz_name;
@@ -123,7 +124,9 @@ fashion_mnist_set<T> select_examples(const checked_idx_pair& pair,
     std::filesystem::path plain = gz;
     plain.replace_extension();
     if (names_a_file(plain)) return plain;
-    throw data_error(gz, "no such file (nor " + plain.filename().string() + " without .gz)");
+    throw data_error(gz, "no such file (nor " + plain.filename().string() +
+                             " without .gz): install Debian's dataset-fashion-mnist, or pass the "
+                             "folder that holds the files (the examples' --data_dir)");
 }
 
 } // namespace detail

@@ -16,6 +16,7 @@
 #include "kiln/layers/image.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/layers/linear.hpp"
+#include "kiln/layers/weights_and_bias.hpp"
 #include "kiln/optim/gradient_sink.hpp"
 
 #include <algorithm>
@@ -148,22 +149,11 @@ struct conv1d_layer {
                 return std::array{weight};
         }();
 
-        // As nn.Conv1d (or the course's N(0, sigma)): fan_in = Kernel x channels.
+        // As linear and conv2d: fan_in = Kernel x channels, fan_out = Kernel x Filters.
         template <class T, class Scheme>
         static void initialize(T* params, rng& random, const Scheme& scheme) {
-            auto draw = [&] {
-                if constexpr (std::is_same_v<Scheme, init::normal>)
-                    return static_cast<T>(random.normal(scheme.mean, scheme.stddev));
-                else {
-                    static_assert(std::is_same_v<Scheme, init::pytorch_default>);
-                    const double bound = 1.0 / std::sqrt(static_cast<double>(patch_size));
-                    return static_cast<T>(random.uniform(-bound, bound));
-                }
-            };
-            for (std::size_t i = 0; i < weight_count; ++i)
-                params[i] = draw();
-            for (std::size_t f = 0; f < bias_count; ++f)
-                params[bias_offset + f] = draw();
+            weights_and_bias::initialize(params, weight_count, params + bias_offset, bias_count,
+                                         patch_size, Kernel * Filters, random, scheme);
         }
 
         // y[t] = b + patch(t) W, for this share's examples.

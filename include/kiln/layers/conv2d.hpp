@@ -150,7 +150,7 @@ struct conv2d {
         template <class T, class Scheme>
         static void initialize(T* params, rng& random, const Scheme& scheme) {
             weights_and_bias::initialize(params, weight_count, params + bias_offset, Filters, patch,
-                                         random, scheme);
+                                         Kernel * Kernel * Filters, random, scheme);
         }
 
         static constexpr std::size_t flops_per_example = 2 * pixels * weight_count;

@@ -13,6 +13,7 @@
 #include "kiln/optim/gradient_sink.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <string>
 #include <type_traits>
@@ -20,9 +21,18 @@
 namespace kiln {
 
 // A table's entries drawn as the scheme says: N(mean, stddev) for init::normal;
-// N(0, 1) for init::pytorch_default, as nn.Embedding draws them.
+// N(0, 1) for init::pytorch_default, as nn.Embedding draws them; Glorot uniform
+// over the Rows x Width matrix for init::glorot_uniform.
 template <class T, class Scheme>
-void initialize_table(T* values, std::size_t count, rng& random, const Scheme& scheme) {
+void initialize_table(T* values, std::size_t rows, std::size_t width, rng& random,
+                      const Scheme& scheme) {
+    const std::size_t count = rows * width;
+    if constexpr (std::is_same_v<Scheme, init::glorot_uniform>) {
+        const double limit = std::sqrt(6.0 / static_cast<double>(rows + width));
+        for (std::size_t i = 0; i < count; ++i)
+            values[i] = static_cast<T>(random.uniform(-limit, limit));
+        return;
+    }
     double mean = 0, stddev = 1;
     if constexpr (std::is_same_v<Scheme, init::normal>) {
         mean = scheme.mean;
@@ -43,7 +53,7 @@ struct table_layer : parametric_layer<Spec, In, Out, Position, Rows * Width> {
 
     template <class T, class Scheme>
     static void initialize(T* params, rng& random, const Scheme& scheme) {
-        initialize_table(params, Rows * Width, random, scheme);
+        initialize_table(params, Rows, Width, random, scheme);
     }
 };
 

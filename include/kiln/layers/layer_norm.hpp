@@ -146,7 +146,7 @@ struct layer_norm {
         // Per vector: its mean, then (after all the means) its reciprocal std.
         static constexpr std::size_t saved_per_example = padded_count(2 * rows_per_example);
 
-        // PyTorch's gamma = 1, beta = 0; init::normal perturbs both (gradient checks
+        // PyTorch's and Keras's gamma = 1, beta = 0; init::normal perturbs both (gradient checks
         // need a gamma that is not all ones).
         template <class T, class Scheme>
         static void initialize(T* params, rng& random, const Scheme& scheme) {

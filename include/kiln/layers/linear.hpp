@@ -198,7 +198,7 @@ struct affine_layer {
         template <class T, class Scheme>
         static void initialize(T* params, rng& random, const Scheme& scheme) {
             weights_and_bias::initialize(params, weight_count, params + bias_offset, bias_count,
-                                         in_features, random, scheme);
+                                         in_features, Out, random, scheme);
         }
 
         // Multiply-adds per example, for deciding whether a pass is worth splitting.

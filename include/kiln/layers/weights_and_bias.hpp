@@ -14,25 +14,31 @@
 
 namespace kiln::weights_and_bias {
 
-// The course's N(mean, stddev) for every parameter, or PyTorch's default for
+// The course's N(mean, stddev) for every parameter; PyTorch's default for
 // nn.Linear and nn.Conv2d: U(+-1/sqrt(fan_in)) for the weights and the bias
-// (kaiming_uniform with a = sqrt(5) comes to that bound), fan_in being the inputs
-// of one output.
+// (kaiming_uniform with a = sqrt(5) comes to that bound); or Keras's Glorot
+// uniform weights and zero bias. fan_in is the inputs of one output, fan_out the
+// outputs one input reaches.
 template <class T, class Scheme>
 void initialize(T* weights, std::size_t weight_count, T* bias, std::size_t bias_count,
-                std::size_t fan_in, rng& random, const Scheme& scheme) {
-    auto fill = [&](auto draw) {
+                std::size_t fan_in, std::size_t fan_out, rng& random, const Scheme& scheme) {
+    auto fill = [&](auto draw_weight, auto draw_bias) {
         for (std::size_t i = 0; i < weight_count; ++i)
-            weights[i] = static_cast<T>(draw());
+            weights[i] = static_cast<T>(draw_weight());
         for (std::size_t i = 0; i < bias_count; ++i)
-            bias[i] = static_cast<T>(draw());
+            bias[i] = static_cast<T>(draw_bias());
     };
     if constexpr (std::is_same_v<Scheme, init::normal>) {
-        fill([&] { return random.normal(scheme.mean, scheme.stddev); });
+        auto draw = [&] { return random.normal(scheme.mean, scheme.stddev); };
+        fill(draw, draw);
+    } else if constexpr (std::is_same_v<Scheme, init::glorot_uniform>) {
+        const double limit = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+        fill([&] { return random.uniform(-limit, limit); }, [] { return 0.0; });
     } else {
         static_assert(std::is_same_v<Scheme, init::pytorch_default>);
         const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-        fill([&] { return random.uniform(-bound, bound); });
+        auto draw = [&] { return random.uniform(-bound, bound); };
+        fill(draw, draw);
     }
 }
 
