@@ -367,12 +367,13 @@ def deviations(rep, done):
     if "runs" in base and "runs" in glorot:
         ours, theirs = jsons(base["runs"]["ood"]), jsons(glorot["runs"]["ood_glorot"])
         several = len(ours) > 1 and len(theirs) > 1
-        rows = []
+        rows, overlaps = [], 0
         for name in ours[0]["models"]:
             for test in ("in-domain", "shifted"):
                 a = [s["models"][name]["test"][test] for s in ours]
                 b = [s["models"][name]["test"][test] for s in theirs]
                 overlap = min(a) <= max(b) and min(b) <= max(a)
+                overlaps += overlap
                 rows.append([name, test, spread(a), spread(b)] +
                             (["yes" if overlap else "no"] if several else []))
         rep.add(f"The OOD study both ways ({seeds_text(glorot)}):", "", "```sh",
@@ -380,8 +381,15 @@ def deviations(rep, done):
                 f"  {glorot['runs']['ood_glorot'][0]['command']}", "done", "```", "",
                 table(["model", "test set", "kiln's initialization",
                        "Glorot uniform, zero bias"] + (["ranges overlap"] if several else []),
-                      rows), "",
-                "The course's notebooks' own accuracies are not in this repository (SEED.md "
+                      rows), "")
+        if several:
+            rep.add(f"The two definitions' ranges over the seeds overlap in {overlaps} of the "
+                    f"{len(rows)} rows: " + ("over these seeds, the choice of initialization "
+                                             "does not separate the results." if
+                                             overlaps == len(rows) else "where they do not, the "
+                                             "initialization moves the result beyond the seeds' "
+                                             "spread."), "")
+        rep.add("The course's notebooks' own accuracies are not in this repository (SEED.md "
                 "gives the recipes, not their outputs), so this sets the two definitions side by "
                 "side over the same seeds; it does not check kiln against the course's printed "
                 "numbers.", "")
@@ -431,15 +439,16 @@ def header(context):
     threads = f"KILN_THREADS={context['threads']}" if context["threads"] else "all cores"
     return [
         "# Results", "",
-        f"Every number and figure below was produced by `{context['command']}`{mode} on "
-        f"{context['date']}, which ran every experiment of the course (SEED.md parts A to F) "
+        f"Every number and figure below was produced by `{context['command']}`{mode} "
+        f"(finished {context['date']}), which ran every experiment of the course (SEED.md parts A to F) "
         "with kiln's example programs, once per seed, wrote each run's JSON and log under "
         "`results/`, and wrote this page from them. Each section shows the commands it ran.", "",
         f"- Seeds: {' '.join(str(s) for s in seeds)} (the transformer: "
         f"{' '.join(str(s) for s in context['gpt_seeds'])}). A number is the mean over the seeds with the "
         "smallest and largest in parentheses, mean (min-max); a figure shows the mean and the "
         "min-max as a band or error bars. `python3 scripts/reproduce.py --seeds 42` is the "
-        "course's single run; a run repeats to the last digit with the same seed.",
+        "course's single run; a run repeats to the last digit with the same seed on the same "
+        "machine.",
         f"- Machine: {context['machine']}.",
         f"- Wall time of all the runs: {context['wall_seconds']:.0f} s "
         f"({context['wall_seconds'] / 60:.1f} min), each program on {threads}, at niceness "
@@ -497,7 +506,7 @@ def ood_comparison(step, context):
                        for m in models],
                      *[spread([s["models"][m]["test"]["shifted"] for s in studies])
                        for m in models if m != "mlp"]])
-    return [f"From `{context['command']}` on {context['date']}, the run of "
+    return [f"From `{context['command']}` (finished {context['date']}), the run of "
             f"[results.md](results.md) ({seeds_text(step)}; each study "
             f"{spread([r['seconds'] for r in records], 0)} s of wall clock, on "
             f"{'KILN_THREADS=' + str(context['threads']) if context['threads'] else 'all cores'}"
@@ -514,7 +523,7 @@ def gpt_comparison(step, context):
     base = next(iter(step["runs"]))
     records = step["runs"][base]
     d = jsons(records)
-    return [f"From `{context['command']}` on {context['date']}, the run of "
+    return [f"From `{context['command']}` (finished {context['date']}), the run of "
             f"[results.md](results.md): `{records[0]['command']}`, {seeds_text(step)}: "
             f"validation loss at the last step {spread([x['val'][-1] for x in d])}, "
             f"{spread([x['time'] for x in d], 0)} s each. The whole sweep, over the same seeds, "
