@@ -192,8 +192,8 @@ report_non_finite(double loss, trainer<Net, Loss, Optimizer, T>& train, std::uin
     const T* const batch_input = train.space().input();
     train.for_each_last_pass([&](workspace<Net, T>& space) {
         // A part's examples, numbered as in the whole batch.
-        const auto first = static_cast<std::size_t>(space.input() - batch_input) /
-                           Net::input_shape::size;
+        const auto first =
+            static_cast<std::size_t>(space.input() - batch_input) / Net::input_shape::size;
         std::size_t found = Net::layer_count + 1;
         std::string report = describe_non_finite(train.net(), space, &found, first);
         if (where.empty() || (layer > Net::layer_count && found <= Net::layer_count)) {

@@ -3,8 +3,8 @@
 // loss reads it (the first largest logit for softmax_cross_entropy and
 // multiclass_perceptron, the sign of the score for logistic), the same reading
 // kiln::evaluate counts as right or wrong.
-#include "kiln/core/diagnostics.hpp"
 #include "kiln/core/checked_size.hpp"
+#include "kiln/core/diagnostics.hpp"
 #include "kiln/core/tensor.hpp"
 #include "kiln/graph/propagate.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
