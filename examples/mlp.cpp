@@ -389,7 +389,9 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
         .number("updates_to_best", static_cast<double>(updates_to_best))
         .number("epochs", static_cast<double>(stopper.epochs()))
         .number("minibatch_size", static_cast<double>(batch))
-        .number("momentum", opt.momentum);
+        .number("momentum", opt.momentum)
+        .number("learning_rate", opt.learning_rate)
+        .number("early_stopping_patience", static_cast<double>(opt.early_stopping_patience));
     if (opt.test_each_epoch) results.numbers("test_each_epoch", test_accuracy_each_epoch);
     if (opt.watch_patience != 0) {
         // 0 when it would not have stopped within the epochs run.

@@ -1,12 +1,21 @@
-"""The course's plots, drawn from the JSON the example programs write (see
-scripts/reproduce.py, which calls these). Each function takes the loaded JSON of
-every seed's run and the PNG path to write; it draws one figure and returns the
-path. Over several seeds a curve is the mean with its min-max band, and a point
-the mean with min-max error bars; one seed's figure is that run's."""
+"""The course's plots, drawn from the JSON the example programs write: the one
+implementation behind docs/results.md (scripts/report.py) and a user's own runs
+(scripts/plot_runs.py). Each course figure takes the loaded JSON of every seed's
+run, the folder to write in and a suffix for its file name (to tell apart several
+figures of one kind); it draws one figure, named as docs/figures names it, and
+returns its path. Titles say the settings the JSON records. Over several seeds a
+curve is the mean with its min-max band, and a point the mean with min-max error
+bars; one seed's figure is that run's."""
+import pathlib
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _file(folder, stem, suffix):
+    return pathlib.Path(folder) / f"{stem}{suffix}.png"
 
 
 def _save(fig, path):
@@ -64,7 +73,41 @@ def accuracy_per_epoch(curves, title, path, ylabel="accuracy"):
     return _finish(fig, ax, path, "epoch", ylabel, title + _seeds_note(count))
 
 
-def batch_size_study(runs, path):
+PERCEPTRON_KERNELS = ("linear", "polynomial", "rbf")
+
+
+def perceptron_accuracy(data, folder, suffix=""):
+    """data: [perceptron JSON of each seed]; every algorithm's online training
+    accuracy per epoch."""
+    kernels = [k for k in PERCEPTRON_KERNELS if k in data[0]]
+    return accuracy_per_epoch({k: [d[k]["train"] for d in data] for k in kernels},
+                              "Perceptron: training accuracy (online)",
+                              _file(folder, "perceptron_train_accuracy", suffix))
+
+
+def mini_cnn_accuracy(data, folder, suffix=""):
+    """data: [mini_cnn JSON of each seed]; train and test accuracy per epoch."""
+    return accuracy_per_epoch({"train": [d["train"] for d in data],
+                               "test": [d["test"] for d in data]},
+                              f"Mini CNN, learning rate {data[0]['learning_rate']:g}: "
+                              "accuracy per epoch", _file(folder, "mini_cnn_accuracy", suffix))
+
+
+def mlp_setting(run):
+    """The MLP's batch (and momentum, when not 0) as a title says them."""
+    text = f"batch {run['minibatch_size']:g}"
+    return text + (f", momentum {run['momentum']:g}" if run["momentum"] else "")
+
+
+def mlp_accuracy(data, folder, suffix=""):
+    """data: [MLP JSON of each seed]; train and validation accuracy per epoch."""
+    return accuracy_per_epoch({"train": [d["train"] for d in data],
+                               "validation": [d["val"] for d in data]},
+                              f"MLP, {mlp_setting(data[0])}: accuracy per epoch",
+                              _file(folder, "mlp_train_accuracy", suffix))
+
+
+def batch_size_study(runs, folder, suffix=""):
     """runs: {batch size: [MLP JSON of each seed]}; test accuracy and training time
     against batch size, the mean with min-max error bars."""
     sizes = sorted(runs)
@@ -83,25 +126,36 @@ def batch_size_study(runs, path):
     count = len(runs[sizes[0]])
     fig.suptitle("Fashion-MNIST MLP: batch-size study" +
                  ("" if count == 1 else f" (mean of {count} seeds, bars: min-max)"))
-    return _save(fig, path)
+    return _save(fig, _file(folder, "batch_size_study", suffix))
 
 
-def early_stopping(runs, path):
-    """runs: [MLP JSON of each seed, trained without stopping, with the test accuracy
-    of every epoch]. The train, validation and test curves, each seed's test curve,
-    and on it the model early stopping (run['watch_patience']) keeps and where it stops."""
+def stopping_setting(run):
+    """How the MLP run stopped, as a title says it (files of older programs do not say)."""
+    patience = run.get("early_stopping_patience")
+    if patience is None:
+        return ""
+    return ", no early stopping" if patience == 0 else f", early stopping patience {patience:g}"
+
+
+def early_stopping(runs, folder, suffix=""):
+    """runs: [MLP JSON of each seed, with the test accuracy of every epoch
+    (--test_each_epoch)]. The train, validation and test curves, each seed's test
+    curve, and on it (with --watch_patience) the model early stopping with that
+    patience keeps and where it stops."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for key, label in (("train", "train"), ("val", "validation"), ("test_each_epoch", "test")):
         line = _spread_curve(ax, [r[key] for r in runs], label, marker="o", markersize=3)
         if key == "test_each_epoch":
             test_colour = line.get_color()
-    patience = int(runs[0]["watch_patience"])
+    patience = int(runs[0].get("watch_patience", 0))
     kept_label = f"model kept by patience {patience} (on its seed's test curve)"
     stop_label = f"where patience {patience} stops"
     for r in runs:
         test = r["test_each_epoch"]
         if len(runs) > 1:
             ax.plot(range(1, len(test) + 1), test, color=test_colour, linewidth=0.6, alpha=0.5)
+        if not patience:
+            continue
         best, stop = int(r.get("watch_best_epoch", 0)), int(r.get("watch_stop_epoch", 0))
         if stop:
             ax.plot([stop], [test[stop - 1]], marker="x", markersize=8, color="gray",
@@ -111,20 +165,24 @@ def early_stopping(runs, path):
             ax.plot([best], [test[best - 1]], marker="*", markersize=13, color="black",
                     linestyle="none", label=kept_label)
             kept_label = None
-    return _finish(fig, ax, path, "epoch", "accuracy",
-                   "MLP, batch 5, no early stopping" + _seeds_note(len(runs)), legend_size=8)
+    title = f"MLP, {mlp_setting(runs[0])}" + stopping_setting(runs[0])
+    return _finish(fig, ax, _file(folder, "early_stopping", suffix), "epoch", "accuracy",
+                   title + _seeds_note(len(runs)), legend_size=8)
 
 
-def momentum_losses(runs, path):
+def momentum_losses(runs, folder, suffix=""):
     """runs: {alpha: [MLP JSON of each seed]}; training loss per epoch, one curve per alpha."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for alpha in sorted(runs):
         _spread_curve(ax, [d["train_loss"] for d in runs[alpha]], f"alpha = {alpha:g}",
                       marker="o", markersize=3)
     ax.set_yscale("log")
-    count = len(next(iter(runs.values())))
-    return _finish(fig, ax, path, "epoch", "training loss (cross-entropy)",
-                   "MLP, SGD with momentum, lr 0.01, batch 5" + _seeds_note(count))
+    first = next(iter(runs.values()))
+    rate = f", lr {first[0]['learning_rate']:g}" if "learning_rate" in first[0] else ""
+    return _finish(fig, ax, _file(folder, "momentum_loss", suffix), "epoch",
+                   "training loss (cross-entropy)",
+                   f"MLP, SGD with momentum{rate}, batch {first[0]['minibatch_size']:g}" +
+                   _seeds_note(len(first)))
 
 
 def ood_title(study):
@@ -132,7 +190,7 @@ def ood_title(study):
     return (f"shifted: {shift:g} pixels up, zero-filled; rotations counter-clockwise")
 
 
-def ood_bars(studies, path):
+def ood_bars(studies, folder, suffix=""):
     """studies: [OOD JSON of each seed]. The OOD table as grouped bars, one group per
     test set, one bar per model: the mean, with min-max error bars."""
     models = list(studies[0]["models"])
@@ -154,10 +212,10 @@ def ood_bars(studies, path):
     ax.set_title("Out-of-distribution test sets (" + ood_title(studies[0]) + ")" +
                  ("" if count == 1 else f"\nmean of {count} seeds, bars: min-max"), fontsize=10)
     ax.legend()
-    return _save(fig, path)
+    return _save(fig, _file(folder, "ood_accuracy", suffix))
 
 
-def ood_examples(study, path):
+def ood_examples(study, folder, suffix=""):
     """The first images of every test set the OOD study scores (study['examples']):
     one row per set, the same examples in each column."""
     sets = list(study["examples"])
@@ -176,19 +234,57 @@ def ood_examples(study, path):
             if column == 0:
                 ax.set_ylabel(name, fontsize=9)
     fig.suptitle("The test images as scored (" + ood_title(study) + ")", fontsize=10)
-    return _save(fig, path)
+    return _save(fig, _file(folder, "ood_test_images", suffix))
 
 
-def gpt_losses(runs, path, title):
-    """runs: {label: [gpt JSON of each seed]}; train (dashed) and validation (solid)
-    loss against the iteration, one colour per configuration."""
+def sweeps(groups, studied, settings):
+    """groups: [[JSON of each seed] per configuration]; settings(run): the run's
+    settings as {name: hashable value}. The sets of groups that differ in the setting
+    `studied` alone, each of two values or more, in the order of the groups: the
+    studies a figure compares (batch sizes, momenta, block sizes, heads)."""
+    alike = {}
+    for group in groups:
+        others = dict(settings(group[0]))
+        others.pop(studied)
+        alike.setdefault(tuple(sorted(others.items())), []).append(group)
+    return [found for found in alike.values() if len(found) > 1]
+
+
+def gpt_settings(run):
+    """What sets a gpt run apart, besides its seed: the configuration and the schedule."""
+    return {"block": run["block"], "heads": run["heads"], "iteration": tuple(run["iteration"])}
+
+
+def gpt_label(run):
+    return f"block{run['block']:g}_heads{run['heads']:g}"
+
+
+def gpt_losses(configs, path, title):
+    """configs: [[gpt JSON of each seed] per configuration]; train (dashed) and
+    validation (solid) loss against the iteration, one colour per configuration."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    for i, (label, seeds) in enumerate(runs.items()):
+    for i, seeds in enumerate(configs):
+        label = gpt_label(seeds[0])
         colour = f"C{i}"
         x = seeds[0]["iteration"]
         _spread_curve(ax, [r["train"] for r in seeds], f"{label} train", x=x, linestyle="--",
                       color=colour)
         _spread_curve(ax, [r["val"] for r in seeds], f"{label} validation", x=x, color=colour)
-    count = len(next(iter(runs.values())))
-    return _finish(fig, ax, path, "iteration", "loss (cross-entropy)", title + _seeds_note(count),
-                   legend_size=8)
+    return _finish(fig, ax, path, "iteration", "loss (cross-entropy)",
+                   title + _seeds_note(len(configs[0])), legend_size=8)
+
+
+def gpt_loss(seeds, folder, suffix=""):
+    """seeds: [gpt JSON of each seed] of one configuration: its loss curves."""
+    return gpt_losses([seeds], _file(folder, "gpt_loss", suffix), "Transformer: loss curves")
+
+
+GPT_SWEEPS = {"block": ("gpt_block_sweep", "Transformer: block-size sweep"),
+              "heads": ("gpt_heads_sweep", "Transformer: heads sweep")}
+
+
+def gpt_sweep(configs, over, folder, suffix=""):
+    """configs: [[gpt JSON of each seed] per configuration] that differ in `over`
+    ("block" or "heads") only: their loss curves in one figure."""
+    stem, title = GPT_SWEEPS[over]
+    return gpt_losses(configs, _file(folder, stem, suffix), title)

@@ -77,8 +77,6 @@ class Report:
         link = os.path.relpath(path, self.doc.parent)
         self.add(f"![{caption}]({link})", "")
 
-    def path(self, name):
-        return self.figures_dir / name
 
 
 def jsons(records):
@@ -100,7 +98,7 @@ def seeds_text(step):
 def perceptron(rep, step):
     data = jsons(step["runs"]["perceptron"])
     rep.commands(step)
-    kernels = [k for k in ("linear", "polynomial", "rbf") if k in data[0]]
+    kernels = [k for k in fig.PERCEPTRON_KERNELS if k in data[0]]
     s = data[0]["settings"]
     rep.add("Algorithm 1 (`linear`) is a kiln network, `linear_no_bias<10>` with the "
             "`multiclass_perceptron` loss and SGD at rate 1, one example at a time, from zero "
@@ -125,9 +123,7 @@ def perceptron(rep, step):
                   [[k, spread([d[k]["test"] for d in data]),
                     count_spread([d[k].get("support", 0) for d in data]) if k != "linear"
                     else "-", spread([d[k]["time"] for d in data], 2)] for k in kernels]), "")
-    rep.figure(fig.accuracy_per_epoch({k: [d[k]["train"] for d in data] for k in kernels},
-                                      "Perceptron: training accuracy (online)",
-                                      rep.path("perceptron_train_accuracy.png")),
+    rep.figure(fig.perceptron_accuracy(data, rep.figures_dir),
                "perceptron training accuracy per epoch")
     rep.add("`test/test_course.cpp` checks that Algorithm 2 with the linear kernel ends with "
             "exactly Algorithm 1's weights.", "")
@@ -148,6 +144,7 @@ def mini_cnn(rep, step):
              spread([d["train"][e] for d in data]), spread([d["test"][e] for d in data])]
             for e in range(min(len(d["train"]) for d in data))]
     rep.add(table(["epoch", "train loss", "train accuracy", "test accuracy"], rows), "")
+    rep.figure(fig.mini_cnn_accuracy(data, rep.figures_dir), "mini CNN accuracy per epoch")
     names = ["w1", "w2", "v1", "v2"]
     rep.add("The learned and the teacher's weights, per seed (each seed has its own teacher):", "",
             table(["seed", *[f"learned {n}" for n in names], *[f"teacher {n}" for n in names]],
@@ -180,11 +177,7 @@ def batch_size(rep, step):
                 f"{count_spread([d['epochs'] for d in data])} (early stopping, patience 3); test "
                 f"accuracy at the best epoch {spread([d['test'] for d in data])}; training time "
                 f"{spread([d['time'] for d in data], 2)} s; {seeds_text(step)}.", "")
-        rep.figure(fig.accuracy_per_epoch({"train": [d["train"] for d in data],
-                                           "validation": [d["val"] for d in data]},
-                                          "MLP, batch 5: accuracy per epoch",
-                                          rep.path("mlp_train_accuracy.png")),
-                   "MLP training accuracy per epoch")
+        rep.figure(fig.mlp_accuracy(data, rep.figures_dir), "MLP training accuracy per epoch")
         if len({len(d["train"]) for d in data}) > 1:
             rep.add("Runs stop at different epochs; past the shortest, the curve and its band "
                     "are over the seeds still training.", "")
@@ -204,8 +197,8 @@ def batch_size(rep, step):
                    "training time (s)"], rows), "")
     rep.add(ranking({f"batch {b}": [x["test"] for x in jsons(runs[b])] for b in sorted(runs)},
                     "test accuracy"), "")
-    rep.figure(fig.batch_size_study({b: jsons(r) for b, r in runs.items()},
-                                    rep.path("batch_size_study.png")), "batch-size study")
+    rep.figure(fig.batch_size_study({b: jsons(r) for b, r in runs.items()}, rep.figures_dir),
+               "batch-size study")
 
 
 def watched(records):
@@ -249,7 +242,7 @@ def early_stopping(rep, step):
              spread([d["test_each_epoch"][e] for d in data])]
             for e in range(min(len(d["val"]) for d in data))]
     rep.add(table(["epoch", "train", "validation", "test"], rows), "")
-    rep.figure(fig.early_stopping(data, rep.path("early_stopping.png")), "early-stopping curves")
+    rep.figure(fig.early_stopping(data, rep.figures_dir), "early-stopping curves")
     rep.add("The stars mark the model early stopping keeps, on the test curve of its seed; the "
             "crosses where it stops.", "")
 
@@ -272,7 +265,7 @@ def momentum(rep, step):
             "")
     rep.add(ranking({f"alpha {a:g}": [d["test"] for d in ds] for a, ds in sorted(runs.items())},
                     "test accuracy at the best validation epoch"), "")
-    rep.figure(fig.momentum_losses(runs, rep.path("momentum_loss.png")), "momentum loss curves")
+    rep.figure(fig.momentum_losses(runs, rep.figures_dir), "momentum loss curves")
 
 
 # What the programs' --init, --cnn_init and --mlp_init values mean.
@@ -310,12 +303,12 @@ def ood(rep, step):
             f"{INIT_NAMES[recipe.get('cnn_init', 'pytorch')]}. The best epoch's model is scored on the test set as it is, "
             f"moved up {recipe['shift_pixels']:g} pixels (zero rows enter at the bottom), and "
             f"turned 90, 180 and 270 degrees counter-clockwise. " + over(step), "")
-    rep.figure(fig.ood_examples(studies[0], rep.path("ood_test_images.png")),
+    rep.figure(fig.ood_examples(studies[0], rep.figures_dir),
                "the original, shifted and rotated test images")
     rep.add(ood_table(studies), "")
     rep.add(ranking(ood_groups(studies, "in-domain"), "in-domain accuracy"), "",
             ranking(ood_groups(studies, "shifted"), "accuracy on the shifted images"), "")
-    rep.figure(fig.ood_bars(studies, rep.path("ood_accuracy.png")), "OOD accuracy")
+    rep.figure(fig.ood_bars(studies, rep.figures_dir), "OOD accuracy")
 
 
 def gpt(rep, step):
@@ -331,15 +324,12 @@ def gpt(rep, step):
             "(`--eval_iters` of them, every `--eval_interval` steps).", "",
             table(["run", "validation loss, step 0", "final train loss", "final validation loss",
                    "time (s)"], rows), "")
-    base_name = next(iter(runs))
-    rep.figure(fig.gpt_losses({base_name: jsons(runs[base_name])}, rep.path("gpt_loss.png"),
-                              "Transformer: loss curves"), "transformer loss curves")
-    blocks = {n: jsons(r) for n, r in runs.items() if n.endswith("_heads4")}
-    heads = {n: jsons(r) for n, r in runs.items() if n.startswith("block32_")}
-    rep.figure(fig.gpt_losses(blocks, rep.path("gpt_block_sweep.png"),
-                              "Transformer: block-size sweep"), "block-size sweep")
-    rep.figure(fig.gpt_losses(heads, rep.path("gpt_heads_sweep.png"), "Transformer: heads sweep"),
-               "heads sweep")
+    configs = [jsons(r) for r in runs.values()]
+    rep.figure(fig.gpt_loss(configs[0], rep.figures_dir), "transformer loss curves")
+    for over, caption in (("block", "block-size sweep"), ("heads", "heads sweep")):
+        swept = fig.sweeps(configs, over, fig.gpt_settings)
+        if swept:
+            rep.figure(fig.gpt_sweep(swept[0], over, rep.figures_dir), caption)
     rep.add(ranking({n: [x["val"][-1] for x in jsons(r)] for n, r in runs.items()},
                     "final validation loss", larger_first=False), "")
     seed = next(iter(runs.values()))[0]["seed"]
