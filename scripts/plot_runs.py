@@ -213,16 +213,27 @@ def draw_program(program, runs, out, figures):
                         figures.ood_bars(seeds, out, suffix)]
         elif program == "gpt":
             written.append(figures.gpt_loss(seeds, out, suffix))
-    studies = {"mlp": (("minibatch_size", lambda sets, o, s: figures.batch_size_study(
-                            {g[0]["minibatch_size"]: g for g in sets}, o, s)),
-                       ("momentum", lambda sets, o, s: figures.momentum_losses(
-                           {g[0]["momentum"]: g for g in sets}, o, s))),
-               "gpt": tuple((over, lambda sets, o, s, over=over: figures.gpt_sweep(sets, over, o, s))
-                            for over in ("block", "heads"))}
-    for studied, draw in studies.get(program, ()):
+    written += draw_studies(program, groups, settings, out, figures)
+    return written
+
+
+def draw_studies(program, groups, settings, out, figures):
+    """The figures comparing runs that differ in one setting alone."""
+    if program == "mlp":
+        studies = {"minibatch_size": lambda sets, suffix: figures.batch_size_study(
+                       {g[0]["minibatch_size"]: g for g in sets}, out, suffix),
+                   "momentum": lambda sets, suffix: figures.momentum_losses(
+                       {g[0]["momentum"]: g for g in sets}, out, suffix)}
+    elif program == "gpt":
+        studies = {over: lambda sets, suffix, over=over: figures.gpt_sweep(sets, over, out, suffix)
+                   for over in figures.GPT_SWEEPS}
+    else:
+        return []
+    written = []
+    for studied, draw in studies.items():
         found = figures.sweeps(groups, studied, settings)
         for sets, suffix in zip(found, suffixes(common(found, settings, studied))):
-            written.append(draw(sets, out, suffix))
+            written.append(draw(sets, suffix))
     return written
 
 

@@ -326,10 +326,10 @@ def gpt(rep, step):
                    "time (s)"], rows), "")
     configs = [jsons(r) for r in runs.values()]
     rep.figure(fig.gpt_loss(configs[0], rep.figures_dir), "transformer loss curves")
-    for over, caption in (("block", "block-size sweep"), ("heads", "heads sweep")):
-        swept = fig.sweeps(configs, over, fig.gpt_settings)
+    for setting, caption in (("block", "block-size sweep"), ("heads", "heads sweep")):
+        swept = fig.sweeps(configs, setting, fig.gpt_settings)
         if swept:
-            rep.figure(fig.gpt_sweep(swept[0], over, rep.figures_dir), caption)
+            rep.figure(fig.gpt_sweep(swept[0], setting, rep.figures_dir), caption)
     rep.add(ranking({n: [x["val"][-1] for x in jsons(r)] for n, r in runs.items()},
                     "final validation loss", larger_first=False), "")
     seed = next(iter(runs.values()))[0]["seed"]
