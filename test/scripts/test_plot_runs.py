@@ -26,24 +26,11 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from script_checks import ROOT, check, import_or_skip, summary
+
+plot_runs, = import_or_skip("figures", "plot_runs")[1:]
 SCRIPT = ROOT / "scripts" / "plot_runs.py"
 RUNS = pathlib.Path(__file__).resolve().parent / "runs"
-sys.path.insert(0, str(ROOT / "scripts"))
-try:
-    import figures  # noqa: F401,E402  (matplotlib)
-    import plot_runs  # noqa: E402
-except ImportError as missing:
-    print(f"skipped: {missing.name} is missing (python3-matplotlib)")
-    sys.exit(77)
-
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what)
 
 
 def plot(files, out_dir):
@@ -192,8 +179,7 @@ def main():
         grouping(tmp)
         bad_input(tmp)
         fresh_runs(tmp, args)
-    print(f"{len(failures)} failures" if failures else "all checks passed")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -10,21 +10,9 @@ import pathlib
 import sys
 import tempfile
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-try:
-    import report  # noqa: E402
-except ImportError as missing:
-    print(f"skipped: {missing.name} is missing (python3-matplotlib)")
-    sys.exit(77)
+from script_checks import check, import_or_skip, summary
 
-failures = []
-
-
-def check(condition, what):
-    if not condition:
-        failures.append(what)
-        print("FAIL:", what)
+report, = import_or_skip("report")
 
 
 def mlp_json(test, epochs, seed):
@@ -155,8 +143,7 @@ def main():
         except SystemExit as refusal:
             check("lacks the markers" in str(refusal), f"refusal names the markers: {refusal}")
 
-    print(f"{len(failures)} failures" if failures else "all checks passed")
-    return 1 if failures else 0
+    return summary()
 
 
 if __name__ == "__main__":
