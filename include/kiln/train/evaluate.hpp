@@ -65,7 +65,8 @@ evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
 } // namespace detail
 
 // The mean loss and accuracy of the model on x, in chunks as large as the workspace.
-// Every label is checked against the loss first (train/check_labels.hpp).
+// The labels fit the loss by their type (checked at compile time); every value is
+// looked at once more first (train/check_labels.hpp).
 template <class Loss = softmax_cross_entropy, class Net, class T, class SpaceNet, class SpaceT,
           class Shape, class U, class Labels>
 requires is_label_view<Labels> evaluation evaluate(const model<Net, T>& net,
