@@ -37,7 +37,7 @@ struct fixture {
     }
     kiln::batch_view<kiln::shape<block>, const float> x() const { return {ids.data(), batch}; }
     // Drawn below the vocabulary above: not checked again on every call.
-    kiln::label_view<kiln::examples::gpt_vocabulary> y() const {
+    kiln::label_view<kiln::examples::gpt_vocabulary, block> y() const {
         return {next.data(), batch, kiln::labels_checked};
     }
 };

@@ -133,8 +133,9 @@ void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
     std::vector<float> x(opt.batch * Block);
     std::vector<kiln::label_t> y(opt.batch * Block);
     const kiln::batch_view<kiln::shape<Block>, const float> xs(x.data(), opt.batch);
-    // Filled by sample_windows with ids of the text, whose vocabulary is the network's.
-    const kiln::label_view<gpt_vocabulary> ys(y.data(), opt.batch, kiln::labels_checked);
+    // A label per position of a window. Filled by sample_windows with ids of the
+    // text, whose vocabulary is the network's: not looked at again.
+    const kiln::label_view<gpt_vocabulary, Block> ys(y.data(), opt.batch, kiln::labels_checked);
 
     const std::string before =
         generate(net, text, opt.sample_length, opt.temperature, opt.sample_seed);
@@ -158,7 +159,7 @@ void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
                                                                         estimate_windows);
         const double loss =
             evaluator.mean_loss(net, windows,
-                                kiln::label_view<gpt_vocabulary>(
+                                kiln::label_view<gpt_vocabulary, Block>(
                                     estimate_y.data(), estimate_windows, kiln::labels_checked));
         kiln::check_finite_evaluation(loss, net, windows, done, name);
         return loss;

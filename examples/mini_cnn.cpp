@@ -39,7 +39,7 @@ struct synthetic_set {
     std::size_t size() const { return labels.size(); }
     kiln::batch_view<example, const float> inputs_view() const { return {inputs.data(), size()}; }
     // Made from labels this program wrote (-1 and +1): not looked at again.
-    kiln::label_view<2> labels_view() const {
+    kiln::sign_label_view labels_view() const {
         return {labels.data(), size(), kiln::labels_checked};
     }
 };

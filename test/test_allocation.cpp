@@ -109,7 +109,7 @@ TEST_SUITE("allocation") {
             std::vector<float> x(4 * 8, 3.0f);
             std::vector<kiln::label_t> y(4 * 8, 5);
             const kiln::batch_view<kiln::shape<8>, const float> inputs(x.data(), 4);
-            const kiln::label_view<11> labels(y.data(), 4);
+            const kiln::label_view<11, 8> labels(y.data(), 4);
             train.step(inputs, labels);
             const std::size_t before = allocations.load();
             for (int step = 0; step < 3; ++step)

@@ -45,7 +45,7 @@ TEST_SUITE("course") {
             const double x[3] = {random.normal(), random.normal(), random.normal()};
             const kiln::label_t y = random.uniform() < 0.5 ? -1 : 1;
             train.compute_gradients(kiln::batch_view<kiln::shape<3>, const double>(x, 1),
-                                    kiln::label_view<2>(&y, 1));
+                                    kiln::sign_label_view(&y, 1));
 
             const double a1 = x[0] * w1 + x[1] * w2, a2 = x[1] * w1 + x[2] * w2;
             const double o1 = std::max(a1, 0.0), o2 = std::max(a2, 0.0);

@@ -91,14 +91,14 @@ TEST_SUITE("evaluator") {
         for (std::size_t b = 0; b < batches; ++b)
             expected += train.loss(
                 kiln::batch_view<kiln::shape<6>, const float>(x.data() + b * batch * 6, batch),
-                kiln::label_view<9>(y.data() + b * batch * 6, batch));
+                kiln::label_view<9, 6>(y.data() + b * batch * 6, batch));
         expected /= batches;
         for (std::size_t threads : {1, 2}) {
             kiln::thread_pool pool(threads);
             kiln::evaluator<tiny, kiln::sequence_cross_entropy> evaluator(batch, pool);
             const double got = evaluator.mean_loss(
                 net, kiln::batch_view<kiln::shape<6>, const float>(x.data(), examples),
-                kiln::label_view<9>(y.data(), examples));
+                kiln::label_view<9, 6>(y.data(), examples));
             CHECK_MESSAGE(got == doctest::Approx(expected).epsilon(1e-6), threads, " threads");
         }
     }
@@ -124,7 +124,7 @@ TEST_SUITE("evaluator") {
         }
         REQUIRE(correct > 0);
         const kiln::batch_view<kiln::shape<5>, const float> inputs(x.data(), examples);
-        const kiln::label_view<7> labels(y.data(), examples);
+        const kiln::label_view<7, 5> labels(y.data(), examples);
         const double mean_loss =
             kiln::evaluator<tiny, kiln::sequence_cross_entropy>(examples).mean_loss(net, inputs,
                                                                                     labels);

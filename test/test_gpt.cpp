@@ -122,7 +122,7 @@ TEST_SUITE("gpt") {
         const auto& tokens = golden["tokens"];
         std::vector<kiln::label_t> targets(golden["targets"].begin(), golden["targets"].end());
         const kiln::batch_view<kiln::shape<6>, const double> x(tokens.data(), 3);
-        const kiln::label_view<11> y(targets.data(), 3);
+        const kiln::label_view<11, 6> y(targets.data(), 3);
 
         kiln::trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw, double> train(
             net, kiln::adamw{.learning_rate = 1e-2}, 3);
@@ -189,7 +189,7 @@ TEST_SUITE("gpt") {
         for (std::size_t threads : {2, 3})
             for (std::size_t batch : {5, 4, 2, 1}) { // parts of 3 + 2, 2 + 2, 1 + 1, unsplit
                 const kiln::batch_view<kiln::shape<6>, const double> xs(x.data(), batch);
-                const kiln::label_view<11> ys(y.data(), batch);
+                const kiln::label_view<11, 6> ys(y.data(), batch);
                 kiln::model<net_type, double> expected(reference), got(reference);
                 kiln::thread_pool pool(threads);
                 kiln::trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw, double> whole(
@@ -217,7 +217,7 @@ TEST_SUITE("gpt") {
         std::vector<kiln::label_t> y(16 * 32);
         kiln::data::sample_windows(text.ids(), 32, 16, random, x.data(), y.data());
         const kiln::batch_view<kiln::shape<32>, const float> xs(x.data(), 16);
-        const kiln::label_view<65> ys(y.data(), 16);
+        const kiln::label_view<65, 32> ys(y.data(), 16);
         const float first = train.step(xs, ys);
         CHECK(first == doctest::Approx(std::log(65.0)).epsilon(0.1));
         float last = first;
@@ -235,7 +235,7 @@ TEST_SUITE("checkpoint") {
         std::vector<kiln::label_t> y(3 * 6);
         kiln::testing::random_tokens(random, 11, x, y);
         const kiln::batch_view<kiln::shape<6>, const float> xs(x.data(), 3);
-        const kiln::label_view<11> ys(y.data(), 3);
+        const kiln::label_view<11, 6> ys(y.data(), 3);
         const kiln::adamw settings{.learning_rate = 1e-2};
 
         kiln::model<net_type> net(kiln::init::pytorch_default{}, 1);

@@ -10,6 +10,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -107,23 +108,78 @@ TEST_SUITE("inputs") {
         const std::vector<kiln::label_t> negative{0, -7};
         CHECK_THROWS_AS((kiln::label_view<3>(negative.data(), 2)), kiln::label_error);
         CHECK(kiln::label_view<3>(one_based.data(), 2).batch() == 2); // 1 and 2 are classes
-        // Two classes also hold the logistic loss's -1 and +1.
+        // The logistic loss's -1 is not a class, not even of two classes ...
         const std::vector<kiln::label_t> signs{-1, 1, 1, -1};
-        CHECK(kiln::label_view<2>(signs.data(), 4)[0] == -1);
-        const std::vector<kiln::label_t> two{0, 2};
-        CHECK_THROWS_WITH_AS((kiln::label_view<2>(two.data(), 2)),
-                             "kiln::label_view<2>: label 2 of example 1 is not a class in 0..1 "
-                             "(nor -1)",
+        CHECK_THROWS_WITH_AS((kiln::label_view<2>(signs.data(), 4)),
+                             "kiln::label_view<2>: label -1 of example 0 is not a class in 0..1",
+                             kiln::label_error);
+        // ... it is a sign, in a view of its own, which holds -1 and +1 only.
+        CHECK(kiln::sign_label_view(signs.data(), 4)[0] == -1);
+        const std::vector<kiln::label_t> zero_one{1, 0};
+        CHECK_THROWS_WITH_AS(kiln::sign_label_view(zero_one.data(), 2),
+                             "kiln::sign_label_view: label 0 of example 1 is not -1 or +1 (the "
+                             "logistic loss's labels)",
                              kiln::label_error);
         // Labels known to be good (a view's rows, kiln's staging) are not looked at again.
         CHECK(kiln::label_view<3>(one_based.data(), 3, kiln::labels_checked).batch() == 3);
     }
 
-    TEST_CASE("labels are checked where they enter training and evaluation, by the loss") {
+    TEST_CASE("a sequence's label_view checks the label of every position, not only the first") {
+        // Three examples of two positions: six labels, the last one past 3 classes.
+        const std::vector<kiln::label_t> positions{0, 1, 2, 0, 1, 3};
+        CHECK_THROWS_WITH_AS((kiln::label_view<3, 2>(positions.data(), 3)),
+                             "kiln::label_view<3, 2>: label 3 of example 2 is not a class in "
+                             "0..2 (it is at position 1 of the example's 2)",
+                             kiln::label_error);
+        const kiln::label_view<3, 2> two(positions.data(), 2);
+        CHECK(two.batch() == 2);
+        CHECK(two.size() == 4);
+        CHECK(two.rows(1, 1)[1] == 0); // rows are examples: position 1 of example 1
+        // So none reaches a sequence trainer's step.
+        kiln::model<sequence> net;
+        kiln::trainer<sequence, kiln::sequence_cross_entropy> train(net, kiln::sgd{0.1}, 3);
+        const std::vector<float> ids(3 * 2, 1.0f);
+        const kiln::batch_view<kiln::shape<2>, const float> inputs(ids.data(), 3);
+        CHECK_THROWS_AS(train.step(inputs, kiln::label_view<3, 2>(positions.data(), 3)),
+                        kiln::label_error);
+        std::vector<kiln::label_t> fixed = positions;
+        fixed[5] = 2;
+        CHECK(std::isfinite(train.step(inputs, kiln::label_view<3, 2>(fixed.data(), 3))));
+        // Examples x positions that wrap around: refused before a label is read.
+        CHECK_THROWS_AS((kiln::label_view<3, 8>(positions.data(), wraps)), kiln::size_error);
+    }
+
+    TEST_CASE("a -1 in a view of two classes never reaches a class-index loss's step") {
+        using pair = kiln::sequential<kiln::input<4>, kiln::linear<2>>;
+        kiln::model<pair> net;
+        kiln::trainer<pair> train(net, kiln::sgd{0.1}, 6);
+        const std::vector<float> x(6 * 4, 0.5f);
+        const kiln::batch_view<kiln::shape<4>, const float> inputs(x.data(), 6);
+        const std::vector<kiln::label_t> signs{1, -1, 1, -1, 1, -1};
+        const std::vector<float> before(net.parameters().begin(), net.parameters().end());
+        CHECK_THROWS_WITH_AS(train.step(inputs, kiln::label_view<2>(signs.data(), 6)),
+                             "kiln::label_view<2>: label -1 of example 1 is not a class in 0..1",
+                             kiln::label_error);
+        CHECK_THROWS_AS(train.compute_gradients(inputs, kiln::label_view<2>(signs.data(), 6)),
+                        kiln::label_error);
+        CHECK_THROWS_AS(train.loss(inputs, kiln::label_view<2>(signs.data(), 6)),
+                        kiln::label_error);
+        CHECK(std::equal(before.begin(), before.end(), net.parameters().begin()));
+        // As signs, they are the logistic loss's (a sign_label_view given to this
+        // trainer does not compile: test/compile_fail/sign_labels_for_a_class_loss.cpp).
+        kiln::model<kiln::sequential<kiln::input<4>, kiln::linear<1>>> score_net;
+        kiln::trainer<kiln::sequential<kiln::input<4>, kiln::linear<1>>, kiln::logistic> scores(
+            score_net, kiln::sgd{0.1}, 6);
+        CHECK(std::isfinite(scores.step(inputs, kiln::sign_label_view(signs.data(), 6))));
+    }
+
+    TEST_CASE("labels are checked where they enter training and evaluation") {
         kiln::model<tiny> net(kiln::init::normal{0, 0.5}, 1);
         kiln::workspace<tiny> space(4);
         const std::vector<float> x(6 * 4, 0.5f);
         const kiln::batch_view<kiln::shape<4>, const float> inputs(x.data(), 6);
+        // Labels the caller vouched for (labels_checked) are looked at again by an
+        // evaluation, which is no step.
         std::vector<kiln::label_t> y{0, 1, 2, 0, 3, 1}; // 3: past the 3 logits
         const kiln::label_view<3> unchecked(y.data(), 6, kiln::labels_checked);
         CHECK_THROWS_WITH_AS(kiln::evaluate(net, space, inputs, unchecked),
@@ -131,24 +187,15 @@ TEST_SUITE("inputs") {
                              kiln::label_error);
         CHECK_THROWS_AS(kiln::evaluator<tiny>(2).evaluate(net, inputs, unchecked),
                         kiln::label_error);
-
-        // The logistic loss reads -1 and +1: a 0 (as from 0/1 labels) is refused ...
         kiln::model<scorer> score_net;
         kiln::workspace<scorer> score_space(6);
         std::vector<kiln::label_t> zero_one{1, 0, 1, 1, 0, 0};
-        CHECK_THROWS_WITH_AS(
-            kiln::evaluate<kiln::logistic>(score_net, score_space, inputs,
-                                           kiln::label_view<2>(zero_one.data(), 6)),
-            "kiln::evaluate: label 0 of example 1 is not -1 or +1 (the logistic "
-            "loss's labels)",
-            kiln::label_error);
-        // ... and a -1 is refused by a loss that reads class indices.
-        kiln::model<kiln::sequential<kiln::input<4>, kiln::linear<2>>> pair_net;
-        kiln::workspace<kiln::sequential<kiln::input<4>, kiln::linear<2>>> pair_space(6);
-        const std::vector<kiln::label_t> signs{1, -1, 1, -1, 1, -1};
-        CHECK_THROWS_WITH_AS(
-            kiln::evaluate(pair_net, pair_space, inputs, kiln::label_view<2>(signs.data(), 6)),
-            "kiln::evaluate: label -1 of example 1 is not a class in 0..1", kiln::label_error);
+        CHECK_THROWS_WITH_AS(kiln::evaluate<kiln::logistic>(
+                                 score_net, score_space, inputs,
+                                 kiln::sign_label_view(zero_one.data(), 6, kiln::labels_checked)),
+                             "kiln::evaluate: label 0 of example 1 is not -1 or +1 (the logistic "
+                             "loss's labels)",
+                             kiln::label_error);
 
         // A sequence loss reads a label per position: all of them are checked.
         kiln::model<sequence> seq_net;
@@ -157,9 +204,9 @@ TEST_SUITE("inputs") {
         positions[2 * 4 + 1] = 3;
         kiln::evaluator<sequence, kiln::sequence_cross_entropy> by_position(2);
         CHECK_THROWS_WITH_AS(
-            by_position.mean_loss(seq_net,
-                                  kiln::batch_view<kiln::shape<2>, const float>(ids.data(), 6),
-                                  kiln::label_view<3>(positions.data(), 6)),
+            by_position.mean_loss(
+                seq_net, kiln::batch_view<kiln::shape<2>, const float>(ids.data(), 6),
+                kiln::label_view<3, 2>(positions.data(), 6, kiln::labels_checked)),
             "kiln::evaluator::mean_loss: label 3 of example 4 is not a class in 0..2 (it is at "
             "position 1 of the example's 2)",
             kiln::label_error);

@@ -15,5 +15,5 @@ int main() {
     float ids[32] = {};
     kiln::label_t next[32] = {};
     train.step(kiln::batch_view<kiln::shape<32>, const float>(ids, 1),
-               kiln::label_view<65>(next, 1));
+               kiln::label_view<65, 32>(next, 1));
 }

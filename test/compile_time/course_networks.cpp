@@ -4,6 +4,8 @@
 // the test suite checks that it type-checks with each compiler.
 #include <kiln/kiln.hpp>
 
+#include <algorithm>
+
 namespace course {
 
 // B: the perceptron on Fashion-MNIST (a linear map scored by the multiclass
@@ -38,18 +40,19 @@ using gpt = kiln::sequential<
     kiln::layer_norm, kiln::linear<65>>;
 static_assert(gpt::param_count == 209'729);
 
-// One training step and one evaluation of Net on a batch of zeros.
-template <class Net, class Loss, std::size_t Classes, std::size_t LabelsPerExample = 1,
-          class Optimizer>
+// One training step and one evaluation of Net on a batch of zeros, labelled 1 (a
+// class, and the logistic loss's positive sign), in the Labels its loss reads.
+template <class Net, class Loss, class Labels, class Optimizer>
 double step_and_evaluate(Optimizer optimizer) {
     using input = typename Net::input_shape;
     constexpr std::size_t batch = 5;
     kiln::model<Net> net;
     kiln::trainer<Net, Loss, Optimizer> train(net, optimizer, batch);
     float examples[batch * input::size] = {};
-    kiln::label_t labels[batch * LabelsPerExample] = {};
+    kiln::label_t labels[batch * Labels::labels_per_example];
+    std::fill_n(labels, batch * Labels::labels_per_example, 1);
     const kiln::batch_view<input, const float> x(examples, batch);
-    const kiln::label_view<Classes> y(labels, batch);
+    const Labels y(labels, batch);
     const float loss = train.step(x, y);
     return loss + kiln::evaluate<Loss>(net, train.space(), x, y).accuracy;
 }
@@ -60,11 +63,13 @@ int main() {
     using namespace course;
     const kiln::sgd sgd{0.01, 0.9};
     const double total =
-        step_and_evaluate<perceptron, kiln::multiclass_perceptron, 10>(kiln::sgd{1.0}) +
-        step_and_evaluate<mlp, kiln::softmax_cross_entropy, 10>(sgd) +
-        step_and_evaluate<mini_cnn, kiln::logistic, 2>(sgd) +
-        step_and_evaluate<cnn2, kiln::softmax_cross_entropy, 10>(sgd) +
-        step_and_evaluate<cnn3, kiln::softmax_cross_entropy, 10>(sgd) +
-        step_and_evaluate<gpt, kiln::sequence_cross_entropy, 65, 32>(kiln::adamw{});
+        step_and_evaluate<perceptron, kiln::multiclass_perceptron, kiln::label_view<10>>(
+            kiln::sgd{1.0}) +
+        step_and_evaluate<mlp, kiln::softmax_cross_entropy, kiln::label_view<10>>(sgd) +
+        step_and_evaluate<mini_cnn, kiln::logistic, kiln::sign_label_view>(sgd) +
+        step_and_evaluate<cnn2, kiln::softmax_cross_entropy, kiln::label_view<10>>(sgd) +
+        step_and_evaluate<cnn3, kiln::softmax_cross_entropy, kiln::label_view<10>>(sgd) +
+        step_and_evaluate<gpt, kiln::sequence_cross_entropy, kiln::label_view<65, 32>>(
+            kiln::adamw{});
     return total == total ? 0 : 1; // NaN is the only value unequal to itself
 }

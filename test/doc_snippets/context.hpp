@@ -42,6 +42,6 @@ extern std::filesystem::path path; // a file to save to or load from
 // A language model's mini-batch (docs/guide.md, section 7): 16 windows of 32 token
 // ids, and the next id at each of their positions.
 extern kiln::batch_view<kiln::shape<32>, const float> ids;
-extern kiln::label_view<65> next_ids;
+extern kiln::label_view<65, 32> next_ids;
 
 } // namespace kiln_docs

@@ -1,6 +1,7 @@
 #pragma once
 // Views of a batch: a pointer, a runtime batch count, and the shape of one example
 // in the type. Passing a view to a model is where the compiler compares shapes.
+#include "kiln/core/checked_size.hpp"
 #include "kiln/core/shape.hpp"
 
 #include <cstddef>
@@ -58,12 +59,12 @@ private:
 
 using label_t = std::int32_t;
 
-// A label outside what its reader accepts (a class in [0, Classes), or -1 / +1
-// for the logistic loss). A loss indexes its logits by the label, with no check
+// A label outside what its view holds (a class in [0, Classes), or -1 / +1 for
+// the logistic loss). A loss indexes its logits by the label, with no check
 // inside a training step, so such a label is refused where labels enter: when a
-// label_view is made over a caller's memory, by a labeled set, by
-// shuffled_batches, by evaluate (train/check_labels.hpp). One line that names
-// the example.
+// view is made over a caller's memory, by a labeled set, by shuffled_batches, by
+// evaluate (train/check_labels.hpp). One line that names the example (and, for a
+// sequence, the position).
 struct label_error : std::invalid_argument {
     label_error(std::string_view where, label_t label, std::size_t example,
                 std::string_view accepted)
@@ -97,45 +98,110 @@ struct labels_checked_t {
 };
 inline constexpr labels_checked_t labels_checked{};
 
-// Class labels in [0, Classes), one per example. The class count is in the type so
-// that a loss can check it against the width of the logits at compile time; the
-// values are checked when a view is made over a caller's memory (a label_error
-// names the first bad one). Two classes also accept -1, the logistic loss's
-// negative label: a class-index loss refuses it in evaluate and shuffled_batches,
-// which know the loss. A sequence loss reads `batch` x positions labels, more
-// than the view knows of: evaluate and evaluator check them all.
-template <std::size_t Classes>
-class label_view {
-public:
-    static constexpr std::size_t classes = Classes;
-    constexpr label_view() = default;
-    constexpr label_view(const label_t* data, std::size_t batch) : data_(data), batch_(batch) {
-        for (std::size_t b = 0; b < batch; ++b)
-            if (!accepts(data[b])) [[unlikely]]
-                refuse(b);
-    }
-    constexpr label_view(const label_t* data, std::size_t batch, labels_checked_t) noexcept
-        : data_(data), batch_(batch) {}
-    constexpr const label_t* data() const noexcept { return data_; }
-    constexpr std::size_t batch() const noexcept { return batch_; }
-    constexpr label_t operator[](std::size_t b) const noexcept { return data_[b]; }
-    constexpr label_view rows(std::size_t first, std::size_t count) const noexcept {
-        return {data_ + first, count, labels_checked};
-    }
+namespace detail {
+// Label `index` of a run of `per_example` labels per example, refused: a
+// label_error naming its example, and its position when an example has several.
+[[noreturn, gnu::cold]] inline void refuse_label(std::string_view where, label_t label,
+                                                 std::size_t index, std::size_t per_example,
+                                                 std::string accepted) {
+    if (per_example > 1)
+        accepted += " (it is at position " + std::to_string(index % per_example) +
+                    " of the example's " + std::to_string(per_example) + ")";
+    throw label_error(where, label, index / per_example, accepted);
+}
 
-    // A label some loss of Classes classes reads: a class, or -1 for two classes.
-    static constexpr bool accepts(label_t label) noexcept {
-        return is_class_label<Classes>(label) || (Classes == 2 && label == -1);
+// Checks every label a view of `batch` examples holds (View::labels_per_example
+// apiece), the first one it does not accept refused.
+template <class View>
+void check_view_labels(const label_t* data, std::size_t batch) {
+    std::size_t count = 0;
+    if (!multiply_fits(batch, View::labels_per_example, count)) [[unlikely]]
+        throw size_error(View::name() + ": " + std::to_string(batch) + " examples of " +
+                         std::to_string(View::labels_per_example) +
+                         " labels each is more than memory can hold");
+    for (std::size_t i = 0; i < count; ++i)
+        if (!View::accepts(data[i])) [[unlikely]]
+            refuse_label(View::name(), data[i], i, View::labels_per_example, View::accepted());
+}
+
+// What a view of labels is, whatever kind of label it holds: a pointer, a count
+// of examples, PerExample labels apiece, and the check of every one when made
+// over a caller's memory. View (label_view, sign_label_view) says what a label
+// may be: accepts(label), accepted() and name() for messages.
+template <class View, std::size_t PerExample>
+class label_memory {
+    static_assert(PerExample > 0, "kiln::label_view<Classes, PerExample>: an example has at "
+                                  "least one label");
+
+public:
+    static constexpr std::size_t labels_per_example = PerExample;
+
+    constexpr label_memory() = default;
+    // Over a caller's memory: batch x PerExample labels, each checked (once, here).
+    label_memory(const label_t* data, std::size_t batch) : data_(data), batch_(batch) {
+        check_view_labels<View>(data, batch);
+    }
+    constexpr label_memory(const label_t* data, std::size_t batch, labels_checked_t) noexcept
+        : data_(data), batch_(batch) {}
+
+    constexpr const label_t* data() const noexcept { return data_; }
+    // Examples, each with PerExample labels.
+    constexpr std::size_t batch() const noexcept { return batch_; }
+    // Labels: batch() x PerExample.
+    constexpr std::size_t size() const noexcept { return batch_ * PerExample; }
+    // Label i, example after example.
+    constexpr label_t operator[](std::size_t i) const noexcept { return data_[i]; }
+    // The labels of examples [first, first + count).
+    constexpr View rows(std::size_t first, std::size_t count) const noexcept {
+        return View(data_ + first * PerExample, count, labels_checked);
     }
 
 private:
-    [[noreturn, gnu::cold]] void refuse(std::size_t example) const {
-        throw label_error("kiln::label_view<" + std::to_string(Classes) + ">", data_[example],
-                          example, class_labels_text(Classes) + (Classes == 2 ? " (nor -1)" : ""));
-    }
-
     const label_t* data_ = nullptr;
     std::size_t batch_ = 0;
 };
+} // namespace detail
+
+// Class labels in [0, Classes), PerExample per example (one per position of a
+// sequence), example after example. Both numbers are in the type, so that a loss
+// checks them against its logits at compile time; every value is checked when a
+// view is made over a caller's memory, so that no loss is handed a label it
+// would read past its logits (a label_error names the first bad one). The
+// logistic loss's -1 / +1 are another kind of label: kiln::sign_label_view.
+template <std::size_t Classes, std::size_t PerExample = 1>
+class label_view : public detail::label_memory<label_view<Classes, PerExample>, PerExample> {
+public:
+    using detail::label_memory<label_view, PerExample>::label_memory;
+    static constexpr std::size_t classes = Classes;
+
+    static constexpr bool accepts(label_t label) noexcept { return is_class_label<Classes>(label); }
+    [[gnu::cold]] static std::string accepted() { return class_labels_text(Classes); }
+    [[gnu::cold]] static std::string name() {
+        return "kiln::label_view<" + std::to_string(Classes) +
+               (PerExample > 1 ? ", " + std::to_string(PerExample) : std::string()) + ">";
+    }
+};
+
+// The logistic loss's labels, -1 and +1, one per example. A kind of its own: a
+// loss that reads class indices would read a -1 before its logits, so handing it
+// these labels (or handing the logistic loss class labels) does not compile.
+class sign_label_view : public detail::label_memory<sign_label_view, 1> {
+public:
+    using label_memory::label_memory;
+    static constexpr std::size_t classes = 2;
+
+    // -1 and +1 only: a 0 (as from 0/1 labels) would make every margin 0, silently.
+    static constexpr bool accepts(label_t label) noexcept { return label == -1 || label == 1; }
+    [[gnu::cold]] static std::string accepted() { return "-1 or +1 (the logistic loss's labels)"; }
+    [[gnu::cold]] static std::string name() { return "kiln::sign_label_view"; }
+};
+
+// A view of labels: kiln::label_view or kiln::sign_label_view.
+template <class View>
+inline constexpr bool is_label_view = false;
+template <std::size_t Classes, std::size_t PerExample>
+inline constexpr bool is_label_view<label_view<Classes, PerExample>> = true;
+template <>
+inline constexpr bool is_label_view<sign_label_view> = true;
 
 } // namespace kiln

@@ -65,12 +65,12 @@ template <class T>
 }
 } // namespace detail
 
-template <class Shape, class T, std::size_t Classes>
-[[gnu::cold]] fingerprint fingerprint_of(batch_view<Shape, const T> inputs,
-                                         label_view<Classes> labels) {
+template <class Shape, class T, class Labels>
+requires is_label_view<Labels>
+[[gnu::cold]] fingerprint fingerprint_of(batch_view<Shape, const T> inputs, Labels labels) {
     return {labels.batch(),
             detail::crc32_little_endian(std::span<const T>(inputs.data(), inputs.size())),
-            detail::crc32_little_endian(std::span<const label_t>(labels.data(), labels.batch()))};
+            detail::crc32_little_endian(std::span<const label_t>(labels.data(), labels.size()))};
 }
 
 // A set with inputs() and labels(): kiln::data::labeled_set, fashion_mnist_set.

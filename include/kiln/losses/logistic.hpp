@@ -1,11 +1,10 @@
 #pragma once
 // kiln::logistic: ln(1 + exp(-y s)) for one score s per example and a label y in
-// {-1, +1}, mean over the batch (SEED.md B). Labels come as a kiln::label_view<2>
-// holding -1 and +1. The gradient with respect to the score is -y sigma(-y s).
+// {-1, +1}, mean over the batch (SEED.md B). Labels come as a kiln::sign_label_view,
+// which holds -1 and +1 only. The gradient with respect to the score is -y sigma(-y s).
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/shape.hpp"
 #include "kiln/core/tensor.hpp"
-#include "kiln/losses/softmax_cross_entropy.hpp" // kiln::classes, for diagnostics
 
 #include <algorithm>
 #include <cmath>
@@ -26,12 +25,12 @@ struct logistic_needs_one_score_per_example {
     }
 };
 template <class Layer, class Got, class Needs>
-struct logistic_needs_two_classes {
+struct logistic_needs_sign_labels {
     static void report() {
         static_assert(facts_of_the_error<Layer, Got, Needs>,
-                      "kiln: the logistic loss takes labels of two classes, written -1 and +1, "
-                      "but the labels name 'Got' classes. Fix: pass the labels as "
-                      "kiln::label_view<2>.");
+                      "kiln: the logistic loss reads labels -1 and +1 ('Needs'), but is given "
+                      "'Got', class indices. Fix: write the labels as -1 and +1 and pass them "
+                      "as kiln::sign_label_view(labels, batch).");
     }
 };
 } // namespace error
@@ -49,18 +48,12 @@ struct logistic {
                  error::logistic_needs_one_score_per_example<LastLayer, Scores, shape<1>>>>;
         static constexpr bool valid = broken_rule::holds;
         static constexpr std::size_t labels_per_example = 1;
-        static constexpr std::size_t class_count = 2;
 
-        template <std::size_t Classes>
+        // The labels it reads: -1 and +1, in their own view.
+        template <class Labels>
         using labels_rule =
-            rule<Classes == 2,
-                 error::logistic_needs_two_classes<LastLayer, classes<Classes>, classes<2>>>;
-
-        // The labels it reads: -1 and +1 (a 0 would make every margin 0, silently).
-        static constexpr bool accepts_label(label_t label) noexcept {
-            return label == -1 || label == 1;
-        }
-        static std::string accepted_labels() { return "-1 or +1 (the logistic loss's labels)"; }
+            rule<std::is_same_v<Labels, sign_label_view>,
+                 error::logistic_needs_sign_labels<LastLayer, Labels, sign_label_view>>;
 
         // The predicted label: +1 for a positive score, else -1.
         template <class T>

@@ -28,10 +28,8 @@ struct multiclass_perceptron {
         static constexpr std::size_t labels_per_example = 1;
         static constexpr std::size_t class_count = last_dim<Scores>;
 
-        template <std::size_t Classes>
-        using labels_rule =
-            rule<Classes == class_count, error::labels_do_not_match_the_logits<
-                                             LastLayer, classes<Classes>, logits<class_count>>>;
+        template <class Labels>
+        using labels_rule = class_labels_rule<Labels, class_count, 1, LastLayer>;
 
         // The predicted class: the first top score.
         template <class T>

@@ -2,7 +2,8 @@
 // kiln::sequence_cross_entropy: softmax cross-entropy at every position of a
 // sequence of logits (shape positions x classes), mean over all batch x positions,
 // as the course's F.cross_entropy(logits.view(B*T, C), targets.view(B*T)). The
-// labels are one per position: batch x positions of them, example by example.
+// labels are one per position: batch x positions of them, example by example, in
+// a kiln::label_view<Classes, Positions>.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/shape.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
@@ -41,8 +42,9 @@ struct sequence_cross_entropy {
         // Each position is one example of the plain loss.
         using per_position = softmax_cross_entropy::bind<shape<class_count>, LastLayer>;
 
-        template <std::size_t Classes>
-        using labels_rule = typename per_position::template labels_rule<Classes>;
+        // Labels made as kiln::label_view<Classes, positions>.
+        template <class Labels>
+        using labels_rule = class_labels_rule<Labels, class_count, positions, LastLayer>;
 
         // Mean loss over batch x positions; when gradient is not null, also d loss / d logits.
         template <class T>

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 namespace kiln {
 
@@ -24,13 +25,48 @@ struct labels_do_not_match_the_logits {
                       "number of classes, or load labels with that many classes.");
     }
 };
+template <class Layer, class Got, class Needs>
+struct sign_labels_for_a_class_loss {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got, Needs>,
+                      "kiln: the loss reads class indices ('Needs'), but is given 'Got', the "
+                      "logistic loss's -1 / +1 labels: a -1 would be read before the logits. "
+                      "Fix: pass classes 0, 1, ... as 'Needs', or train a one-score network "
+                      "with kiln::logistic.");
+    }
+};
+template <class Layer, class Got, class Needs>
+struct labels_per_example_do_not_match {
+    static void report() {
+        static_assert(facts_of_the_error<Layer, Got, Needs>,
+                      "kiln: the labels hold 'Got' labels per example, but the loss reads "
+                      "'Needs' (a sequence loss reads one per position). Fix: make them a "
+                      "kiln::label_view<Classes, PerExample> with the loss's count, as "
+                      "kiln::label_view<65, 32> for 32 positions, over the same memory.");
+    }
+};
 } // namespace error
 
-// Class counts in diagnostics.
+// Class counts and labels per example in diagnostics.
 template <std::size_t Count>
 struct classes {};
 template <std::size_t Count>
 struct logits {};
+template <std::size_t Count>
+struct per_example {};
+
+// The rules class labels keep with a loss that reads them as indices into
+// Classes logits, PerExample per example: they are class indices (not signs),
+// of as many classes as there are logits, as many per example as it reads.
+template <class Labels, std::size_t Classes, std::size_t PerExample, class LastLayer>
+using class_labels_rule = first_broken<
+    rule<!std::is_same_v<Labels, sign_label_view>,
+         error::sign_labels_for_a_class_loss<LastLayer, Labels, label_view<Classes, PerExample>>>,
+    rule<Labels::classes == Classes, error::labels_do_not_match_the_logits<
+                                         LastLayer, classes<Labels::classes>, logits<Classes>>>,
+    rule<Labels::labels_per_example == PerExample,
+         error::labels_per_example_do_not_match<LastLayer, per_example<Labels::labels_per_example>,
+                                                per_example<PerExample>>>>;
 
 struct softmax_cross_entropy {
     static std::string name() { return "softmax_cross_entropy"; }
@@ -46,10 +82,8 @@ struct softmax_cross_entropy {
         static constexpr std::size_t labels_per_example = 1;
         static constexpr std::size_t class_count = last_dim<Logits>;
 
-        template <std::size_t Classes>
-        using labels_rule =
-            rule<Classes == class_count, error::labels_do_not_match_the_logits<
-                                             LastLayer, classes<Classes>, logits<class_count>>>;
+        template <class Labels>
+        using labels_rule = class_labels_rule<Labels, class_count, 1, LastLayer>;
 
         // Mean loss; when gradient is not null, also d loss / d logits. Each
         // example's e^(z - largest) is taken once, in registers, and serves both the

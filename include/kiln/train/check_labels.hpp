@@ -1,12 +1,10 @@
 #pragma once
-// Labels checked against the loss that reads them, where they enter (evaluate,
-// kiln::evaluator), never inside a training step: a loss indexes its logits by
-// the label, so a label outside the network's classes would read past them.
-// A label_view checks its values when it is made over a caller's memory
-// (core/tensor.hpp), but only the loss knows which values it reads (a class
-// index, or -1 / +1 for the logistic loss) and how many (a sequence loss reads
-// one per position).
-#include "kiln/core/checked_size.hpp"
+// Labels checked where they enter evaluation (evaluate, kiln::evaluator), never
+// inside a training step. What a loss reads is in the view's type (class
+// indices or -1 / +1 signs, and how many per example), which the loss checks at
+// compile time; every value is checked when a view is made over a caller's
+// memory (core/tensor.hpp). A view made with kiln::labels_checked is the
+// caller's word: an evaluation, which is no step, looks at its values once more.
 #include "kiln/core/tensor.hpp"
 
 #include <cstddef>
@@ -17,43 +15,25 @@
 namespace kiln {
 
 // Refuses fewer labels than examples, which a loss would read past.
-template <std::size_t Classes>
-void require_labels_for(std::size_t examples, label_view<Classes> labels, std::string_view where) {
+template <class Labels>
+requires is_label_view<Labels>
+void require_labels_for(std::size_t examples, Labels labels, std::string_view where) {
     if (labels.batch() < examples) [[unlikely]]
         throw std::length_error(std::string(where) + ": " + std::to_string(examples) +
                                 " examples but labels for " + std::to_string(labels.batch()));
 }
 
-// Whether a bound loss reads `label`: its own rule (accepts_label), or a class index.
-template <class LossType>
-constexpr bool loss_accepts(label_t label) noexcept {
-    if constexpr (requires { LossType::accepts_label(label); })
-        return LossType::accepts_label(label);
-    else
-        return is_class_label<LossType::class_count>(label);
-}
-
-// Checks the labels of `examples` examples (labels_per_example each) for the
-// loss LossType; the first it does not read is a label_error naming the example
-// (and the position, for a sequence).
-template <class LossType, std::size_t Classes>
-void check_labels(label_view<Classes> labels, std::size_t examples, std::string_view where) {
+// Checks the labels of `examples` examples (Labels::labels_per_example each):
+// the first the view does not hold is a label_error naming the example (and
+// the position, for a sequence).
+template <class Labels>
+requires is_label_view<Labels>
+void check_labels(Labels labels, std::size_t examples, std::string_view where) {
     require_labels_for(examples, labels, where);
-    constexpr std::size_t per_example = LossType::labels_per_example;
-    const label_t* const values = labels.data();
-    const std::size_t count = checked_product(examples, per_example, where);
-    for (std::size_t i = 0; i < count; ++i)
-        if (!loss_accepts<LossType>(values[i])) [[unlikely]] {
-            std::string accepted;
-            if constexpr (requires { LossType::accepted_labels(); })
-                accepted = LossType::accepted_labels();
-            else
-                accepted = class_labels_text(LossType::class_count);
-            if (per_example > 1)
-                accepted += " (it is at position " + std::to_string(i % per_example) +
-                            " of the example's " + std::to_string(per_example) + ")";
-            throw label_error(where, values[i], i / per_example, accepted);
-        }
+    constexpr std::size_t per_example = Labels::labels_per_example;
+    for (std::size_t i = 0; i < examples * per_example; ++i)
+        if (!Labels::accepts(labels[i])) [[unlikely]]
+            detail::refuse_label(where, labels[i], i, per_example, Labels::accepted());
 }
 
 } // namespace kiln

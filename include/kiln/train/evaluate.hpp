@@ -37,9 +37,9 @@ evaluation summarize(double loss_sum, std::size_t correct, std::size_t count) {
 }
 
 // The work of evaluate, once its arguments are known to fit.
-template <class LossType, class Net, class T, class Shape, class U, std::size_t Classes>
+template <class LossType, class Net, class T, class Shape, class U, class Labels>
 evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
-                            batch_view<Shape, U> x, label_view<Classes> labels) {
+                            batch_view<Shape, U> x, Labels labels) {
     constexpr std::size_t labels_per_example = LossType::labels_per_example;
     constexpr std::size_t logits_per_label = Net::output_shape::size / labels_per_example;
     std::size_t correct = 0;
@@ -47,7 +47,7 @@ evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
     for (std::size_t first = 0; first < x.batch(); first += space.capacity()) {
         const std::size_t count = std::min(space.capacity(), x.batch() - first);
         const auto out = forward(net, space, x.rows(first, count));
-        const auto chunk_labels = example_labels<LossType>(labels, first, count);
+        const auto chunk_labels = labels.rows(first, count);
         loss_sum +=
             static_cast<double>(LossType::evaluate(out.data(), chunk_labels.data(), count)) *
             static_cast<double>(count);
@@ -65,17 +65,19 @@ evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
 } // namespace detail
 
 // The mean loss and accuracy of the model on x, in chunks as large as the workspace.
-// Every label is checked against the loss first (train/check_labels.hpp).
+// The labels fit the loss by their type (checked at compile time); every value is
+// looked at once more first (train/check_labels.hpp).
 template <class Loss = softmax_cross_entropy, class Net, class T, class SpaceNet, class SpaceT,
-          class Shape, class U, std::size_t Classes>
-evaluation evaluate(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space,
-                    batch_view<Shape, U> x, label_view<Classes> labels) {
+          class Shape, class U, class Labels>
+requires is_label_view<Labels> evaluation evaluate(const model<Net, T>& net,
+                                                   workspace<SpaceNet, SpaceT>& space,
+                                                   batch_view<Shape, U> x, Labels labels) {
     using loss_type = bound_loss<Loss, Net>;
     // The loss's own rules too: no trainer need have checked this network's output.
     if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,
                                        loss_rules<Net, Loss>,
-                                       batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
-        check_labels<loss_type>(labels, x.batch(), "kiln::evaluate");
+                                       batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
+        check_labels(labels, x.batch(), "kiln::evaluate");
         return detail::evaluate_checked<loss_type>(net, space, x, labels);
     } else
         return {}; // after a reported mistake

@@ -55,15 +55,16 @@ public:
     }
 
     // The mean loss over the examples of x (for a sequence loss, over every position).
-    template <class Shape, class U, std::size_t Classes>
-    double mean_loss(const model<Net, T>& net, batch_view<Shape, U> x, label_view<Classes> labels) {
+    template <class Shape, class U, class Labels>
+    requires is_label_view<Labels>
+    double mean_loss(const model<Net, T>& net, batch_view<Shape, U> x, Labels labels) {
         if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
-                                           batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
-            check_labels<loss_type>(labels, x.batch(), "kiln::evaluator::mean_loss");
+                                           batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
+            check_labels(labels, x.batch(), "kiln::evaluator::mean_loss");
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const auto out = forward(net, space, x.rows(first, count));
-                const auto chunk_labels = detail::example_labels<loss_type>(labels, first, count);
+                const auto chunk_labels = labels.rows(first, count);
                 part_sums_[part] += static_cast<double>(loss_type::evaluate(
                                         out.data(), chunk_labels.data(), count)) *
                                     static_cast<double>(count);
@@ -75,17 +76,16 @@ public:
     }
 
     // The mean loss and accuracy of a classifier over the examples of x.
-    template <class Shape, class U, std::size_t Classes>
-    evaluation evaluate(const model<Net, T>& net, batch_view<Shape, U> x,
-                        label_view<Classes> labels) {
+    template <class Shape, class U, class Labels>
+    requires is_label_view<Labels> evaluation evaluate(const model<Net, T>& net,
+                                                       batch_view<Shape, U> x, Labels labels) {
         if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
-                                           batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
-            check_labels<loss_type>(labels, x.batch(), "kiln::evaluator::evaluate");
+                                           batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
+            check_labels(labels, x.batch(), "kiln::evaluator::evaluate");
             run_parts(x.batch(), [&](workspace<Net, T>& space, std::size_t first, std::size_t count,
                                      std::size_t part) {
                 const evaluation chunk = detail::evaluate_checked<loss_type>(
-                    net, space, x.rows(first, count),
-                    detail::example_labels<loss_type>(labels, first, count));
+                    net, space, x.rows(first, count), labels.rows(first, count));
                 part_sums_[part] += chunk.loss * static_cast<double>(count);
                 part_correct_[part] += chunk.correct;
             });

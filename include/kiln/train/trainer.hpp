@@ -79,19 +79,11 @@ inline constexpr bool is_optimizer = requires {
 };
 
 // The rules a labelled mini-batch keeps: its data fits the model, its labels the loss.
-template <class Net, class T, class Loss, class Shape, class U, std::size_t Classes>
+// The labels' kind (class indices or signs), classes and labels per example are
+// in their view's type, so the loss checks them here, at compile time.
+template <class Net, class T, class Loss, class Shape, class U, class Labels>
 using batch_rules =
-    first_broken<input_rules<Net, T, Shape, U>, typename Loss::template labels_rule<Classes>>;
-
-namespace detail {
-// The labels of examples [first, first + count): LossType::labels_per_example apiece
-// (a label per position of a sequence).
-template <class LossType, std::size_t Classes>
-label_view<Classes> example_labels(label_view<Classes> labels, std::size_t first,
-                                   std::size_t count) {
-    return {labels.data() + first * LossType::labels_per_example, count, labels_checked};
-}
-} // namespace detail
+    first_broken<input_rules<Net, T, Shape, U>, typename Loss::template labels_rule<Labels>>;
 
 template <class Net, class Loss = softmax_cross_entropy, class Optimizer = sgd, class T = float>
 class trainer {
@@ -145,12 +137,13 @@ public:
 
     // Forward, backward and update on one mini-batch; returns its mean loss. The
     // gradient is not kept (model().gradients() holds scratch afterwards). The
-    // labels' values are not looked at: they were checked where they entered
-    // (train/check_labels.hpp); only their count is compared with the batch's.
-    template <class Shape, class U, std::size_t Classes>
-    T step(batch_view<Shape, U> x, label_view<Classes> labels) {
+    // labels' values are not looked at: their kind and count per example are in
+    // their type, checked against the loss at compile time, and their values were
+    // checked when their view was made; only their count is compared with the batch's.
+    template <class Shape, class U, class Labels>
+    requires is_label_view<Labels> T step(batch_view<Shape, U> x, Labels labels) {
         if constexpr (enforce<
-                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
+                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
             require_labels_for(x.batch(), labels, "kiln::trainer::step");
             if constexpr (splits_batch) {
                 return split_step(x, labels);
@@ -165,11 +158,11 @@ public:
     }
 
     // Forward and backward only: the gradient is left in model().gradients().
-    template <class Shape, class U, std::size_t Classes>
-    T compute_gradients(batch_view<Shape, U> x, label_view<Classes> labels,
-                        T* input_gradient = nullptr) {
+    template <class Shape, class U, class Labels>
+    requires is_label_view<Labels> T compute_gradients(batch_view<Shape, U> x, Labels labels,
+                                                       T* input_gradient = nullptr) {
         if constexpr (enforce<
-                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
+                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
             require_labels_for(x.batch(), labels, "kiln::trainer::compute_gradients");
             const T loss = forward_loss(x, labels);
             backward(net_, space_, input_gradient);
@@ -180,10 +173,10 @@ public:
     }
 
     // The mean loss on a mini-batch, without gradients.
-    template <class Shape, class U, std::size_t Classes>
-    T loss(batch_view<Shape, U> x, label_view<Classes> labels) {
+    template <class Shape, class U, class Labels>
+    requires is_label_view<Labels> T loss(batch_view<Shape, U> x, Labels labels) {
         if constexpr (enforce<
-                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Classes>>>) {
+                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
             require_labels_for(x.batch(), labels, "kiln::trainer::loss");
             const auto out = forward(net_, space_, x);
             return loss_type::evaluate(out.data(), labels.data(), out.batch());
@@ -211,8 +204,8 @@ public:
 
 private:
     // Forward and the loss, leaving d loss / d output in the workspace.
-    template <class Shape, class U, std::size_t Classes>
-    T forward_loss(batch_view<Shape, U> x, label_view<Classes> labels) {
+    template <class Shape, class U, class Labels>
+    T forward_loss(batch_view<Shape, U> x, Labels labels) {
         const auto out = forward(net_, space_, x);
         return loss_type::evaluate(out.data(), labels.data(), out.batch(),
                                    output_gradient(space_).data());
@@ -238,8 +231,8 @@ private:
                          : parts_.gradients.data() + (part - 1) * net_.gradients().size();
     }
 
-    template <class Shape, class U, std::size_t Classes>
-    T split_step(batch_view<Shape, U> x, label_view<Classes> labels) {
+    template <class Shape, class U, class Labels>
+    T split_step(batch_view<Shape, U> x, Labels labels) {
         const std::size_t batch = x.batch();
         // Unsplit (one core, or fewer examples than cores), the step is the same
         // backward into the model's gradient buffer and the same flat update: one
@@ -265,9 +258,8 @@ private:
             }
             const auto out = forward(net_, space, x.rows(range.begin, count));
             T* const output_gradients = output_gradient(space).data();
-            const T loss = loss_type::evaluate(
-                out.data(), detail::example_labels<loss_type>(labels, range.begin, count).data(),
-                count, output_gradients);
+            const T loss = loss_type::evaluate(out.data(), labels.rows(range.begin, count).data(),
+                                               count, output_gradients);
             // The loss is the mean over the whole batch: the part weighs count / batch.
             const T weight = static_cast<T>(count) / static_cast<T>(batch);
             simd::scale_into(count * Net::output_shape::size, weight, output_gradients,

@@ -1,7 +1,8 @@
-// The logistic loss given labels of ten classes.
-// expect: the logistic loss takes labels of two classes, written -1 and +1
-// expect: kiln::classes<10>
-// fix: Pass the labels, each -1 or +1, as `kiln::label_view<2>`.
+// The logistic loss given class labels (indices of ten classes), not -1 / +1 signs.
+// expect: the logistic loss reads labels -1 and +1 ('Needs'), but is given 'Got'
+// expect: kiln::label_view<10
+// expect: kiln::sign_label_view
+// fix: Write the labels as -1 and +1 and pass them as `kiln::sign_label_view(labels, batch)`.
 #include <kiln/kiln.hpp>
 
 using mini_cnn = kiln::sequential<kiln::input<3>, kiln::conv1d_no_bias<1, 2>, kiln::relu,
