@@ -184,13 +184,13 @@ void with_caches(kiln::kernels::cache_sizes caches, Check&& check) {
 }
 
 // A B bigger than matmul keeps in L2 (784-1000's W): the product runs one column
-// block's panel at a time, copied to the stack when it fits there, else over
-// chunks of row tiles; split between parts by column blocks as the pool splits it,
-// it must give the same C. The rows are one and a half chunks and a few, not a
-// whole number of tiles; the chunk depends on the panel's width, so on the SIMD
-// target.
+// block's panel at a time, copied to the part's packing area when it fits there
+// (and there is one), else over chunks of row tiles; split between parts by column
+// blocks as the pool splits it, it must give the same C. The rows are one and a
+// half chunks and a few, not a whole number of tiles; the chunk depends on the
+// panel's width, so on the SIMD target.
 template <class T, std::size_t N, std::size_t Depth>
-void check_panelled_matmul(std::size_t parts) {
+void check_panelled_matmul(std::size_t parts, bool with_packing) {
     const auto& plan = kiln::kernels::blocking_in_use();
     REQUIRE(Depth * N * sizeof(T) > plan.whole_b_bytes);
     constexpr std::size_t block_bytes =
@@ -201,32 +201,60 @@ void check_panelled_matmul(std::size_t parts) {
     const auto a = random_values<T>(rows * Depth, 7);
     const auto b = random_values<T>(Depth * N, 8);
     std::vector<T> c(rows * N, T{-99});
+    std::vector<T> area(with_packing ? plan.packing_bytes() / sizeof(T) : 0);
+    const kiln::packing_area packing{reinterpret_cast<std::byte*>(area.data()),
+                                     area.size() * sizeof(T)};
     constexpr std::size_t blocks = kiln::kernels::column_blocks<T, N>;
     for (std::size_t part = 0; part < parts; ++part) {
         const auto range = kiln::work_share{part, parts}.rows(blocks);
         kiln::kernels::matmul<T, N, Depth, 1>(a.data(), b.data(), 0, rows, Depth,
                                               kiln::kernels::store_scaled(c.data(), N, T{1}),
-                                              range.begin, range.end);
+                                              range.begin, range.end, packing);
     }
     require_product(
         c.data(), rows, N, Depth, [&](std::size_t m, std::size_t k) { return a[m * Depth + k]; },
         [&](std::size_t k, std::size_t n) { return b[k * N + n]; });
 }
 
+// A weight gradient's product, C = x^T dy, whose A (x^T) has its rows along x's
+// columns, Rows apart: packed tile by tile into the packing area in chunks of rows
+// that fit it (several here, the last not a whole number of tiles), or read in
+// place without an area.
+template <class T, std::size_t Rows, std::size_t N>
+void check_matmul_over_strided_a(std::size_t depth, std::size_t area_bytes) {
+    const auto& plan = kiln::kernels::blocking_in_use();
+    REQUIRE(depth * N * sizeof(T) > plan.whole_b_bytes);
+    const auto x = random_values<T>(depth * Rows, 11);
+    const auto dy = random_values<T>(depth * N, 12);
+    std::vector<T> c(Rows * N, T{-99});
+    std::vector<T> area(area_bytes / sizeof(T));
+    kiln::kernels::matmul<T, N, 1, Rows>(x.data(), dy.data(), 0, Rows, depth,
+                                         kiln::kernels::store_scaled(c.data(), N, T{1}), 0,
+                                         kiln::kernels::column_blocks<T, N>,
+                                         {reinterpret_cast<std::byte*>(area.data()), area_bytes});
+    require_product(
+        c.data(), Rows, N, depth, [&](std::size_t m, std::size_t k) { return x[k * Rows + m]; },
+        [&](std::size_t k, std::size_t n) { return dy[k * N + n]; });
+}
+
 // An affine layer's weight and bias gradient over more rows than one of its
 // chunks, so that partial sums pass through memory between chunks, against x^T dy
 // and the column sums of dy, with the work split between `parts` as the pool does.
 template <class T, std::size_t In, std::size_t Out>
-void check_chunked_weight_gradient(std::size_t rows, std::size_t parts) {
+void check_chunked_weight_gradient(std::size_t rows, std::size_t parts, bool with_packing) {
     using products = kiln::affine_products<In, Out, true>;
     REQUIRE(rows > products::template batch_chunk<T>());
     const auto x = random_values<T>(rows * In, 9);
     const auto dy = random_values<T>(rows * Out, 10);
     std::vector<T> gradient(products::bias_offset + Out, T{-99});
     typename kiln::store_gradients<T>::slice_sink sink{gradient.data()};
+    const std::size_t area_bytes =
+        with_packing ? kiln::kernels::blocking_in_use().packing_bytes() : 0;
+    std::vector<T> area(area_bytes / sizeof(T));
     for (std::size_t part = 0; part < parts; ++part)
-        products::backward_params(gradient.data(), x.data(), dy.data(), rows, sink,
-                                  kiln::work_share{part, parts});
+        products::backward_params(
+            gradient.data(), x.data(), dy.data(), rows, sink,
+            kiln::work_share{part, parts, {reinterpret_cast<std::byte*>(area.data()), area_bytes}});
     auto dy_at = [&](std::size_t r, std::size_t o) { return dy[r * Out + o]; };
     require_product(
         gradient.data(), In, Out, rows, [&](std::size_t i, std::size_t r) { return x[r * In + i]; },
@@ -407,20 +435,43 @@ TEST_SUITE("kernels") {
     TEST_CASE_TEMPLATE("matmul over a B beyond L2 runs panel by panel", T, float, double) {
         with_caches({32 << 10, 256 << 10}, [] {
             for (std::size_t parts : {1, 2}) {
-                check_panelled_matmul<T, 1000, 140>(parts); // panels copied
-                check_panelled_matmul<T, 1003, 131>(parts);
-                check_panelled_matmul<T, 100, 4100>(parts); // panels in chunks of rows
+                for (bool with_packing : {true, false}) {
+                    INFO("parts ", parts, ", packing area ", with_packing);
+                    check_panelled_matmul<T, 1000, 140>(parts, with_packing); // panels copied
+                    check_panelled_matmul<T, 1003, 131>(parts, with_packing);
+                    // panels in chunks of rows
+                    check_panelled_matmul<T, 100, 4100>(parts, with_packing);
+                }
             }
+        });
+    }
+
+    TEST_CASE_TEMPLATE("matmul packs an A whose rows are strided, chunk by chunk", T, float,
+                       double) {
+        with_caches({32 << 10, 256 << 10}, [] {
+            const std::size_t block_bytes =
+                kiln::kernels::tile_registers * kiln::simd::width<T> * sizeof(T);
+            const std::size_t depth = 300;
+            const std::size_t panel = depth * block_bytes;
+            // Room for 3 tiles of packed rows: 131 rows are 7 chunks and 5 rows.
+            check_matmul_over_strided_a<T, 131, 1000>(depth, panel + 3 * 6 * depth * sizeof(T));
+            check_matmul_over_strided_a<T, 131, 1000>(depth, 1 << 20); // one chunk
+            check_matmul_over_strided_a<T, 131, 1000>(depth, panel);   // no room: in place
+            check_matmul_over_strided_a<T, 131, 1000>(depth, 0);       // no area
         });
     }
 
     TEST_CASE_TEMPLATE("a weight gradient over several chunks of rows sums them all", T, float,
                        double) {
         with_caches({16 << 10, 128 << 10}, [] {
-            for (std::size_t parts : {1, 2}) {
-                check_chunked_weight_gradient<T, 13, 37>(2 * 1024 + 3, parts);
-                check_chunked_weight_gradient<T, 7, 1000>(1024 + 1, parts);
-            }
+            for (std::size_t parts : {1, 2})
+                for (bool with_packing : {true, false}) {
+                    INFO("parts ", parts, ", packing area ", with_packing);
+                    check_chunked_weight_gradient<T, 13, 37>(2 * 1024 + 3, parts, with_packing);
+                    check_chunked_weight_gradient<T, 7, 1000>(1024 + 1, parts, with_packing);
+                    // Enough rows of W for matmul to pack x^T (kernels/gemm.hpp).
+                    check_chunked_weight_gradient<T, 100, 1000>(300, parts, with_packing);
+                }
         });
     }
 

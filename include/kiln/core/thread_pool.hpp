@@ -8,6 +8,7 @@
 // Workers are POSIX threads: <thread> (with C++20's stop_token and semaphore)
 // cost every program that includes kiln a tenth of a second to parse, and the
 // pool needs nothing of it but create and join.
+#include "kiln/core/packing_area.hpp"
 #include "kiln/core/pass_trace.hpp"
 
 #include <pthread.h>
@@ -26,10 +27,11 @@
 
 namespace kiln {
 
-// One worker's part of a pass: part `index` of `count`.
+// One worker's part of a pass: part `index` of `count`, and its packing area.
 struct work_share {
     std::size_t index = 0;
     std::size_t count = 1;
+    packing_area packing{};
 
     // This part's rows of [0, total), split in multiples of `grain` rows so that
     // register tiles stay full.

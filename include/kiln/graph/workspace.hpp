@@ -4,12 +4,14 @@
 // (graph/runner.hpp): each layer's output, each layer's saved state and
 // backward's two gradient buffers; and the pool whose cores a pass may use.
 #include "kiln/core/aligned_buffer.hpp"
+#include "kiln/core/always_inline.hpp"
 #include "kiln/core/checked_size.hpp"
 #include "kiln/core/tensor.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/sequential.hpp"
 #include "kiln/kernels/blocking.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdlib>
@@ -27,7 +29,10 @@ public:
                                      thread_pool& pool = default_thread_pool())
         : pool_(&pool), min_flops_per_split_(min_flops_per_split()), capacity_(capacity),
           memory_(arena_size(capacity),
-                  "kiln::workspace for " + std::to_string(capacity) + " examples") {
+                  "kiln::workspace for " + std::to_string(capacity) + " examples"),
+          packing_per_part_(packing_values(memory_.size())),
+          packing_(checked_product(pool.size(), packing_per_part_, "kiln::workspace packing"),
+                   "kiln::workspace packing areas") {
         // Derived here, so that a bad KILN_L2_BYTES throws here.
         l2_bytes_ = kernels::blocking_in_use().caches.l2_bytes;
     }
@@ -97,6 +102,13 @@ public:
         batch_ = batch;
     }
 
+    // Part `part`'s packing area (core/packing_area.hpp): empty for a network
+    // whose products all keep their operands in L2.
+    packing_area packing_for(std::size_t part) const noexcept {
+        return {reinterpret_cast<std::byte*>(packing_.data() + part * packing_per_part_),
+                packing_per_part_ * sizeof(T)};
+    }
+
     // Where the loss writes d loss / d output, and backward's scratch.
     T* gradient_buffer(bool second) noexcept {
         return network_runner::gradient_buffer(memory_.data(), batch_, second ? 1 : 0);
@@ -112,12 +124,25 @@ private:
                                "kiln::workspace capacity");
     }
 
+    // Values of each part's packing area: none unless the parameters or the arena
+    // (which holds every product's activations and gradients) exceed what a
+    // product keeps whole in L2 (kernels/gemm.hpp); whole cache lines.
+    [[gnu::cold]] static std::size_t packing_values(std::size_t arena_values) {
+        const kernels::blocking& plan = kernels::blocking_in_use();
+        const std::size_t largest = std::max(network_runner::storage_size, arena_values);
+        if (largest <= plan.whole_b_bytes / sizeof(T)) return 0;
+        constexpr std::size_t line = 64 / sizeof(T);
+        return (plan.packing_bytes() / sizeof(T) + line - 1) / line * line;
+    }
+
     thread_pool* pool_;
     std::size_t min_flops_per_split_;
     std::size_t l2_bytes_ = 0;
     bool weights_change_ = false;
     std::size_t capacity_;
     aligned_buffer<T> memory_;
+    std::size_t packing_per_part_;
+    mutable aligned_buffer<T> packing_;
     const T* input_ = nullptr;
     std::size_t batch_ = 0;
 };
@@ -132,7 +157,10 @@ struct split_between_cores {
         space->pool().run(space->parts_for(Layer::flops_per_example * batch,
                                            Layer::storage_size * sizeof(U),
                                            Kind == pass_kind::forward),
-                          pass);
+                          [&](work_share share) KILN_ALWAYS_INLINE {
+                              share.packing = space->packing_for(share.index);
+                              pass(share);
+                          });
     }
 };
 

@@ -43,6 +43,17 @@ struct blocking {
     std::size_t gradient_l2_bytes;
     std::size_t gradient_l1_bytes;
 
+    // Up to this many bytes, a column block's panel of B is copied to the packing
+    // area of the part that runs it, so that the tiles read it as one run rather
+    // than rows of B apart (a new page each row of 784-1000's W, which neither the
+    // prefetchers nor the TLB followed).
+    static constexpr std::size_t max_packed_panel_bytes = 256 << 10;
+    // A part's packing area (core/packing_area.hpp): one panel of B, and up to
+    // L2's size of A's rows copied tile by tile.
+    constexpr std::size_t packing_bytes() const noexcept {
+        return max_packed_panel_bytes + caches.l2_bytes;
+    }
+
     // Rows of A (each row_bytes long) that share one panel of B (panel_bytes)
     // while the panel stays in L2: a multiple of tile_rows, at least one tile.
     constexpr std::size_t rows_per_panel(std::size_t row_bytes,

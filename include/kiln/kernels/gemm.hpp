@@ -10,6 +10,7 @@
 // finished tile (add a bias, apply relu, store, fold an SGD update into it) is the
 // caller's epilogue, so one kernel serves all three products of a linear layer.
 #include "kiln/core/always_inline.hpp"
+#include "kiln/core/packing_area.hpp"
 #include "kiln/kernels/blocking.hpp"
 #include "kiln/kernels/simd.hpp"
 
@@ -210,39 +211,71 @@ template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride
 
 } // namespace detail
 
-// Up to this many bytes, a column block's panel of B is copied to the stack, so
-// that the tiles read it as one run rather than rows of B apart (a new page each
-// row of 784-1000's W, which neither the prefetchers nor the TLB followed).
-// From this many rows: the copy reads and writes the panel once, the row tiles
-// read it once per tile (at 50 rows, 784-1000's forward was slower copied).
-inline constexpr std::size_t max_packed_panel_bytes = 256 << 10;
+// From this many rows a panel of B is copied (blocking::max_packed_panel_bytes):
+// the copy reads and writes the panel once, the row tiles read it once per tile
+// (at 50 rows, 784-1000's forward was slower copied).
 inline constexpr std::size_t min_packed_rows = 16 * tile_rows;
 
+namespace detail {
+
+// Copies rows [0, Rows) of a to `packed`, depth by depth: a tile then reads its
+// broadcasts of A as one run. Worth it when A's rows are not runs along the depth
+// (a weight gradient's x^T: each depth step of a tile would read a line of its own).
+template <class T, std::size_t RowStride, std::size_t DepthStride, std::size_t Rows>
+void pack_rows(const T* a, std::size_t depth, T* packed) noexcept {
+    for (std::size_t k = 0; k < depth; ++k)
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < Rows; ++r)
+            packed[k * Rows + r] = a[r * RowStride + k * DepthStride];
+}
+
+} // namespace detail
+
 // matmul's rows and column blocks over a B too large for L2 whose panels fit
-// max_packed_panel_bytes: each block's panel is copied once and serves every row.
+// blocking::max_packed_panel_bytes: each block's panel is copied once and serves every row.
+// An A whose rows are not runs along the depth is packed too, in chunks of rows
+// that fit the area beside the panel, each serving every block.
 template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride,
           std::size_t BStride, class Epilogue>
 void packed_panels(const T* a, const T* b, std::size_t row_begin, std::size_t row_end,
                    std::size_t depth, Epilogue& epilogue, std::size_t block_begin,
-                   std::size_t block_end) {
+                   std::size_t block_end, packing_area packing) {
     constexpr std::size_t block_columns = tile_registers * simd::width<T>;
-    alignas(64) T panel[max_packed_panel_bytes / sizeof(T)];
-    for (std::size_t block = block_begin; block < block_end; ++block) {
-        const std::size_t column = block * block_columns;
-        const std::size_t width = N - column < block_columns ? N - column : block_columns;
-        for (std::size_t k = 0; k < depth; ++k)
-            std::copy_n(b + k * BStride + column, width, panel + k * block_columns);
-        for_row_tiles(
-            row_begin, row_end, [&]<std::size_t Rows>(std::size_t row) KILN_ALWAYS_INLINE {
-                for_column_blocks<T, N>(
-                    block, block + 1,
-                    [&]<std::size_t Vecs, std::size_t Tail>(std::size_t first_column)
-                        KILN_ALWAYS_INLINE {
-                            detail::run_tile<T, block_columns, RowStride, DepthStride, Rows, Vecs,
-                                             Tail>(a + row * RowStride, panel, depth, row,
-                                                   first_column, epilogue);
-                        });
+    constexpr bool pack_a = DepthStride != 1;
+    T* const panel = packing.values<T>();
+    T* const packed_a = panel + depth * block_columns;
+    std::size_t chunk_rows = row_end - row_begin;
+    if constexpr (pack_a)
+        chunk_rows = (packing.count<T>() - depth * block_columns) / depth / tile_rows * tile_rows;
+    for (std::size_t chunk = row_begin; chunk < row_end; chunk += chunk_rows) {
+        const std::size_t chunk_end = row_end - chunk < chunk_rows ? row_end : chunk + chunk_rows;
+        if constexpr (pack_a)
+            for_row_tiles(chunk, chunk_end, [&]<std::size_t Rows>(std::size_t row) {
+                detail::pack_rows<T, RowStride, DepthStride, Rows>(
+                    a + row * RowStride, depth, packed_a + (row - chunk) * depth);
             });
+        for (std::size_t block = block_begin; block < block_end; ++block) {
+            const std::size_t column = block * block_columns;
+            const std::size_t width = N - column < block_columns ? N - column : block_columns;
+            for (std::size_t k = 0; k < depth; ++k)
+                std::copy_n(b + k * BStride + column, width, panel + k * block_columns);
+            for_row_tiles(
+                chunk, chunk_end, [&]<std::size_t Rows>(std::size_t row) KILN_ALWAYS_INLINE {
+                    for_column_blocks<T, N>(
+                        block, block + 1,
+                        [&]<std::size_t Vecs, std::size_t Tail>(std::size_t first_column)
+                            KILN_ALWAYS_INLINE {
+                                if constexpr (pack_a)
+                                    detail::run_tile<T, block_columns, 1, Rows, Rows, Vecs, Tail>(
+                                        packed_a + (row - chunk) * depth, panel, depth, row,
+                                        first_column, epilogue);
+                                else
+                                    detail::run_tile<T, block_columns, RowStride, DepthStride, Rows,
+                                                     Vecs, Tail>(a + row * RowStride, panel, depth,
+                                                                 row, first_column, epilogue);
+                            });
+                });
+        }
     }
 }
 
@@ -254,7 +287,7 @@ template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride
           std::size_t BStride = N, zeros Skips = zeros::none, class Epilogue>
 void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, std::size_t depth,
             Epilogue&& epilogue, std::size_t block_begin = 0,
-            std::size_t block_end = column_blocks<T, N>) {
+            std::size_t block_end = column_blocks<T, N>, packing_area packing = {}) {
     auto tiles = [&](std::size_t rows_begin, std::size_t rows_end, std::size_t blocks_begin,
                      std::size_t blocks_end) {
         for_row_tiles(rows_begin, rows_end,
@@ -274,10 +307,13 @@ void matmul(const T* a, const T* b, std::size_t row_begin, std::size_t row_end, 
     }
     constexpr std::size_t block_bytes = tile_registers * simd::width<T> * sizeof(T);
     if constexpr (Skips == zeros::none) {
-        if (depth * block_bytes <= max_packed_panel_bytes &&
+        // The panel, and for an A packed too, at least one tile's rows of it.
+        const std::size_t needed =
+            depth * (block_bytes + (DepthStride != 1 ? tile_rows * sizeof(T) : 0));
+        if (depth * block_bytes <= blocking::max_packed_panel_bytes && packing.bytes >= needed &&
             row_end - row_begin >= min_packed_rows) {
-            packed_panels<T, N, RowStride, DepthStride, BStride>(a, b, row_begin, row_end, depth,
-                                                                 epilogue, block_begin, block_end);
+            packed_panels<T, N, RowStride, DepthStride, BStride>(
+                a, b, row_begin, row_end, depth, epilogue, block_begin, block_end, packing);
             return;
         }
     }

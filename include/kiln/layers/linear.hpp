@@ -79,7 +79,7 @@ struct affine_products {
                         kernels::store_lanes<n>(y + (row + r) * Out + column + c, out);
                     });
             },
-            blocks.begin, blocks.end);
+            blocks.begin, blocks.end, share.packing);
     }
 
     // `gate` holds what Absorbed's derivative reads (graph/lowering.hpp).
@@ -137,7 +137,7 @@ struct affine_products {
             kernels::matmul<T, Out, 1, InFeatures>(
                 x + first * InFeatures, dy + first * Out, weight_rows.begin, weight_rows.end, count,
                 weights_and_bias::gradient_chunk<Out>(scratch, sink, first_chunk, last_chunk),
-                blocks.begin, blocks.end);
+                blocks.begin, blocks.end, share.packing);
         }
         if constexpr (HasBias)
             if (share.index == 0)
