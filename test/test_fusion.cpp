@@ -75,6 +75,21 @@ static_assert(std::is_same_v<softsign_cnn::layer_t<3>::absorbed, softsign>);
 using swish_cnn = cnn<kiln::sequential, swish>;
 static_assert(!swish_cnn::layer_t<2>::passes_gradient); // a pool cannot read swish's input
 static_assert(std::is_same_v<swish_cnn::layer_t<5>::absorbed, swish>);
+using sigmoid_mlp = mlp<kiln::sequential, kiln::sigmoid>;
+static_assert(std::is_same_v<sigmoid_mlp::layer_t<2>::applied, kiln::sigmoid>);
+static_assert(std::is_same_v<sigmoid_mlp::layer_t<4>::absorbed, kiln::sigmoid>);
+using elu_cnn = cnn<kiln::sequential, kiln::elu<>>;
+static_assert(std::is_same_v<elu_cnn::layer_t<1>::applied, kiln::elu<>>);
+static_assert(elu_cnn::layer_t<2>::is_view && elu_cnn::layer_t<2>::passes_gradient);
+// A leaky relu's output says on which side its input was only for a slope >= 0.
+static_assert(std::is_same_v<mlp<kiln::sequential, kiln::leaky_relu<0.1>>::layer_t<2>::applied,
+                             kiln::leaky_relu<0.1>>);
+using negative_leaky_mlp = mlp<kiln::sequential, kiln::leaky_relu<-0.3>>;
+static_assert(std::is_same_v<negative_leaky_mlp::layer_t<2>::applied, kiln::no_activation>);
+static_assert(std::is_same_v<negative_leaky_mlp::layer_t<4>::absorbed, kiln::leaky_relu<-0.3>>);
+using silu_mlp = mlp<kiln::sequential, kiln::silu>;
+static_assert(std::is_same_v<silu_mlp::layer_t<2>::applied, kiln::no_activation>);
+static_assert(std::is_same_v<silu_mlp::layer_t<4>::absorbed, kiln::silu>);
 using unfused_tanh = mlp<kiln::unfused_sequential, kiln::tanh>;
 static_assert(!unfused_tanh::layer_t<3>::is_view && !unfused_tanh::layer_t<3>::passes_gradient);
 
@@ -115,11 +130,23 @@ TEST_SUITE("fusion") {
         check_fused_against_unfused<mlp, kiln::gelu, T>();
         check_fused_against_unfused<mlp, softsign, T>();
         check_fused_against_unfused<mlp, swish, T>();
+        check_fused_against_unfused<mlp, kiln::sigmoid, T>();
+        check_fused_against_unfused<mlp, kiln::silu, T>();
+        check_fused_against_unfused<mlp, kiln::gelu_tanh, T>();
+        check_fused_against_unfused<mlp, kiln::leaky_relu<>, T>();
+        check_fused_against_unfused<mlp, kiln::leaky_relu<-0.3>, T>();
+        check_fused_against_unfused<mlp, kiln::elu<>, T>();
         check_fused_against_unfused<cnn, kiln::relu, T>();
         check_fused_against_unfused<cnn, kiln::tanh, T>();
         check_fused_against_unfused<cnn, kiln::gelu, T>();
         check_fused_against_unfused<cnn, softsign, T>();
         check_fused_against_unfused<cnn, swish, T>();
+        check_fused_against_unfused<cnn, kiln::sigmoid, T>();
+        check_fused_against_unfused<cnn, kiln::silu, T>();
+        check_fused_against_unfused<cnn, kiln::gelu_tanh, T>();
+        check_fused_against_unfused<cnn, kiln::leaky_relu<>, T>();
+        check_fused_against_unfused<cnn, kiln::leaky_relu<-0.3>, T>();
+        check_fused_against_unfused<cnn, kiln::elu<0.5>, T>();
     }
 
     TEST_CASE("activations' backward, fused and unfused, against central differences") {
@@ -133,6 +160,17 @@ TEST_SUITE("fusion") {
         probe<cnn<kiln::sequential, kiln::tanh>>{}.check();
         probe<cnn<kiln::sequential, kiln::gelu>>{}.check();
         probe<cnn<kiln::sequential, swish>>{}.check();
+    }
+
+    TEST_CASE_TEMPLATE("more activations' backward, fused and unfused, against central "
+                       "differences",
+                       Act, kiln::sigmoid, kiln::silu, kiln::gelu_tanh, kiln::leaky_relu<>,
+                       kiln::leaky_relu<-0.3>, kiln::elu<>, kiln::elu<0.5>) {
+        using kiln::testing::probe;
+        probe<mlp<kiln::sequential, Act>>{}.check();
+        probe<mlp<kiln::unfused_sequential, Act>>{}.check();
+        probe<cnn<kiln::sequential, Act>>{}.check();
+        probe<cnn<kiln::unfused_sequential, Act>>{}.check();
     }
 
     TEST_CASE("tanh and gelu compute what PyTorch's nn.Tanh and nn.GELU() do") {

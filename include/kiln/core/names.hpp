@@ -35,8 +35,8 @@ bracketed(std::string_view open, std::initializer_list<std::size_t> numbers,
 
 // open + the shortest text that reads back as number + close:
 // with_number("leaky_relu<", 0.01, ">") is "leaky_relu<0.01>".
-[[gnu::cold, gnu::noinline]] inline std::string
-with_number(std::string_view open, double number, std::string_view close) {
+[[gnu::cold, gnu::noinline]] inline std::string with_number(std::string_view open, double number,
+                                                            std::string_view close) {
     char digits[32];
     const auto end = std::to_chars(digits, digits + sizeof digits, number).ptr;
     std::string text(open);

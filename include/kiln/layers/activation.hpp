@@ -29,7 +29,9 @@ struct activation_rule {
     using type = no_broken_rule;
 };
 template <class Spec, class Here>
-    requires requires { typename Spec::template broken_rule_at<Here>; }
+requires requires {
+    typename Spec::template broken_rule_at<Here>;
+}
 struct activation_rule<Spec, Here> {
     using type = typename Spec::template broken_rule_at<Here>;
 };

@@ -8,6 +8,7 @@
 // function not monotone): it is refused at compile time (elu_alpha_is_negative).
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/names.hpp"
+#include "kiln/core/real_constant.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/activation.hpp"
 
@@ -20,21 +21,21 @@ template <class Layer>
 struct elu_alpha_is_negative {
     static void report() {
         static_assert(facts_of_the_error<Layer>,
-                      "kiln: elu's alpha (the number in its type, 'Layer') is negative or not a "
-                      "number; ELU needs alpha >= 0. Fix: write kiln::elu<1.0> (PyTorch's "
+                      "kiln: elu's alpha (the number in the type of 'Layer') is negative or "
+                      "not a number; ELU needs alpha >= 0. Fix: write kiln::elu<1.0> (PyTorch's "
                       "default) or another alpha >= 0, or kiln::leaky_relu<Slope> for a "
                       "negative slope.");
     }
 };
 } // namespace error
 
-template <double Alpha = 1.0>
+template <real_constant Alpha = 1.0>
 struct elu : elementwise_activation<elu<Alpha>> {
-    static constexpr double alpha = Alpha;
-    static std::string name() { return with_number("elu<", Alpha, ">"); }
+    static constexpr double alpha = Alpha.value();
+    static std::string name() { return with_number("elu<", alpha, ">"); }
     static constexpr bool derivative_reads_output = true;
     template <class Here>
-    using broken_rule_at = rule<(Alpha >= 0), error::elu_alpha_is_negative<Here>>;
+    using broken_rule_at = rule<(alpha >= 0), error::elu_alpha_is_negative<Here>>;
 
     template <class V>
     static V apply(const V& x) noexcept {
@@ -48,7 +49,7 @@ struct elu : elementwise_activation<elu<Alpha>> {
 private:
     template <class V>
     static V alpha_of() noexcept {
-        return V(static_cast<typename V::value_type>(Alpha));
+        return V(static_cast<typename V::value_type>(alpha));
     }
 };
 

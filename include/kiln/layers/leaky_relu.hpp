@@ -7,6 +7,7 @@
 // slope makes the output positive on both sides, so its derivative reads the input
 // and only its backward fuses (graph/lowering.hpp).
 #include "kiln/core/names.hpp"
+#include "kiln/core/real_constant.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/activation.hpp"
 
@@ -14,11 +15,11 @@
 
 namespace kiln {
 
-template <double Slope = 0.01>
+template <real_constant Slope = 0.01>
 struct leaky_relu : elementwise_activation<leaky_relu<Slope>> {
-    static constexpr double slope = Slope;
-    static std::string name() { return with_number("leaky_relu<", Slope, ">"); }
-    static constexpr bool derivative_reads_output = Slope >= 0;
+    static constexpr double slope = Slope.value();
+    static std::string name() { return with_number("leaky_relu<", slope, ">"); }
+    static constexpr bool derivative_reads_output = slope >= 0;
 
     template <class V>
     static V apply(const V& x) noexcept {
@@ -33,7 +34,7 @@ struct leaky_relu : elementwise_activation<leaky_relu<Slope>> {
 private:
     template <class V>
     static V slope_of() noexcept {
-        return V(static_cast<typename V::value_type>(Slope));
+        return V(static_cast<typename V::value_type>(slope));
     }
 };
 

@@ -50,9 +50,9 @@ struct prelu {
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind : parametric_layer<prelu, In, In, Position, Slopes> {
-        using broken_rule = first_broken<rule<Slopes == 1 || Slopes == last_dim<In>,
-                                              error::prelu_slopes_match_no_axis<
-                                                  layer<Position, prelu>, In>>>;
+        using broken_rule =
+            first_broken<rule<Slopes == 1 || Slopes == last_dim<In>,
+                              error::prelu_slopes_match_no_axis<layer<Position, prelu>, In>>>;
         static constexpr bool valid = broken_rule::holds;
         static constexpr std::size_t flops_per_example = In::size;
         static constexpr std::array parameter_parts{parameter_part{"weight", 0, {Slopes}}};
@@ -93,8 +93,7 @@ struct prelu {
         // not depend on the split.
         template <class T, class Sink>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
-                                    std::size_t batch, Sink& sink,
-                                    work_share share = {}) noexcept {
+                                    std::size_t batch, Sink& sink, work_share share = {}) noexcept {
             using vec = simd::vec<T>;
             const auto negative_part = [](const vec& v, const vec& g) {
                 return simd::positive_else(v, vec(T{0}), v * g);
