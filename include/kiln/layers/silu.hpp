@@ -3,8 +3,8 @@
 // nn.SiLU. Its derivative s (1 + x (1 - s)), s = sigmoid(x), needs the input, so
 // silu runs its own forward pass, and its backward fuses into the linear or conv2d
 // after it (graph/lowering.hpp), as gelu's does.
-#include "kiln/kernels/simd.hpp"
 #include "kiln/layers/activation.hpp"
+#include "kiln/layers/sigmoid.hpp"
 
 #include <string>
 
@@ -15,18 +15,12 @@ struct silu : elementwise_activation<silu> {
     static constexpr bool derivative_reads_output = false;
     template <class V>
     static V apply(const V& x) noexcept {
-        return x * logistic(x);
+        return x * sigmoid::apply(x);
     }
     template <class V>
     static V backward(const V& x, const V& dy) noexcept {
-        const V s = logistic(x);
+        const V s = sigmoid::apply(x);
         return dy * s * (V(1) + x * (V(1) - s));
-    }
-
-private:
-    template <class V>
-    static V logistic(const V& x) noexcept {
-        return V(1) / (V(1) + simd::exp(-x));
     }
 };
 
