@@ -33,22 +33,19 @@ struct softsign : kiln::elementwise_activation<softsign> {
     }
 };
 
-// One that reads its input: x * sigmoid(x).
-struct swish : kiln::elementwise_activation<swish> {
-    static std::string name() { return "swish"; }
+// One that reads its input: x tanh(x), whose derivative tanh(x) + x (1 - tanh(x)^2)
+// cannot be told from its output (it is even).
+struct xtanh : kiln::elementwise_activation<xtanh> {
+    static std::string name() { return "xtanh"; }
     static constexpr bool derivative_reads_output = false;
     template <class V>
-    static V sigmoid(const V& x) noexcept {
-        return V(1) / (V(1) + kiln::simd::exp(-x));
-    }
-    template <class V>
     static V apply(const V& x) noexcept {
-        return x * sigmoid(x);
+        return x * kiln::simd::tanh(x);
     }
     template <class V>
     static V backward(const V& x, const V& dy) noexcept {
-        const V s = sigmoid(x);
-        return dy * (s + x * s * (V(1) - s));
+        const V t = kiln::simd::tanh(x);
+        return dy * (t + x * (V(1) - t * t));
     }
 };
 
@@ -72,9 +69,24 @@ static_assert(std::is_same_v<gelu_mlp::layer_t<4>::absorbed, kiln::gelu>);
 using softsign_cnn = cnn<kiln::sequential, softsign>;
 static_assert(std::is_same_v<softsign_cnn::layer_t<1>::applied, softsign>);
 static_assert(std::is_same_v<softsign_cnn::layer_t<3>::absorbed, softsign>);
-using swish_cnn = cnn<kiln::sequential, swish>;
-static_assert(!swish_cnn::layer_t<2>::passes_gradient); // a pool cannot read swish's input
-static_assert(std::is_same_v<swish_cnn::layer_t<5>::absorbed, swish>);
+using xtanh_cnn = cnn<kiln::sequential, xtanh>;
+static_assert(!xtanh_cnn::layer_t<2>::passes_gradient); // a pool cannot read xtanh's input
+static_assert(std::is_same_v<xtanh_cnn::layer_t<5>::absorbed, xtanh>);
+using sigmoid_mlp = mlp<kiln::sequential, kiln::sigmoid>;
+static_assert(std::is_same_v<sigmoid_mlp::layer_t<2>::applied, kiln::sigmoid>);
+static_assert(std::is_same_v<sigmoid_mlp::layer_t<4>::absorbed, kiln::sigmoid>);
+using elu_cnn = cnn<kiln::sequential, kiln::elu<>>;
+static_assert(std::is_same_v<elu_cnn::layer_t<1>::applied, kiln::elu<>>);
+static_assert(elu_cnn::layer_t<2>::is_view && elu_cnn::layer_t<2>::passes_gradient);
+// A leaky relu's output says on which side its input was only for a slope >= 0.
+static_assert(std::is_same_v<mlp<kiln::sequential, kiln::leaky_relu<0.1>>::layer_t<2>::applied,
+                             kiln::leaky_relu<0.1>>);
+using negative_leaky_mlp = mlp<kiln::sequential, kiln::leaky_relu<-0.3>>;
+static_assert(std::is_same_v<negative_leaky_mlp::layer_t<2>::applied, kiln::no_activation>);
+static_assert(std::is_same_v<negative_leaky_mlp::layer_t<4>::absorbed, kiln::leaky_relu<-0.3>>);
+using silu_mlp = mlp<kiln::sequential, kiln::silu>;
+static_assert(std::is_same_v<silu_mlp::layer_t<2>::applied, kiln::no_activation>);
+static_assert(std::is_same_v<silu_mlp::layer_t<4>::absorbed, kiln::silu>);
 using unfused_tanh = mlp<kiln::unfused_sequential, kiln::tanh>;
 static_assert(!unfused_tanh::layer_t<3>::is_view && !unfused_tanh::layer_t<3>::passes_gradient);
 
@@ -114,12 +126,24 @@ TEST_SUITE("fusion") {
         check_fused_against_unfused<mlp, kiln::tanh, T>();
         check_fused_against_unfused<mlp, kiln::gelu, T>();
         check_fused_against_unfused<mlp, softsign, T>();
-        check_fused_against_unfused<mlp, swish, T>();
+        check_fused_against_unfused<mlp, xtanh, T>();
+        check_fused_against_unfused<mlp, kiln::sigmoid, T>();
+        check_fused_against_unfused<mlp, kiln::silu, T>();
+        check_fused_against_unfused<mlp, kiln::gelu_tanh, T>();
+        check_fused_against_unfused<mlp, kiln::leaky_relu<>, T>();
+        check_fused_against_unfused<mlp, kiln::leaky_relu<-0.3>, T>();
+        check_fused_against_unfused<mlp, kiln::elu<>, T>();
         check_fused_against_unfused<cnn, kiln::relu, T>();
         check_fused_against_unfused<cnn, kiln::tanh, T>();
         check_fused_against_unfused<cnn, kiln::gelu, T>();
         check_fused_against_unfused<cnn, softsign, T>();
-        check_fused_against_unfused<cnn, swish, T>();
+        check_fused_against_unfused<cnn, xtanh, T>();
+        check_fused_against_unfused<cnn, kiln::sigmoid, T>();
+        check_fused_against_unfused<cnn, kiln::silu, T>();
+        check_fused_against_unfused<cnn, kiln::gelu_tanh, T>();
+        check_fused_against_unfused<cnn, kiln::leaky_relu<>, T>();
+        check_fused_against_unfused<cnn, kiln::leaky_relu<-0.3>, T>();
+        check_fused_against_unfused<cnn, kiln::elu<0.5>, T>();
     }
 
     TEST_CASE("activations' backward, fused and unfused, against central differences") {
@@ -129,10 +153,21 @@ TEST_SUITE("fusion") {
         probe<mlp<kiln::sequential, kiln::gelu>>{}.check();
         probe<mlp<kiln::unfused_sequential, kiln::gelu>>{}.check();
         probe<mlp<kiln::sequential, softsign>>{}.check();
-        probe<mlp<kiln::sequential, swish>>{}.check();
+        probe<mlp<kiln::sequential, xtanh>>{}.check();
         probe<cnn<kiln::sequential, kiln::tanh>>{}.check();
         probe<cnn<kiln::sequential, kiln::gelu>>{}.check();
-        probe<cnn<kiln::sequential, swish>>{}.check();
+        probe<cnn<kiln::sequential, xtanh>>{}.check();
+    }
+
+    TEST_CASE_TEMPLATE("more activations' backward, fused and unfused, against central "
+                       "differences",
+                       Act, kiln::sigmoid, kiln::silu, kiln::gelu_tanh, kiln::leaky_relu<>,
+                       kiln::leaky_relu<-0.3>, kiln::elu<>, kiln::elu<0.5>) {
+        using kiln::testing::probe;
+        probe<mlp<kiln::sequential, Act>>{}.check();
+        probe<mlp<kiln::unfused_sequential, Act>>{}.check();
+        probe<cnn<kiln::sequential, Act>>{}.check();
+        probe<cnn<kiln::unfused_sequential, Act>>{}.check();
     }
 
     TEST_CASE("tanh and gelu compute what PyTorch's nn.Tanh and nn.GELU() do") {

@@ -57,6 +57,24 @@ TEST_SUITE("gradients") {
             .check();
     }
 
+    TEST_CASE("prelu with one slope") {
+        probe<kiln::sequential<kiln::input<3, 5>, kiln::linear<6>, kiln::prelu<>, kiln::flatten,
+                               kiln::linear<2>>>{}
+            .check();
+    }
+    TEST_CASE("prelu with a slope per feature, and per channel of an image") {
+        probe<
+            kiln::sequential<kiln::input<7>, kiln::linear<19>, kiln::prelu<19>, kiln::linear<3>>>{}
+            .check();
+        probe<kiln::sequential<kiln::input<6, 5, 2>, kiln::conv2d<3, 2>, kiln::prelu<3>,
+                               kiln::max_pool2d<2>, kiln::flatten, kiln::linear<2>>>{}
+            .check();
+    }
+    TEST_CASE("softmax over the last axis") {
+        probe<kiln::sequential<kiln::input<3, 4>, kiln::linear<19>, kiln::softmax>>{}.check();
+        probe<kiln::sequential<kiln::input<6>, kiln::softmax, kiln::linear<3>>>{}.check();
+    }
+
     // A loss's gradient with respect to its inputs against central differences.
     auto check_loss_gradient = []<class Loss>(std::type_identity<Loss>, std::vector<double> z,
                                               const std::vector<kiln::label_t>& labels) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """kiln's model files and PyTorch agree through scripts/torch_weights.py, for a CNN
-(conv2d, max_pool2d, tanh, GELU), a conv1d network and a small GPT (embedding,
+(conv2d, max_pool2d, tanh, GELU), a conv1d network, a network of the other
+activations (PReLU's learned slopes per channel, shared and per feature; ELU, leaky
+ReLU, SiLU, GELU's tanh form, sigmoid, softmax) and a small GPT (embedding,
 add_position, a repeat of residual blocks with layer_norm and attention).
 
 write_models (test/torch_exchange/write_models.cpp) saves each network with
@@ -83,6 +85,11 @@ def mirrors():
                         nn.Linear(6, 5))
     conv1d = nn.Sequential(nn.Conv1d(3, 4, 3), nn.ReLU(), nn.Conv1d(4, 2, 2, bias=False),
                            ChannelsLastFlatten(), nn.Linear(8, 3))
+    activations = nn.Sequential(
+        nn.Conv2d(2, 3, 3), nn.PReLU(3), ChannelsLastFlatten(), nn.Linear(48, 7), nn.PReLU(),
+        nn.Linear(7, 5), nn.ELU(alpha=0.5), nn.Linear(5, 5), nn.LeakyReLU(0.2), nn.Linear(5, 4),
+        nn.SiLU(), nn.Linear(4, 4), nn.GELU(approximate="tanh"), nn.Linear(4, 4), nn.Sigmoid(),
+        nn.Linear(4, 3), nn.PReLU(3), nn.Softmax(dim=-1))
     vocab, block, width = 11, 6, 8
     copy = lambda: nn.Sequential(
         Residual(nn.LayerNorm(width), CausalSelfAttention(width, 2)),
@@ -93,6 +100,7 @@ def mirrors():
     return {
         "cnn": (cnn, lambda x: x.reshape(BATCH, 9, 9, 2).permute(0, 3, 1, 2)),
         "conv1d": (conv1d, lambda x: x.reshape(BATCH, 7, 3).permute(0, 2, 1)),
+        "activations": (activations, lambda x: x.reshape(BATCH, 6, 6, 2).permute(0, 3, 1, 2)),
         "gpt": (gpt, lambda x: x.reshape(BATCH, block).round().long()),
     }
 

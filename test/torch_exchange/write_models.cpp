@@ -1,4 +1,5 @@
-// Writes, into the folder it is given, kiln model files of a small CNN and a small
+// Writes, into the folder it is given, kiln model files of a small CNN, a conv1d
+// network, a network of every activation (PReLU's slopes among them) and a small
 // GPT (double, randomly initialized) with the inputs and kiln's outputs for them,
 // for test/torch_exchange/check.py: PyTorch mirrors of the two networks, loaded
 // through scripts/torch_weights.py, must compute the same outputs.
@@ -27,6 +28,14 @@ using gpt = kiln::sequential<
     kiln::layer_norm, kiln::linear<vocab>>;
 using seq = kiln::sequential<kiln::input<7, 3>, kiln::conv1d<4, 3>, kiln::relu,
                              kiln::conv1d_no_bias<2, 2>, kiln::flatten, kiln::linear<3>>;
+// PReLU's learned slopes (one per channel, one shared, one per feature) among the
+// other activations.
+using activations =
+    kiln::sequential<kiln::input<6, 6, 2>, kiln::conv2d<3, 3>, kiln::prelu<3>, kiln::flatten,
+                     kiln::linear<7>, kiln::prelu<>, kiln::linear<5>, kiln::elu<0.5>,
+                     kiln::linear<5>, kiln::leaky_relu<0.2>, kiln::linear<4>, kiln::silu,
+                     kiln::linear<4>, kiln::gelu_tanh, kiln::linear<4>, kiln::sigmoid,
+                     kiln::linear<3>, kiln::prelu<3>, kiln::softmax>;
 constexpr std::size_t batch = 3;
 
 void write_values(const std::filesystem::path& path, std::span<const double> values) {
@@ -67,6 +76,7 @@ int main(int argc, char** argv) {
     const std::filesystem::path folder = argv[1];
     write<cnn>(folder, "cnn", wave(batch * 9 * 9 * 2));
     write<seq>(folder, "conv1d", wave(batch * 7 * 3));
+    write<activations>(folder, "activations", wave(batch * 6 * 6 * 2));
     std::vector<double> ids(batch * block);
     for (std::size_t i = 0; i < ids.size(); ++i)
         ids[i] = static_cast<double>((5 * i + 3) % vocab);

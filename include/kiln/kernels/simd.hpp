@@ -123,6 +123,14 @@ inline vec<T> where_positive(const vec<T>& mask_source, const vec<T>& v) noexcep
     return xsimd::select(mask_source > vec<T>(T{0}), v, vec<T>(T{0}));
 }
 
+// if_positive where mask_source > 0, else otherwise: the two branches of leaky
+// relu, elu and prelu, and of their derivatives.
+template <class T>
+inline vec<T> positive_else(const vec<T>& mask_source, const vec<T>& if_positive,
+                            const vec<T>& otherwise) noexcept {
+    return xsimd::select(mask_source > vec<T>(T{0}), if_positive, otherwise);
+}
+
 // a * b + c: one rounding where the target has FMA (AVX2, AVX-512, NEON), two on SSE.
 template <class T>
 inline vec<T> fma(const vec<T>& a, const vec<T>& b, const vec<T>& c) noexcept {
@@ -178,6 +186,12 @@ inline vec<T> select_equal(const vec<T>& a, const vec<T>& b, const vec<T>& if_eq
 template <class T>
 inline vec<T> exp(const vec<T>& v) noexcept {
     return xsimd::exp(v);
+}
+
+// e^v - 1 in every lane, exact near 0 where exp(v) - 1 would cancel (elu).
+template <class T>
+inline vec<T> expm1(const vec<T>& v) noexcept {
+    return xsimd::expm1(v);
 }
 
 // The square root of every lane, to full precision (AdamW).

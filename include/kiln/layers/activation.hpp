@@ -9,7 +9,11 @@
 //                               is the output or the input as above
 // and derives from elementwise_activation<Spec>, which binds it as a layer and
 // marks it for graph/lowering.hpp: next to a linear or conv2d it fuses into their
-// register epilogues, with no edit to them.
+// register epilogues, with no edit to them. An activation with a parameter in its
+// type that some values of break (elu's alpha) may also state
+//   template <class Here> using broken_rule_at = kiln::rule<...>;
+// Here being its kiln::layer<Position, Spec>, which the network reports as it does
+// every layer's rules (core/diagnostics.hpp).
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/simd.hpp"
@@ -19,12 +23,27 @@
 
 namespace kiln {
 
+namespace detail {
+template <class Spec, class Here>
+struct activation_rule {
+    using type = no_broken_rule;
+};
+template <class Spec, class Here>
+requires requires {
+    typename Spec::template broken_rule_at<Here>;
+}
+struct activation_rule<Spec, Here> {
+    using type = typename Spec::template broken_rule_at<Here>;
+};
+} // namespace detail
+
 template <class Spec>
 struct elementwise_activation {
     static constexpr bool is_activation = true;
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
     struct bind : parameterless_layer<Spec, In, In, Position> {
+        using broken_rule = typename detail::activation_rule<Spec, layer<Position, Spec>>::type;
         static constexpr bool is_view = fuses_forward<Previous, Spec>;
         static constexpr bool passes_gradient = fuses_backward<Spec, Next>;
         static constexpr std::size_t flops_per_example = In::size;
