@@ -133,10 +133,11 @@ struct warmup_cosine {
         return detail::cosine_between(base, floor, step - warmup_steps, total_steps - warmup_steps);
     }
     void check() const {
-        detail::require_schedule(warmup_steps < total_steps, name,
-                                 "the warm-up (" + std::to_string(warmup_steps) +
-                                     " steps) must be shorter than the total (" +
-                                     std::to_string(total_steps) + " steps)");
+        if (warmup_steps >= total_steps) // the message is made only for the error
+            detail::require_schedule(false, name,
+                                     "the warm-up (" + std::to_string(warmup_steps) +
+                                         " steps) must be shorter than the total (" +
+                                         std::to_string(total_steps) + " steps)");
         detail::require_schedule(detail::is_fraction(start_factor, false), name,
                                  "the start factor must be in (0, 1]");
         detail::require_schedule(floor >= 0.0 && std::isfinite(floor), name,
