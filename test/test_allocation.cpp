@@ -66,8 +66,8 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
 }
 
 TEST_SUITE("allocation") {
-    TEST_CASE("training steps and evaluation (one workspace or an evaluator) allocate nothing, on "
-              "one thread or two") {
+    TEST_CASE("training steps (scheduled and clipped too) and evaluation (one workspace or an "
+              "evaluator) allocate nothing, on one thread or two") {
         using mlp =
             kiln::sequential<kiln::input<784>, kiln::linear<128>, kiln::relu, kiln::linear<10>>;
         for (std::size_t threads : {1, 2})
@@ -86,6 +86,13 @@ TEST_SUITE("allocation") {
                 const std::size_t before = allocations.load();
                 for (int step = 0; step < 5; ++step)
                     train.step(inputs, labels);
+                // The training controls: a rate changed by hand, a schedule, clipping.
+                train.optimizer().set_learning_rate(0.02);
+                train.step(inputs, labels);
+                train.set_schedule(kiln::warmup_cosine{.warmup_steps = 2, .total_steps = 9});
+                train.set_max_gradient_norm(0.5);
+                for (int step = 0; step < 3; ++step)
+                    train.step(inputs, labels);
                 train.compute_gradients(inputs, labels);
                 (void)kiln::evaluate(net, train.space(), inputs, labels);
                 (void)evaluator.evaluate(net, inputs, labels);
@@ -95,7 +102,8 @@ TEST_SUITE("allocation") {
             }
     }
 
-    TEST_CASE("a transformer's steps allocate nothing, split across two cores or not") {
+    TEST_CASE("a transformer's steps allocate nothing, split across two cores or not, clipped or "
+              "not") {
         using gpt = kiln::sequential<
             kiln::tokens<8, 11>, kiln::embedding<11, 16>, kiln::add_position<8>,
             kiln::repeat<
@@ -112,6 +120,11 @@ TEST_SUITE("allocation") {
             const kiln::label_view<11, 8> labels(y.data(), 4);
             train.step(inputs, labels);
             const std::size_t before = allocations.load();
+            for (int step = 0; step < 3; ++step)
+                train.step(inputs, labels);
+            // Scheduled and clipped, on one core or split.
+            train.set_schedule(kiln::step_decay{.period = 2});
+            train.set_max_gradient_norm(0.5);
             for (int step = 0; step < 3; ++step)
                 train.step(inputs, labels);
             const std::size_t after = allocations.load();

@@ -83,10 +83,14 @@ struct training_run {
     std::vector<kiln::label_t> labels = std::vector<kiln::label_t>(batch);
 
     training_run(const image_set& t, const image_set& v, std::uint64_t seed,
-                 kiln::sgd settings = {.learning_rate = 0.01, .momentum = 0.9})
+                 kiln::sgd settings = {.learning_rate = 0.01, .momentum = 0.9},
+                 const kiln::rate_schedule& schedule = {},
+                 double max_gradient_norm = std::numeric_limits<double>::infinity())
         : train_set(t), validation(v), random(seed), net(kiln::init::normal{0, 0.1}, random),
           train(net, settings, batch), best(net.parameters().size()), order(t.size()) {
         std::iota(order.begin(), order.end(), std::size_t{0});
+        train.set_schedule(schedule);
+        train.set_max_gradient_norm(max_gradient_norm);
     }
 
     std::size_t steps_per_epoch() const { return train_set.size() / batch; }
@@ -253,6 +257,99 @@ TEST_SUITE("checkpoint") {
         }
         // The run trained and kept a best model that is not the last.
         CHECK(uninterrupted.stopper.best_score() > 0.5);
+    }
+
+    TEST_CASE("a run with a schedule, clipping or a rate set by hand resumes bit for bit") {
+        const auto train_set = synthetic(300, 11); // 60 steps per epoch
+        const auto validation = synthetic(200, 12);
+        const std::size_t total = 3 * 60;
+        const kiln::sgd settings{.learning_rate = 0.05, .momentum = 0.9};
+        const kiln::rate_schedule schedule =
+            kiln::warmup_cosine{.warmup_steps = 30, .total_steps = total, .floor = 1e-3};
+        // A rate set by hand at step 50 (no schedule): the file keeps it.
+        const auto by_hand = [](training_run& run, std::size_t steps) {
+            for (std::size_t s = 0; s < steps; ++s) {
+                if (run.train.steps() == 50) run.train.optimizer().set_learning_rate(0.002);
+                run.advance(1);
+            }
+        };
+        const auto scheduled = [](training_run& run, std::size_t steps) { run.advance(steps); };
+        temp_dir dir;
+        for (const bool hand : {false, true}) {
+            CAPTURE(hand);
+            const kiln::rate_schedule used = hand ? kiln::rate_schedule{} : schedule;
+            const double max_norm = hand ? std::numeric_limits<double>::infinity() : 0.5;
+            const auto advance = [&](training_run& run, std::size_t steps) {
+                hand ? by_hand(run, steps) : scheduled(run, steps);
+            };
+            training_run uninterrupted(train_set, validation, 7, settings, used, max_norm);
+            advance(uninterrupted, total);
+            for (const std::vector<std::size_t>& stops :
+                 {std::vector<std::size_t>{97}, {20, 140}}) {
+                CAPTURE(stops.front());
+                std::size_t done = 0;
+                auto current = std::make_unique<training_run>(train_set, validation, 7, settings,
+                                                              used, max_norm);
+                for (const std::size_t stop : stops) {
+                    advance(*current, stop - done);
+                    done = stop;
+                    current->save(dir / "run.kiln");
+                    current = std::make_unique<training_run>(train_set, validation, 1000 + stop,
+                                                             settings, used, max_norm);
+                    current->load(dir / "run.kiln");
+                    CHECK(current->train.steps() == stop);
+                }
+                advance(*current, total - done);
+                CHECK(current->train.steps() == total);
+                CHECK(current->train.optimizer().learning_rate() ==
+                      uninterrupted.train.optimizer().learning_rate());
+                CHECK(same_bits(std::span<const float>(current->net.parameters()),
+                                std::span<const float>(uninterrupted.net.parameters())));
+                CHECK(
+                    same_bits(std::span<const float>(current->train.optimizer().velocity()),
+                              std::span<const float>(uninterrupted.train.optimizer().velocity())));
+            }
+            // The controls were at work: the rate moved, and clipping clipped.
+            CHECK(uninterrupted.train.optimizer().learning_rate() != doctest::Approx(0.05));
+            if (!hand) CHECK(uninterrupted.train.last_gradient_norm() > 0.0);
+        }
+    }
+
+    TEST_CASE("resuming with another schedule or clipping is refused, naming both") {
+        temp_dir dir;
+        const auto set = synthetic(50, 9);
+        const kiln::sgd settings{.learning_rate = 0.01, .momentum = 0.9};
+        const kiln::rate_schedule cosine = kiln::cosine_annealing{.steps = 100, .floor = 1e-4};
+        training_run run(set, set, 9, settings, cosine, 2.0);
+        run.advance(3);
+        run.save(dir / "run.kiln");
+
+        training_run other(set, set, 9, settings, kiln::step_decay{.period = 30}, 2.0);
+        refused(dir / "run.kiln", [&] { other.load(dir / "run.kiln"); },
+                {"schedule cosine_annealing{steps 100, floor 0.0001}",
+                 "this program's is step_decay{period 30, factor 0.1}", "same schedule"});
+        training_run longer(set, set, 9, settings, kiln::cosine_annealing{.steps = 200}, 2.0);
+        refused(dir / "run.kiln", [&] { longer.load(dir / "run.kiln"); },
+                {"cosine_annealing{steps 100", "cosine_annealing{steps 200"});
+        training_run unclipped(set, set, 9, settings, cosine);
+        refused(dir / "run.kiln", [&] { unclipped.load(dir / "run.kiln"); },
+                {"maximum gradient norm 2", "this program's is inf", "same clipping"});
+
+        // A file from before kiln kept the controls (model and optimizer alone):
+        // no schedule, no clipping, step 0.
+        {
+            auto state = kiln::checkpoint::of<mlp, float>();
+            kiln::store(state, run.net);
+            kiln::store(state, run.train.optimizer());
+            state.save(dir / "old.kiln");
+        }
+        const auto old = kiln::checkpoint::load<mlp, float>(dir / "old.kiln");
+        refused(dir / "old.kiln", [&] { kiln::restore(old, run.train); },
+                {"learning-rate schedule none, this program's is cosine_annealing"});
+        training_run plain(set, set, 9, settings);
+        plain.train.set_steps(17);
+        kiln::restore(old, plain.train);
+        CHECK(plain.train.steps() == 0);
     }
 
     TEST_CASE("a model saved and loaded is the same model, in float and in double") {

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <type_traits>
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -271,6 +272,42 @@ inline T dot(std::size_t n, const T* x, const T* y) noexcept {
     for (; i < n; ++i)
         sum += x[i] * y[i];
     return sum;
+}
+
+// The sum of x[i]^2, in double (a gradient's global norm). Squares are summed in
+// four registers of T a block at a time, and the blocks' sums added in double, so
+// a million floats lose no more than a few thousand would. A block whose squares
+// overflow T (a float gradient above 1.8e19 is finite, its square is not) is
+// summed again in double, so the sum is infinite only when it is in double.
+template <class T>
+inline double sum_of_squares(std::size_t n, const T* x) noexcept {
+    constexpr std::size_t W = width<T>;
+    constexpr std::size_t block = 256 * W;
+    double total = 0;
+    std::size_t i = 0;
+    for (; i + 4 * W <= n;) {
+        const std::size_t first = i;
+        const std::size_t end = std::min(n - (n - i) % (4 * W), i + block);
+        vec<T> a0(T{0}), a1(T{0}), a2(T{0}), a3(T{0});
+        for (; i < end; i += 4 * W) {
+            const vec<T> v0 = load(x + i), v1 = load(x + i + W), v2 = load(x + i + 2 * W),
+                         v3 = load(x + i + 3 * W);
+            a0 = xsimd::fma(v0, v0, a0);
+            a1 = xsimd::fma(v1, v1, a1);
+            a2 = xsimd::fma(v2, v2, a2);
+            a3 = xsimd::fma(v3, v3, a3);
+        }
+        const double sum = static_cast<double>(reduce_add((a0 + a1) + (a2 + a3)));
+        if (sum <= static_cast<double>(std::numeric_limits<T>::max())) [[likely]] {
+            total += sum;
+        } else { // overflowed T (or a NaN): again in double
+            for (std::size_t k = first; k < end; ++k)
+                total += static_cast<double>(x[k]) * static_cast<double>(x[k]);
+        }
+    }
+    for (; i < n; ++i)
+        total += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    return total;
 }
 
 } // namespace kiln::simd

@@ -7,9 +7,12 @@
 // the flat buffers (update), or inside the weight-gradient pass (fused), where
 // each gradient register is used as backward hands it over and never stored.
 // Padding stays zero: its gradient, m and v are zero, so its update is zero.
+// The rate may change between steps (set_learning_rate: a schedule,
+// train/trainer.hpp); like PyTorch's, it scales the weight decay too.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/optim/gradient_sink.hpp"
+#include "kiln/optim/learning_rate.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -35,9 +38,8 @@ struct adamw {
         state(const adamw& settings, std::size_t parameter_count)
             : rate_(settings.learning_rate), beta1_(settings.beta1), beta2_(settings.beta2),
               eps_(settings.eps), decay_(settings.weight_decay), first_(parameter_count),
-              second_(parameter_count) {
-            if (!(settings.learning_rate >= 0.0))
-                throw std::invalid_argument("kiln::adamw: the learning rate must be >= 0");
+              second_(parameter_count), base_rate_(settings.learning_rate) {
+            require_learning_rate(settings.learning_rate, "adamw");
             if (!(settings.beta1 >= 0.0 && settings.beta1 < 1.0 && settings.beta2 >= 0.0 &&
                   settings.beta2 < 1.0))
                 throw std::invalid_argument("kiln::adamw: betas must be in [0, 1)");
@@ -100,12 +102,20 @@ struct adamw {
             hand_over(sink, 0, gradients.data(), parameters.size());
         }
 
-        // For checkpoints: the moments, the step count and the settings.
+        // The rate of the next step; changing it allocates nothing and keeps the moments.
+        double learning_rate() const noexcept { return rate_; }
+        void set_learning_rate(double rate) {
+            require_learning_rate(rate, "adamw");
+            rate_ = rate;
+        }
+
+        // For checkpoints: the moments, the step count and the settings the state was
+        // made with (its learning rate is the base a schedule scales).
         std::span<T> first_moment() noexcept { return first_.span(); }
         std::span<T> second_moment() noexcept { return second_.span(); }
         std::uint64_t steps() const noexcept { return steps_; }
         void set_steps(std::uint64_t steps) noexcept { steps_ = steps; }
-        adamw settings() const noexcept { return {rate_, beta1_, beta2_, eps_, decay_}; }
+        adamw settings() const noexcept { return {base_rate_, beta1_, beta2_, eps_, decay_}; }
 
     private:
         // Counts the step; its bias corrections as PyTorch computes them.
@@ -128,6 +138,7 @@ struct adamw {
         double rate_, beta1_, beta2_, eps_, decay_;
         aligned_buffer<T> first_;
         aligned_buffer<T> second_;
+        double base_rate_;
         std::uint64_t steps_ = 0;
     };
 };

@@ -2,10 +2,12 @@
 // kiln::sgd: stochastic gradient descent, optionally with momentum as the course
 // defines it (v <- momentum v + g; w <- w - rate v). The rule is written once, on
 // a register; it runs either inside the weight-gradient pass (fused, the
-// gradient is never stored) or as one flat loop over stored gradients.
+// gradient is never stored) or as one flat loop over stored gradients. The rate
+// may change between steps (set_learning_rate: a schedule, train/trainer.hpp).
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/optim/gradient_sink.hpp"
+#include "kiln/optim/learning_rate.hpp"
 
 #include <cstddef>
 #include <span>
@@ -24,11 +26,11 @@ struct sgd {
     class state {
     public:
         state(const sgd& settings, std::size_t parameter_count)
-            : rate_(static_cast<T>(settings.learning_rate)),
+            : base_rate_(settings.learning_rate), base_momentum_(settings.momentum),
+              rate_(static_cast<T>(settings.learning_rate)),
               momentum_(static_cast<T>(settings.momentum)),
               velocity_(settings.momentum != 0.0 ? parameter_count : 0) {
-            if (!(settings.learning_rate >= 0.0))
-                throw std::invalid_argument("kiln::sgd: the learning rate must be >= 0");
+            require_learning_rate(settings.learning_rate, "sgd");
             if (!(settings.momentum >= 0.0 && settings.momentum < 1.0))
                 throw std::invalid_argument("kiln::sgd: momentum must be in [0, 1)");
         }
@@ -79,13 +81,24 @@ struct sgd {
             return {this, parameters, velocity_.size() ? velocity_.data() : nullptr};
         }
 
+        // The rate of the next step, in T; changing it allocates nothing and keeps
+        // the velocity.
+        double learning_rate() const noexcept { return static_cast<double>(rate_); }
+        void set_learning_rate(double rate) {
+            require_learning_rate(rate, "sgd");
+            rate_ = static_cast<T>(rate);
+        }
+
         std::span<const T> velocity() const noexcept { return velocity_.span(); }
-        // For checkpoints: the velocity (empty without momentum) and the settings in T.
+        // For checkpoints: the velocity (empty without momentum), the momentum in T
+        // and the settings the state was made with (its learning rate is the base
+        // a schedule scales).
         std::span<T> velocity() noexcept { return velocity_.span(); }
-        T learning_rate() const noexcept { return rate_; }
         T momentum() const noexcept { return momentum_; }
+        sgd settings() const noexcept { return {base_rate_, base_momentum_}; }
 
     private:
+        double base_rate_, base_momentum_;
         T rate_;
         T momentum_;
         aligned_buffer<T> velocity_;

@@ -8,7 +8,10 @@
 // name the first layer whose output is not finite. A gradient
 // that turns non-finite while the loss is still finite goes into the parameters
 // (SGD folds the update into backward), so the next step's loss shows it: the
-// report is at most one step late, and names the layer all the same.
+// report is at most one step late, and names the layer all the same. A trainer
+// that clips gradients (set_max_gradient_norm) takes the gradient's norm first:
+// one that is not finite updates nothing and is reported at its own step, naming
+// the first layer whose gradient is not finite.
 #include "kiln/core/static_for.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/visit.hpp"
@@ -92,33 +95,38 @@ bool all_finite(std::span<const T> values) noexcept {
 }
 
 namespace detail {
-// The layers whose parameters hold a NaN or an infinity, as "2, 4" (inside a
+// The layers whose parameters (or the entries of `buffer`, laid out as the
+// parameters: the gradients) hold a NaN or an infinity, as "2, 4" (inside a
 // composite, by path); empty when there are none.
 template <class Net, class T>
-[[gnu::cold]] std::string non_finite_parameters(const model<Net, T>& net) {
+[[gnu::cold]] std::string non_finite_parameters(const model<Net, T>& net,
+                                                std::span<const T> buffer = {}) {
+    if (buffer.empty()) buffer = net.parameters();
     std::string broken;
     for_each_layer<Net>([&](auto visit) {
         using bound = typename decltype(visit)::layer;
         if constexpr (bound::param_count != 0 && !requires { typename bound::inner; }) {
-            const auto s =
-                scan_finite(std::span<const T>(net.parameters().data() + visit.param_offset,
-                                               bound::storage_size),
-                            1);
+            const auto s = scan_finite(
+                std::span<const T>(buffer.data() + visit.param_offset, bound::storage_size), 1);
             if (!s.finite) broken += (broken.empty() ? "" : ", ") + visit.path.to_string();
         }
     });
     return broken;
 }
 
-// The first top-level layer whose parameters are not all finite (layer_count + 1: none).
+// The first top-level layer whose parameters (or entries of `buffer`, as above)
+// are not all finite (layer_count + 1: none).
 template <class Net, class T>
-[[gnu::cold]] std::size_t first_non_finite_parameters(const model<Net, T>& net) {
+[[gnu::cold]] std::size_t first_non_finite_parameters(const model<Net, T>& net,
+                                                      std::span<const T> buffer = {}) {
+    if (buffer.empty()) buffer = net.parameters();
     std::size_t first = Net::layer_count + 1;
     static_for<Net::layer_count>([&](auto i) {
         constexpr std::size_t P = i + 1;
         using bound = typename Net::template layer_t<P>;
         if (first <= Net::layer_count || bound::storage_size == 0) return;
-        if (!all_finite(std::span<const T>(net.template parameters_of<P>(), bound::storage_size)))
+        if (!all_finite(std::span<const T>(buffer.data() + model<Net, T>::template offset_of<P>,
+                                           bound::storage_size)))
             first = P;
     });
     return first;
@@ -181,6 +189,14 @@ template <class Net, class T>
 }
 
 namespace detail {
+// A clipping trainer's step whose gradient norm is not finite updated nothing.
+template <class Net, class Loss, class Optimizer, class T>
+[[gnu::cold]] std::string skipped_update(trainer<Net, Loss, Optimizer, T>& train) {
+    if (std::isfinite(train.last_gradient_norm())) return {};
+    return "; the gradient's global norm is " + short_number(train.last_gradient_norm()) +
+           ": the step left the parameters as they were";
+}
+
 // check_finite's throw, out of its way.
 template <class Net, class Loss, class Optimizer, class T>
 [[noreturn, gnu::cold, gnu::noinline]] void
@@ -202,22 +218,42 @@ report_non_finite(double loss, trainer<Net, Loss, Optimizer, T>& train, std::uin
         }
     });
     throw non_finite_error("training stopped at step " + std::to_string(step) + ": the loss is " +
-                               short_number(loss) + "; " + where,
+                               short_number(loss) + "; " + where + skipped_update(train),
                            step, layer);
+}
+
+// The report of a step whose loss and input are finite but whose gradient is not
+// (seen by a trainer that clips): the layers whose gradient holds the NaN or the
+// infinity, from the gradient buffer the step left.
+template <class Net, class Loss, class Optimizer, class T>
+[[noreturn, gnu::cold, gnu::noinline]] void
+report_non_finite_gradient(double loss, trainer<Net, Loss, Optimizer, T>& train,
+                           std::uint64_t step) {
+    const std::span<const T> gradients = train.net().gradients();
+    throw non_finite_error("training stopped at step " + std::to_string(step) + ": the loss is " +
+                               short_number(loss) + " but the gradient of layer(s) " +
+                               non_finite_parameters(train.net(), gradients) + " is not finite" +
+                               skipped_update(train) +
+                               " (the values grew out of range: a smaller learning rate may help)",
+                           step, first_non_finite_parameters(train.net(), gradients));
 }
 } // namespace detail
 
 // The check of one step, after train.step(): throws non_finite_error when `loss`
-// or the step's input is NaN or infinite. The input is checked too because relu
+// or the step's input is NaN or infinite, or when a trainer that clips saw a
+// gradient whose norm is not. The input is checked too because relu
 // maps NaN to 0: a NaN pixel would leave the loss finite while it spoils the
 // first layer's weights. `step` is the caller's count, printed as given.
 template <class Net, class Loss, class Optimizer, class T>
 void check_finite(T loss, trainer<Net, Loss, Optimizer, T>& train, std::uint64_t step) {
     auto& space = train.space();
-    if (std::isfinite(loss) &&
-        all_finite(std::span<const T>(space.input(), space.batch() * Net::input_shape::size)))
-        [[likely]]
+    const bool loss_and_input_finite =
+        std::isfinite(loss) &&
+        all_finite(std::span<const T>(space.input(), space.batch() * Net::input_shape::size));
+    if (loss_and_input_finite && std::isfinite(train.last_gradient_norm())) [[likely]]
         return;
+    if (loss_and_input_finite)
+        detail::report_non_finite_gradient(static_cast<double>(loss), train, step);
     detail::report_non_finite(static_cast<double>(loss), train, step);
 }
 

@@ -22,6 +22,7 @@
 #include "kiln/graph/visit.hpp"
 #include "kiln/io/checkpoint_file.hpp"
 #include "kiln/optim/adamw.hpp"
+#include "kiln/optim/rate_schedule.hpp"
 #include "kiln/optim/sgd.hpp"
 #include "kiln/train/early_stopping.hpp"
 #include "kiln/train/trainer.hpp"
@@ -35,6 +36,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kiln {
 
@@ -89,13 +91,37 @@ template <class Net, class T>
     require_finite(state, name, net.parameters(), &describe_parameter<Net>);
 }
 
-// --- SGD: its settings (as the state holds them, in T) and velocity --------------
+// An optimizer's rate of the next step (set_learning_rate, a schedule), beside its
+// settings. A file written before kiln kept it holds none: the settings' rate.
+template <class State>
+[[gnu::cold]] void store_learning_rate(checkpoint& state, const State& optimizer,
+                                       const std::string& name) {
+    state.put_value(name + ".learning_rate", optimizer.learning_rate());
+}
+template <class State>
+[[gnu::cold]] void restore_learning_rate(const checkpoint& state, State& optimizer,
+                                         const std::string& name) {
+    const std::string section = name + ".learning_rate";
+    if (!state.has(section)) return;
+    const auto rate = state.get_value<double>(section);
+    if (!(rate >= 0.0 && std::isfinite(rate)))
+        state.fail("section '" + section + "' holds " + detail::setting_text(rate) +
+                   ", not a learning rate: the file was altered");
+    optimizer.set_learning_rate(rate);
+}
+
+// --- SGD: its settings (as the state holds them, in T), rate and velocity ---------
+template <class T>
+[[gnu::cold]] std::array<double, 2> settings_in_t(const sgd::state<T>& optimizer) {
+    return {static_cast<double>(static_cast<T>(optimizer.settings().learning_rate)),
+            static_cast<double>(optimizer.momentum())};
+}
 template <class T>
 [[gnu::cold]] void store(checkpoint& state, const sgd::state<T>& optimizer) {
-    const std::array<double, 2> settings{static_cast<double>(optimizer.learning_rate()),
-                                         static_cast<double>(optimizer.momentum())};
+    const std::array<double, 2> settings = settings_in_t(optimizer);
     state.put_text("optimizer", sgd::name());
     state.put("sgd.settings", std::span<const double>(settings));
+    store_learning_rate(state, optimizer, sgd::name());
     state.put("sgd.velocity", optimizer.velocity());
 }
 // Resuming with other settings would not continue the same run: refused.
@@ -106,8 +132,7 @@ template <class T>
                    sgd::name());
     std::array<double, 2> settings{};
     state.get("sgd.settings", std::span<double>(settings));
-    const std::array<double, 2> here{static_cast<double>(optimizer.learning_rate()),
-                                     static_cast<double>(optimizer.momentum())};
+    const std::array<double, 2> here = settings_in_t(optimizer);
     if (settings != here)
         state.fail("the file was trained with sgd{learning_rate " +
                    detail::setting_text(settings[0]) + ", momentum " +
@@ -115,17 +140,19 @@ template <class T>
                    "learning_rate " + detail::setting_text(here[0]) + ", momentum " +
                    detail::setting_text(here[1]) +
                    "}: resume with the same settings, or restore the model alone");
+    restore_learning_rate(state, optimizer, sgd::name());
     state.get("sgd.velocity", optimizer.velocity());
     require_finite(state, "sgd.velocity", optimizer.velocity());
 }
 
-// --- AdamW: its settings, step count and both moments ------------------------------
+// --- AdamW: its settings, rate, step count and both moments ------------------------
 template <class T>
 [[gnu::cold]] void store(checkpoint& state, adamw::state<T>& optimizer) {
     const adamw s = optimizer.settings();
     const std::array<double, 5> settings{s.learning_rate, s.beta1, s.beta2, s.eps, s.weight_decay};
     state.put_text("optimizer", adamw::name());
     state.put("adamw.settings", std::span<const double>(settings));
+    store_learning_rate(state, optimizer, adamw::name());
     state.put_value("adamw.steps", optimizer.steps());
     state.put("adamw.first_moment", optimizer.first_moment());
     state.put("adamw.second_moment", optimizer.second_moment());
@@ -147,6 +174,7 @@ template <class T>
                    detail::setting_text(settings[4]) +
                    "}, which differs from this program's: resume with the same settings, or "
                    "restore the model alone");
+    restore_learning_rate(state, optimizer, adamw::name());
     optimizer.set_steps(state.get_value<std::uint64_t>("adamw.steps"));
     state.get("adamw.first_moment", optimizer.first_moment());
     state.get("adamw.second_moment", optimizer.second_moment());
@@ -160,16 +188,43 @@ template <class T>
                        std::to_string(i) + " (a mean of squares): the file was altered");
 }
 
-// --- A trainer: its model and its optimizer -----------------------------------------
+// --- A trainer: its model, its optimizer and its training controls -----------------
+// The controls: the schedule's name and settings, the steps taken (the schedule's
+// position) and the maximum gradient norm. A file written before kiln kept them
+// stands for no schedule, no clipping and step 0.
 template <class Net, class Loss, class Optimizer, class T>
 [[gnu::cold]] void store(checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
     store(state, train.net());
     store(state, train.optimizer());
+    state.put_text("schedule", train.schedule().name());
+    state.put("schedule.settings", train.schedule().values());
+    state.put_value("trainer.steps", train.steps());
+    state.put_value("trainer.max_gradient_norm", train.max_gradient_norm());
 }
+// Resuming with another schedule or clipping would not continue the same run: refused.
 template <class Net, class Loss, class Optimizer, class T>
 [[gnu::cold]] void restore(const checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
     restore(state, train.net());
     restore(state, train.optimizer());
+    const rate_schedule& here = train.schedule();
+    const bool kept = state.has("schedule");
+    const std::string name = kept ? state.get_text("schedule") : "none";
+    const std::vector<double> values =
+        kept ? state.get_all<double>("schedule.settings") : std::vector<double>{};
+    if (name != here.name() || values != here.values())
+        state.fail("the file was trained with learning-rate schedule " +
+                   rate_schedule::text_of(name, values) + ", this program's is " + here.text() +
+                   ": resume with the same schedule, or restore the model alone");
+    const double max_norm = state.has("trainer.max_gradient_norm")
+                                ? state.get_value<double>("trainer.max_gradient_norm")
+                                : std::numeric_limits<double>::infinity();
+    if (max_norm != train.max_gradient_norm())
+        state.fail("the file was trained with maximum gradient norm " +
+                   detail::setting_text(max_norm) + ", this program's is " +
+                   detail::setting_text(train.max_gradient_norm()) +
+                   ": resume with the same clipping, or restore the model alone");
+    train.set_steps(state.has("trainer.steps") ? state.get_value<std::uint64_t>("trainer.steps")
+                                               : 0);
 }
 
 // --- A generator: its four state words ----------------------------------------------

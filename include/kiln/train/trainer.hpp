@@ -12,18 +12,30 @@
 // its own; the buffers are added in order, and the optimizer updates the
 // parameters in one flat loop. The parts are fixed by the pool's size, so a step
 // gives the same result whichever core runs which part.
+//
+// Training controls: a learning-rate schedule (optim/rate_schedule.hpp) sets the
+// optimizer's rate before every step from the count of steps taken; clipping by
+// global norm (optim/clip_gradient_norm.hpp) needs the whole gradient before any
+// update, so a step that clips stores the gradient and updates in one flat loop,
+// as a split step does. A gradient whose norm is not finite updates nothing, and
+// check_finite reports it.
 #include "kiln/core/tensor.hpp"
 #include "kiln/core/type_list.hpp"
 #include "kiln/graph/model.hpp"
 #include "kiln/graph/propagate.hpp"
 #include "kiln/graph/workspace.hpp"
 #include "kiln/losses/softmax_cross_entropy.hpp"
+#include "kiln/optim/clip_gradient_norm.hpp"
+#include "kiln/optim/rate_schedule.hpp"
 #include "kiln/optim/sgd.hpp"
 #include "kiln/train/check_labels.hpp"
 #include "kiln/train/loss_rules.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -145,11 +157,20 @@ public:
         if constexpr (enforce<
                           first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
             require_labels_for(x.batch(), labels, "kiln::trainer::step");
+            if (!schedule_.is_none())
+                optimizer_.set_learning_rate(
+                    schedule_.rate(steps_, optimizer_.settings().learning_rate));
+            ++steps_;
             if constexpr (splits_batch) {
                 return split_step(x, labels);
             } else {
                 const T loss = forward_loss(x, labels);
-                backward(net_, space_, optimizer_.fused(net_.parameters().data()));
+                if (clips()) {
+                    backward(net_, space_);
+                    clip_and_update();
+                } else {
+                    backward(net_, space_, optimizer_.fused(net_.parameters().data()));
+                }
                 return loss;
             }
         } else {
@@ -202,7 +223,37 @@ public:
     }
     typename optimizer_type::template state<T>& optimizer() noexcept { return optimizer_; }
 
+    // The learning-rate schedule every step applies (none by default: the
+    // optimizer's rate stays what it, or set_learning_rate, says). Step t (from 0)
+    // runs at schedule.rate(t, the optimizer's settings' rate).
+    void set_schedule(const rate_schedule& schedule) noexcept { schedule_ = schedule; }
+    const rate_schedule& schedule() const noexcept { return schedule_; }
+    // The steps taken: the schedule's position (checkpoints keep it).
+    std::uint64_t steps() const noexcept { return steps_; }
+    void set_steps(std::uint64_t steps) noexcept { steps_ = steps; }
+
+    // Clipping by global norm, as torch.nn.utils.clip_grad_norm_ (> 0; infinity,
+    // the default, turns it off). last_gradient_norm(): the norm of the last
+    // step's gradient before clipping (0 without clipping).
+    void set_max_gradient_norm(double max_norm) {
+        require_max_gradient_norm(max_norm, "kiln::trainer::set_max_gradient_norm");
+        max_gradient_norm_ = max_norm;
+    }
+    double max_gradient_norm() const noexcept { return max_gradient_norm_; }
+    double last_gradient_norm() const noexcept { return last_gradient_norm_; }
+
 private:
+    bool clips() const noexcept {
+        return max_gradient_norm_ != std::numeric_limits<double>::infinity();
+    }
+    // Clips the stored gradient and updates the parameters by it, or, when its norm
+    // is not finite, leaves them as they are for check_finite to report.
+    void clip_and_update() {
+        last_gradient_norm_ = clip_gradient_norm(net_.gradients(), max_gradient_norm_);
+        if (std::isfinite(last_gradient_norm_)) [[likely]]
+            optimizer_.update(net_.parameters(), net_.gradients());
+    }
+
     // Forward and the loss, leaving d loss / d output in the workspace.
     template <class Shape, class U, class Labels>
     T forward_loss(batch_view<Shape, U> x, Labels labels) {
@@ -241,7 +292,10 @@ private:
         if (parts_.last_pass_here) {
             const T loss = forward_loss(x, labels);
             backward(net_, space_);
-            optimizer_.update(net_.parameters(), net_.gradients());
+            if (clips())
+                clip_and_update();
+            else
+                optimizer_.update(net_.parameters(), net_.gradients());
             return loss;
         }
         const std::size_t parts = parts_.spaces.size();
@@ -268,27 +322,47 @@ private:
             backward(net_, space, store_gradients<T>{gradients}, static_cast<T*>(nullptr),
                      gradients);
         });
+        T loss = 0;
+        for (const T part_loss : parts_.losses)
+            loss += part_loss;
         // Every core adds the parts' gradients and updates the parameters over its own
         // span of the flat buffers, a few KiB at a time so that the sum is still in L1
         // when the update reads it (on the caller alone, the other core waited through
-        // 5% of a two-core transformer step).
-        const auto update = optimizer_.fused(net_.parameters().data());
+        // 5% of a two-core transformer step). Clipping needs the whole sum's norm
+        // first: the cores add, the caller takes the norm (one pass, in an order that
+        // does not depend on the split), and the cores scale and update.
         const std::size_t count = net_.gradients().size();
+        constexpr std::size_t chunk = 64 * simd::width<T>;
+        const auto add_parts = [&](std::size_t first, std::size_t size) {
+            T* const total = net_.gradients().data() + first;
+            for (std::size_t part = 1; part < parts; ++part)
+                simd::add(size, total, part_gradient(part) + first, total);
+        };
+        T factor = 1;
+        if (clips()) {
+            space_.pool().run(parts, [&](work_share share) {
+                const work_share::range mine = share.rows(count, chunk);
+                for (std::size_t first = mine.begin; first < mine.end; first += chunk)
+                    add_parts(first, std::min(chunk, mine.end - first));
+            });
+            last_gradient_norm_ = global_norm(std::span<const T>(net_.gradients()));
+            if (!std::isfinite(last_gradient_norm_)) return loss; // nothing is updated
+            factor = static_cast<T>(clip_factor(last_gradient_norm_, max_gradient_norm_));
+        }
+        const auto update = optimizer_.fused(net_.parameters().data());
         space_.pool().run(parts, [&](work_share share) {
-            constexpr std::size_t chunk = 64 * simd::width<T>;
             const work_share::range mine = share.rows(count, chunk);
             auto sink = update.slice(0);
             for (std::size_t first = mine.begin; first < mine.end; first += chunk) {
                 const std::size_t size = std::min(chunk, mine.end - first);
                 T* const total = net_.gradients().data() + first;
-                for (std::size_t part = 1; part < parts; ++part)
-                    simd::add(size, total, part_gradient(part) + first, total);
+                if (!clips())
+                    add_parts(first, size);
+                else if (factor != T{1})
+                    simd::scale_into(size, factor, total, total);
                 hand_over(sink, first, total, size);
             }
         });
-        T loss = 0;
-        for (const T part_loss : parts_.losses)
-            loss += part_loss;
         return loss;
     }
 
@@ -300,6 +374,10 @@ private:
     model<Net, T>& net_;
     workspace<Net, T> space_;
     typename optimizer_type::template state<T> optimizer_;
+    rate_schedule schedule_;
+    std::uint64_t steps_ = 0;
+    double max_gradient_norm_ = std::numeric_limits<double>::infinity();
+    double last_gradient_norm_ = 0;
     // A split step's parts (splits_batch networks on a pool of several cores), run
     // on space_'s pool. Other networks hold none and compile none of their types.
     struct batch_parts {
