@@ -5,8 +5,8 @@
 // for a negative slope.
 #include <kiln/kiln.hpp>
 
-using broken = kiln::sequential<kiln::input<8>, kiln::linear<16>, kiln::elu<-0.5>,
-                                kiln::linear<10>>;
+using broken =
+    kiln::sequential<kiln::input<8>, kiln::linear<16>, kiln::elu<-0.5>, kiln::linear<10>>;
 
 int main() {
     kiln::model<broken> net;
