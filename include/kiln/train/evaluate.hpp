@@ -13,6 +13,8 @@
 
 namespace kiln {
 
+// A regression loss (mean_squared_error, mean_absolute_error) has no label to be
+// right about: its evaluation is the mean loss, with accuracy and correct 0.
 struct evaluation {
     double loss = 0;         // mean over the examples
     double accuracy = 0;     // fraction of the labels predicted right
@@ -30,8 +32,9 @@ evaluation summarize(double loss_sum, std::size_t correct, std::size_t count) {
     result.count = count;
     if (count > 0) {
         result.loss = loss_sum / static_cast<double>(count);
-        result.accuracy = static_cast<double>(correct) /
-                          static_cast<double>(count * LossType::labels_per_example);
+        if constexpr (predicts_labels<LossType>)
+            result.accuracy = static_cast<double>(correct) /
+                              static_cast<double>(count * LossType::labels_per_example);
     }
     return result;
 }
@@ -40,8 +43,6 @@ evaluation summarize(double loss_sum, std::size_t correct, std::size_t count) {
 template <class LossType, class Net, class T, class Shape, class U, class Labels>
 evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
                             batch_view<Shape, U> x, Labels labels) {
-    constexpr std::size_t labels_per_example = LossType::labels_per_example;
-    constexpr std::size_t logits_per_label = Net::output_shape::size / labels_per_example;
     std::size_t correct = 0;
     double loss_sum = 0;
     for (std::size_t first = 0; first < x.batch(); first += space.capacity()) {
@@ -51,27 +52,33 @@ evaluation evaluate_checked(const model<Net, T>& net, workspace<Net, T>& space,
         loss_sum +=
             static_cast<double>(LossType::evaluate(out.data(), chunk_labels.data(), count)) *
             static_cast<double>(count);
-        // A label per example, or one per position of a sequence, each predicted
-        // from its own run of logits.
-        const auto* const logits = out.data();
-        for (std::size_t label = 0; label < count * labels_per_example; ++label)
-            // As signed numbers: a class index, or a sign (-1, +1) for the logistic loss.
-            correct +=
-                static_cast<long long>(LossType::predict(logits + label * logits_per_label)) ==
-                static_cast<long long>(chunk_labels.data()[label]);
+        if constexpr (predicts_labels<LossType>) {
+            // A label per example, or one per position of a sequence (per output for
+            // binary cross-entropy), each predicted from its own run of logits.
+            constexpr std::size_t labels_per_example = LossType::labels_per_example;
+            constexpr std::size_t logits_per_label = Net::output_shape::size / labels_per_example;
+            const auto* const logits = out.data();
+            for (std::size_t label = 0; label < count * labels_per_example; ++label)
+                // As signed numbers: a class index, or a sign (-1, +1) for the logistic loss.
+                correct +=
+                    static_cast<long long>(LossType::predict(logits + label * logits_per_label)) ==
+                    static_cast<long long>(chunk_labels.data()[label]);
+        }
     }
     return summarize<LossType>(loss_sum, correct, x.batch());
 }
 } // namespace detail
 
-// The mean loss and accuracy of the model on x, in chunks as large as the workspace.
+// The mean loss and accuracy of the model on x, in chunks as large as the workspace
+// (a regression's: the mean loss alone).
 // The labels fit the loss by their type (checked at compile time); every value is
 // looked at once more first (train/check_labels.hpp).
 template <class Loss = softmax_cross_entropy, class Net, class T, class SpaceNet, class SpaceT,
           class Shape, class U, class Labels>
-requires is_label_view<Labels> evaluation evaluate(const model<Net, T>& net,
-                                                   workspace<SpaceNet, SpaceT>& space,
-                                                   batch_view<Shape, U> x, Labels labels) {
+requires is_label_or_target_view<Labels> evaluation evaluate(const model<Net, T>& net,
+                                                             workspace<SpaceNet, SpaceT>& space,
+                                                             batch_view<Shape, U> x,
+                                                             Labels labels) {
     using loss_type = bound_loss<Loss, Net>;
     // The loss's own rules too: no trainer need have checked this network's output.
     if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,

@@ -56,7 +56,7 @@ public:
 
     // The mean loss over the examples of x (for a sequence loss, over every position).
     template <class Shape, class U, class Labels>
-    requires is_label_view<Labels>
+    requires is_label_or_target_view<Labels>
     double mean_loss(const model<Net, T>& net, batch_view<Shape, U> x, Labels labels) {
         if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
                                            batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
@@ -75,10 +75,11 @@ public:
         }
     }
 
-    // The mean loss and accuracy of a classifier over the examples of x.
+    // The mean loss and accuracy of a classifier over the examples of x (a
+    // regression's: the mean loss, with accuracy 0).
     template <class Shape, class U, class Labels>
-    requires is_label_view<Labels> evaluation evaluate(const model<Net, T>& net,
-                                                       batch_view<Shape, U> x, Labels labels) {
+    requires is_label_or_target_view<Labels>
+        evaluation evaluate(const model<Net, T>& net, batch_view<Shape, U> x, Labels labels) {
         if constexpr (enforce<first_broken<loss_rules<Net, Loss>,
                                            batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
             check_labels(labels, x.batch(), "kiln::evaluator::evaluate");

@@ -89,6 +89,13 @@ struct last_layer<Net, true> {
 template <class Net>
 using last_layer_of = typename detail::last_layer<Net>::type;
 
+// A bound loss that reads labels and predicts them: every loss but a regression,
+// whose targets are real numbers with nothing to predict.
+template <class LossType>
+inline constexpr bool predicts_labels = requires {
+    LossType::labels_per_example;
+};
+
 // The loss bound to a network's output, named by the network's last layer. What
 // is not a loss is bound as softmax_cross_entropy after it is reported, so that
 // it adds no errors of its own.

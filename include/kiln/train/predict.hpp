@@ -20,11 +20,25 @@
 
 namespace kiln {
 
+namespace error {
+template <class Loss>
+struct predict_with_a_regression_loss {
+    static void report() {
+        static_assert(facts_of_the_error<Loss>,
+                      "kiln: kiln::predict reads labels from the output as the loss 'Loss' "
+                      "would, but a regression loss has no labels: its prediction is the "
+                      "output itself. Fix: read the output, kiln::forward(net, space, x).");
+    }
+};
+} // namespace error
+
 // The rules a prediction keeps: the workspace serves the model, the data fits it,
-// and the loss can read the network's output.
+// and the loss can read the network's output, and predicts labels from it.
 template <class Loss, class Net, class T, class Space, class Shape, class U>
 using predict_rules = first_broken<workspace_rule<Net, T, Space>, input_rules<Net, T, Shape, U>,
-                                   loss_rules<Net, Loss>>;
+                                   loss_rules<Net, Loss>,
+                                   rule<!Net::valid || predicts_labels<bound_loss<Loss, Net>>,
+                                        error::predict_with_a_regression_loss<Loss>>>;
 
 // The labels the model predicts for the examples of x, written to out: one per
 // example (a class index; -1 or +1 for the logistic loss), or one per position for a

@@ -149,11 +149,12 @@ public:
 
     // Forward, backward and update on one mini-batch; returns its mean loss. The
     // gradient is not kept (model().gradients() holds scratch afterwards). The
-    // labels' values are not looked at: their kind and count per example are in
-    // their type, checked against the loss at compile time, and their values were
-    // checked when their view was made; only their count is compared with the batch's.
+    // labels' (or a regression's targets') values are not looked at: their kind and
+    // count (or shape) per example are in their type, checked against the loss at
+    // compile time, and their values were checked when their view was made; only
+    // their count is compared with the batch's.
     template <class Shape, class U, class Labels>
-    requires is_label_view<Labels> T step(batch_view<Shape, U> x, Labels labels) {
+    requires is_label_or_target_view<Labels> T step(batch_view<Shape, U> x, Labels labels) {
         if constexpr (enforce<
                           first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
             require_labels_for(x.batch(), labels, "kiln::trainer::step");
@@ -180,8 +181,8 @@ public:
 
     // Forward and backward only: the gradient is left in model().gradients().
     template <class Shape, class U, class Labels>
-    requires is_label_view<Labels> T compute_gradients(batch_view<Shape, U> x, Labels labels,
-                                                       T* input_gradient = nullptr) {
+    requires is_label_or_target_view<Labels>
+        T compute_gradients(batch_view<Shape, U> x, Labels labels, T* input_gradient = nullptr) {
         if constexpr (enforce<
                           first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
             require_labels_for(x.batch(), labels, "kiln::trainer::compute_gradients");
@@ -195,7 +196,7 @@ public:
 
     // The mean loss on a mini-batch, without gradients.
     template <class Shape, class U, class Labels>
-    requires is_label_view<Labels> T loss(batch_view<Shape, U> x, Labels labels) {
+    requires is_label_or_target_view<Labels> T loss(batch_view<Shape, U> x, Labels labels) {
         if constexpr (enforce<
                           first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
             require_labels_for(x.batch(), labels, "kiln::trainer::loss");
