@@ -154,6 +154,52 @@ TEST_SUITE("allocation") {
             CHECK_MESSAGE(after == before, "threads ", threads);
         }
     }
+
+    TEST_CASE("the regression, multi-label and smoothed losses' steps and evaluations allocate "
+              "nothing, split across two cores or not") {
+        // A residual makes the step split its mini-batch on two cores.
+        using net = kiln::sequential<kiln::input<6>, kiln::linear<8>,
+                                     kiln::residual<kiln::linear<8>, kiln::relu>, kiln::linear<4>>;
+        std::vector<float> x(5 * 6, 0.5f), t(5 * 4, 0.25f);
+        std::vector<kiln::label_t> per_output(5 * 4, 1), classes(5, 2);
+        const kiln::batch_view<kiln::shape<6>, const float> inputs(x.data(), 5);
+        const kiln::target_view<kiln::shape<4>> targets(t.data(), 5);
+        const kiln::label_view<2, 4> labels_per_output(per_output.data(), 5);
+        const kiln::label_view<4> labels(classes.data(), 5);
+        auto steps_allocate = [&]<class Loss>(std::type_identity<Loss>, auto truth,
+                                              std::size_t threads) {
+            kiln::thread_pool pool(threads);
+            kiln::model<net> model(kiln::init::pytorch_default{}, 1);
+            kiln::trainer<net, Loss, kiln::adamw> train(model, {}, 5, pool);
+            kiln::evaluator<net, Loss> evaluator(5, pool);
+            train.step(inputs, truth);
+            const std::size_t before = allocations.load();
+            for (int step = 0; step < 3; ++step)
+                train.step(inputs, truth);
+            train.compute_gradients(inputs, truth);
+            (void)kiln::evaluate<Loss>(model, train.space(), inputs, truth);
+            (void)evaluator.evaluate(model, inputs, truth);
+            (void)evaluator.mean_loss(model, inputs, truth);
+            return allocations.load() - before;
+        };
+        for (std::size_t threads : {1, 2}) {
+            CHECK_MESSAGE(steps_allocate(std::type_identity<kiln::mean_squared_error>{}, targets,
+                                         threads) == 0,
+                          "mean_squared_error, threads ", threads);
+            CHECK_MESSAGE(steps_allocate(std::type_identity<kiln::mean_absolute_error>{}, targets,
+                                         threads) == 0,
+                          "mean_absolute_error, threads ", threads);
+            CHECK_MESSAGE(
+                steps_allocate(std::type_identity<kiln::binary_cross_entropy_with_logits>{},
+                               labels_per_output, threads) == 0,
+                "binary_cross_entropy_with_logits, threads ", threads);
+            CHECK_MESSAGE(
+                steps_allocate(
+                    std::type_identity<kiln::softmax_cross_entropy::with_label_smoothing<0.1>>{},
+                    labels, threads) == 0,
+                "label smoothing, threads ", threads);
+        }
+    }
 }
 
 #endif // KILN_SANITIZED
