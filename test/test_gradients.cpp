@@ -75,27 +75,6 @@ TEST_SUITE("gradients") {
         probe<kiln::sequential<kiln::input<6>, kiln::softmax, kiln::linear<3>>>{}.check();
     }
 
-    // A loss's gradient with respect to its inputs against central differences.
-    auto check_loss_gradient = []<class Loss>(std::type_identity<Loss>, std::vector<double> z,
-                                              const std::vector<kiln::label_t>& labels) {
-        const std::size_t batch = labels.size();
-        std::vector<double> gradient(z.size());
-        Loss::evaluate(z.data(), labels.data(), batch, gradient.data());
-        std::size_t nonzero = 0;
-        for (std::size_t i = 0; i < z.size(); ++i) {
-            const double saved = z[i];
-            z[i] = saved + eps;
-            const double plus = Loss::evaluate(z.data(), labels.data(), batch);
-            z[i] = saved - eps;
-            const double minus = Loss::evaluate(z.data(), labels.data(), batch);
-            z[i] = saved;
-            INFO("entry ", i);
-            REQUIRE(relative_error(gradient[i], (plus - minus) / (2 * eps)) < tolerance);
-            nonzero += gradient[i] != 0;
-        }
-        CHECK(nonzero > 0);
-    };
-
     TEST_CASE("logistic: value and gradient with respect to the score") {
         using loss = kiln::logistic::bind<kiln::shape<1>, kiln::layer<1, kiln::linear<1>>>;
         kiln::rng random(4);
@@ -103,7 +82,7 @@ TEST_SUITE("gradients") {
         for (auto& s : scores)
             s = random.normal(0, 3);
         const std::vector<kiln::label_t> labels{1, -1, -1, 1, 1, -1};
-        check_loss_gradient(std::type_identity<loss>{}, scores, labels);
+        CHECK(kiln::testing::check_loss_gradient<loss>(scores, labels, labels.size()) > 0);
         // ln(1 + e^-ys) by the definition, and no overflow for huge margins.
         const double one[1] = {0.7};
         const kiln::label_t minus[1] = {-1};
@@ -123,7 +102,7 @@ TEST_SUITE("gradients") {
         for (auto& s : scores)
             s = random.normal(0, 2);
         const std::vector<kiln::label_t> labels{0, 3, 4, 2};
-        check_loss_gradient(std::type_identity<loss>{}, scores, labels);
+        CHECK(kiln::testing::check_loss_gradient<loss>(scores, labels, labels.size()) > 0);
         // The definition: max(0, max_{c != y} z_c - z_y), mean over the batch.
         double expected = 0;
         for (std::size_t b = 0; b < 4; ++b) {

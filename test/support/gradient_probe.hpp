@@ -23,6 +23,29 @@ inline double relative_error(double backprop, double numeric) {
     return std::abs(backprop - numeric) / std::max({std::abs(backprop), std::abs(numeric), 0.01});
 }
 
+// A bound loss's gradient with respect to its outputs z against central
+// differences; truth is what it reads (labels or targets) for batch examples.
+// Returns how many entries of the gradient are not 0.
+template <class Loss, class Truth>
+std::size_t check_loss_gradient(std::vector<double> z, const std::vector<Truth>& truth,
+                                std::size_t batch) {
+    std::vector<double> gradient(z.size());
+    Loss::evaluate(z.data(), truth.data(), batch, gradient.data());
+    std::size_t nonzero = 0;
+    for (std::size_t i = 0; i < z.size(); ++i) {
+        const double saved = z[i];
+        z[i] = saved + eps;
+        const double plus = Loss::evaluate(z.data(), truth.data(), batch);
+        z[i] = saved - eps;
+        const double minus = Loss::evaluate(z.data(), truth.data(), batch);
+        z[i] = saved;
+        INFO("entry ", i);
+        REQUIRE(relative_error(gradient[i], (plus - minus) / (2 * eps)) < tolerance);
+        nonzero += gradient[i] != 0;
+    }
+    return nonzero;
+}
+
 template <class Net, std::size_t Vocab = 0, std::size_t Batch = 3>
 struct probe {
     static constexpr std::size_t batch = Batch;
