@@ -1,5 +1,4 @@
-// binary_cross_entropy_with_logits given one class label per example, where it reads a 0 or 1
-// for each of the network's three outputs.
+// binary_cross_entropy_with_logits given one class label per example, not a 0 or 1 per output.
 // expect: binary_cross_entropy_with_logits reads one label, 0 or 1, per output ('Needs')
 // expect: kiln::layer<1, kiln::linear<3>>
 // expect: kiln::label_view<3, 1>
