@@ -61,7 +61,7 @@ void check_targets_finite(std::string_view where, const T* data, std::size_t cou
 template <class Shape, class T = float>
 class target_view {
     static_assert(is_shape<Shape>, "kiln::target_view<Shape, T>: Shape must be a kiln::shape<...>");
-    static_assert(std::is_floating_point_v<T>,
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>,
                   "kiln::target_view<Shape, T>: targets are real numbers (float or double)");
 
 public:

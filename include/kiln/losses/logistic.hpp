@@ -29,8 +29,8 @@ struct logistic_needs_sign_labels {
     static void report() {
         static_assert(facts_of_the_error<Layer, Got, Needs>,
                       "kiln: the logistic loss reads labels -1 and +1 ('Needs'), but is given "
-                      "'Got', class indices. Fix: write the labels as -1 and +1 and pass them "
-                      "as kiln::sign_label_view(labels, batch).");
+                      "'Got' (class indices or real targets). Fix: write the labels as -1 and +1 "
+                      "and pass them as kiln::sign_label_view(labels, batch).");
     }
 };
 } // namespace error
