@@ -167,6 +167,38 @@ TEST_SUITE("gradients") {
     }
 }
 
+TEST_SUITE("gradients") {
+    TEST_CASE("a network trained by each new loss: every parameter's gradient through the "
+              "trainer, against central differences") {
+        using net = kiln::sequential<kiln::input<4>, kiln::linear<5>, kiln::tanh, kiln::linear<6>>;
+        const auto x = random_values(3 * 4, 17, 1);
+        const auto t = random_values(3 * 6, 18, 1);
+        const auto y = golden_labels(3 * 6);
+        const kiln::batch_view<kiln::shape<4>, const double> inputs(x.data(), 3);
+        auto check = [&]<class Loss>(std::type_identity<Loss>, auto truth) {
+            INFO(Loss::name());
+            kiln::model<net, double> model(kiln::init::normal{0, 0.5}, 19);
+            kiln::trainer<net, Loss, kiln::sgd, double> train(model, kiln::sgd{}, 3);
+            train.compute_gradients(inputs, truth);
+            const std::vector<double> backprop(model.gradients().begin(), model.gradients().end());
+            for (std::size_t i = 0; i < backprop.size(); ++i) {
+                INFO("parameter ", i);
+                const double numeric = kiln::numerical_gradient(train, inputs, truth, i, 1e-6);
+                REQUIRE(kiln::testing::relative_error(backprop[i], numeric) <
+                        kiln::testing::tolerance);
+            }
+        };
+        const kiln::target_view<kiln::shape<6>, double> targets(t.data(), 3);
+        check(std::type_identity<kiln::mean_squared_error>{}, targets);
+        check(std::type_identity<kiln::mean_absolute_error>{}, targets);
+        check(std::type_identity<kiln::binary_cross_entropy_with_logits>{},
+              kiln::label_view<2, 6>(y.data(), 3));
+        const std::vector<kiln::label_t> classes{5, 0, 2};
+        check(std::type_identity<kiln::softmax_cross_entropy::with_label_smoothing<0.3>>{},
+              kiln::label_view<6>(classes.data(), 3));
+    }
+}
+
 TEST_SUITE("golden") {
     TEST_CASE("the losses compute PyTorch's values and gradients") {
         const auto z = golden_outputs(24);
