@@ -332,7 +332,7 @@ TEST_SUITE("controls") {
             y[i] = static_cast<kiln::label_t>((i * 5 + 1) % 11);
         }
         const kiln::batch_view<kiln::shape<8>, const float> inputs(x.data(), 6);
-        const kiln::label_view<11> labels(y.data(), 6);
+        const kiln::label_view<11, 8> labels(y.data(), 6);
         std::vector<std::vector<float>> results;
         std::vector<double> norms;
         for (const std::size_t threads : {1, 2}) {
