@@ -1,5 +1,6 @@
 // CNNs against PyTorch: test/golden/{small_cnn,cnn2,cnn3}.txt and the convolutions
-// with options (conv_padded, conv_dilated, conv1d_options) hold logits, loss and
+// with options (conv_padded, conv_dilated, conv1d_options) and average pooling
+// (avg_pool) hold logits, loss and
 // gradients that test/golden/make_golden_cnn.py computed in float64 (torch's
 // channels-first layers, converted to kiln's layout) at weights and inputs given
 // by formulas. kiln recomputes them in double; agreement within a relative 1e-9.
@@ -159,6 +160,14 @@ TEST_SUITE("golden") {
                                               kiln::relu, kiln::conv2d<5, 4, 1, kiln::same>,
                                               kiln::max_pool2d<2>, kiln::flatten, kiln::linear<3>>>(
             "conv_dilated.txt");
+    }
+
+    TEST_CASE("avg_pool2d and global_avg_pool2d: every gradient matches PyTorch's AvgPool2d and "
+              "AdaptiveAvgPool2d(1)") {
+        check_every_gradient<
+            kiln::sequential<kiln::input<7, 6, 2>, kiln::conv2d<4, 3, 1, kiln::same>, kiln::relu,
+                             kiln::avg_pool2d<2>, kiln::conv2d<5, 2>, kiln::relu,
+                             kiln::global_avg_pool2d, kiln::linear<3>>>("avg_pool.txt");
     }
 
     TEST_CASE("conv1d with stride, padding and dilation: every gradient matches PyTorch's "

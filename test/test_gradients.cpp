@@ -84,6 +84,22 @@ TEST_SUITE("gradients") {
             .check();
     }
 
+    TEST_CASE("avg_pool2d: odd sizes round down, each window's gradient spread evenly") {
+        probe<kiln::sequential<kiln::input<7, 5, 3>, kiln::avg_pool2d<2>, kiln::flatten,
+                               kiln::linear<2>>>{}
+            .check();
+        probe<kiln::sequential<kiln::input<6, 6, 9>, kiln::conv2d<11, 2>, kiln::relu,
+                               kiln::avg_pool2d<3>, kiln::flatten, kiln::linear<2>>>{}
+            .check();
+    }
+    TEST_CASE("global_avg_pool2d: each channel's mean, on one channel and many") {
+        probe<kiln::sequential<kiln::input<5, 4>, kiln::global_avg_pool2d, kiln::linear<2>>>{}
+            .check();
+        probe<kiln::sequential<kiln::input<4, 3, 2>, kiln::conv2d<19, 2, 1, kiln::same>, kiln::relu,
+                               kiln::global_avg_pool2d, kiln::linear<3>>>{}
+            .check();
+    }
+
     TEST_CASE("prelu with one slope") {
         probe<kiln::sequential<kiln::input<3, 5>, kiln::linear<6>, kiln::prelu<>, kiln::flatten,
                                kiln::linear<2>>>{}

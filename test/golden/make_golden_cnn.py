@@ -8,7 +8,7 @@ root with:
 
     /usr/bin/python3 test/golden/make_golden_cnn.py [CASE ...]
 
-(every case, or only those named: conv_padded conv_dilated conv1d_options).
+(every case, or only those named: conv_padded conv_dilated conv1d_options avg_pool).
 
 Everything is float64. Images are channels-last in kiln (an example is
 height x width x channels, flattened row-major) and channels-first in torch
@@ -35,6 +35,8 @@ Cases:
     max_pool2d<2>, flatten, linear<10>; batch 3.
   For cnn2 and cnn3: logits, loss, and per gradient tensor its sum and sum of
   squares (math.fsum) and 64 entries at flattened positions (j * 7919) % size.
+  * avg_pool: avg_pool2d and global_avg_pool2d (nn.AvgPool2d, and
+    nn.AdaptiveAvgPool2d(1) then nn.Flatten()); every gradient, as small_cnn.
   * conv_padded, conv_dilated, conv1d_options: stride, zero padding (`same`
     and explicit) and dilation, as nn.Conv2d and nn.Conv1d take them; every
     gradient and the input gradient, as small_cnn. A conv1d's example is
@@ -68,7 +70,8 @@ MIN_MARGIN = 1e-7
 
 # A network: input (H, W, C), or (L, C) for a sequence, and its layers,
 # ("conv", F, K[, stride, padding, dilation]), ("conv1d", F, K, stride, padding,
-# dilation), ("relu",), ("pool", S), ("flatten",), ("linear", N). A padding is
+# dilation), ("relu",), ("pool", S), ("avgpool", S), ("gap",) (global average
+# pooling to a vector of channels), ("flatten",), ("linear", N). A padding is
 # a count of zeros on each side or "same".
 CASES = {
     "small_cnn": dict(input=(6, 5, 2), batch=2, full=True,
@@ -87,6 +90,9 @@ CASES = {
     "conv_dilated": dict(input=(9, 8, 3), batch=2, full=True,
                          layers=[("conv", 4, 3, 1, 0, 2), ("relu",), ("conv", 5, 4, 1, "same", 1),
                                  ("pool", 2), ("flatten",), ("linear", 3)]),
+    "avg_pool": dict(input=(7, 6, 2), batch=2, full=True,
+                     layers=[("conv", 4, 3, 1, "same", 1), ("relu",), ("avgpool", 2),
+                             ("conv", 5, 2), ("relu",), ("gap",), ("linear", 3)]),
     "conv1d_options": dict(input=(10, 2), batch=2, full=True,
                            layers=[("conv1d", 3, 3, 2, 1, 1), ("relu",),
                                    ("conv1d", 4, 2, 1, "same", 2), ("relu",),
@@ -134,8 +140,10 @@ def make_case(case):
             params.append(param_values(len(params), (k, c, f)))
             params.append(param_values(len(params), (f,)))
             h, c = conv_out(h, k, s, p, d), f
-        elif layer[0] == "pool":
+        elif layer[0] in ("pool", "avgpool"):
             h, w = h // layer[1], w // layer[1]
+        elif layer[0] == "gap":
+            h, w = None, None
         elif layer[0] == "flatten":
             c, h, w = h * w * c, None, None
         elif layer[0] == "linear":
@@ -194,6 +202,10 @@ def torch_reference(case, params, x, y):
             modules.append(nn.ReLU())
         elif layer[0] == "pool":
             modules.append(nn.MaxPool2d(layer[1]))
+        elif layer[0] == "avgpool":
+            modules.append(nn.AvgPool2d(layer[1]))
+        elif layer[0] == "gap":
+            modules += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         elif layer[0] == "flatten":
             modules.append(KilnOrderFlatten())
         elif layer[0] == "linear":
@@ -277,6 +289,13 @@ def numpy_forward(case, params, x, y, margins=None):
                 gap = top[..., -1] - top[..., -2]
                 margins.append(np.min(np.where(top[..., -1] == 0.0, np.inf, gap)))
             a = windows.max(axis=-1)
+        elif layer[0] == "avgpool":
+            s = layer[1]
+            b, h, w, c = a.shape
+            windows = a[:, :h // s * s, :w // s * s, :].reshape(b, h // s, s, w // s, s, c)
+            a = windows.mean(axis=(2, 4))
+        elif layer[0] == "gap":
+            a = a.mean(axis=(1, 2))
         elif layer[0] == "flatten":
             a = a.reshape(a.shape[0], -1)
         elif layer[0] == "linear":
@@ -339,7 +358,8 @@ def describe(case):
         return f"{kind}<" + ", ".join(shown) + ">"
 
     names = {"conv": lambda l: conv_name("conv2d", l), "conv1d": lambda l: conv_name("conv1d", l),
-             "relu": lambda l: "relu",
+             "relu": lambda l: "relu", "avgpool": lambda l: f"avg_pool2d<{l[1]}>",
+             "gap": lambda l: "global_avg_pool2d",
              "pool": lambda l: f"max_pool2d<{l[1]}>", "flatten": lambda l: "flatten",
              "linear": lambda l: f"linear<{l[1]}>"}
     shape = ", ".join(str(v) for v in case["input"])
