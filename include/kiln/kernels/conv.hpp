@@ -89,6 +89,20 @@ inline void run_gather_tile(const T* a, const std::size_t (&offsets)[Rows], cons
     epilogue(row, column, finished);
 }
 
+// The tiles of rows [row, row + Rows) in column blocks [block_begin, block_end).
+template <class T, std::size_t N, class Walk, std::size_t Rows, class Epilogue>
+[[gnu::always_inline]] inline void
+run_gather_row(const T* a, const std::size_t (&offsets)[Rows], const T* b, std::size_t outer_begin,
+               std::size_t outer_end, std::size_t row, Epilogue& epilogue, std::size_t block_begin,
+               std::size_t block_end) {
+    for_column_blocks<T, N>(
+        block_begin, block_end,
+        [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
+            run_gather_tile<T, N, Walk, Rows, Vecs, Tail>(a, offsets, b + column, outer_begin,
+                                                          outer_end, row, column, epilogue);
+        });
+}
+
 } // namespace detail
 
 // Rows [row_begin, row_end) and column blocks [block_begin, block_end) of the
@@ -104,12 +118,8 @@ void gather_matmul(const T* a, const T* b, std::size_t row_begin, std::size_t ro
         std::size_t offsets[Rows];
         for (std::size_t r = 0; r < Rows; ++r)
             offsets[r] = row_offset(row + r);
-        for_column_blocks<T, N>(
-            block_begin, block_end,
-            [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
-                detail::run_gather_tile<T, N, Walk, Rows, Vecs, Tail>(
-                    a, offsets, b + column, outer_begin, outer_end, row, column, epilogue);
-            });
+        detail::run_gather_row<T, N, Walk, Rows>(a, offsets, b, outer_begin, outer_end, row,
+                                                 epilogue, block_begin, block_end);
     });
 }
 
@@ -134,12 +144,8 @@ void gather_matmul_padded(const T* a, const T* b, std::size_t row_begin, std::si
         if (all_inside) {
             for (std::size_t r = 0; r < Rows; ++r)
                 offsets[r] = row_offset(row + r);
-            for_column_blocks<T, N>(
-                block_begin, block_end,
-                [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
-                    detail::run_gather_tile<T, N, Walk, Rows, Vecs, Tail>(
-                        a, offsets, b + column, outer_begin, outer_end, row, column, epilogue);
-                });
+            detail::run_gather_row<T, N, Walk, Rows>(a, offsets, b, outer_begin, outer_end, row,
+                                                     epilogue, block_begin, block_end);
             return;
         }
         alignas(64) T patches[Rows * Depth];
@@ -147,12 +153,8 @@ void gather_matmul_padded(const T* a, const T* b, std::size_t row_begin, std::si
             gather(row + r, patches + r * Depth);
             offsets[r] = r * Depth;
         }
-        for_column_blocks<T, N>(
-            block_begin, block_end,
-            [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
-                detail::run_gather_tile<T, N, gathered_walk, Rows, Vecs, Tail>(
-                    patches, offsets, b + column, 0, 1, row, column, epilogue);
-            });
+        detail::run_gather_row<T, N, gathered_walk, Rows>(patches, offsets, b, 0, 1, row, epilogue,
+                                                          block_begin, block_end);
     });
 }
 

@@ -32,16 +32,9 @@ struct avg_pool2d {
         using image = image_dims<In>;
         using here = layer<Position, avg_pool2d>;
         using out = typename detail::pooled_shape<In, Size>::type;
-        static constexpr bool window_fits = Size <= image::height && Size <= image::width;
 
     public:
-        using broken_rule = first_broken<
-            rule<image::is_image, error::layer_needs_an_image<here, In>>,
-            rule<Size != 0, error::window_size_is_zero<here>>,
-            rule<!channels_first<In, Size, Position>::likely,
-                 error::image_written_channels_first<
-                     here, In, typename channels_first<In, Size, Position>::channels_last>>,
-            rule<window_fits, error::pool_window_larger_than_input<here, In, window<Size, Size>>>>;
+        using broken_rule = typename detail::pooling_rules<here, In, Size, Position>::type;
         static constexpr bool valid = broken_rule::holds;
 
         static constexpr std::size_t height = image::height;

@@ -50,6 +50,20 @@ struct pooled_shape {
                                     shape<height, width, image::channels>>;
 };
 
+// The rules of a pooling layer (Here: kiln::layer<Position, Spec>) with Size x Size windows.
+template <class Here, class In, std::size_t Size, std::size_t Position>
+struct pooling_rules {
+    using image = image_dims<In>;
+    using type = first_broken<
+        rule<image::is_image, error::layer_needs_an_image<Here, In>>,
+        rule<Size != 0, error::window_size_is_zero<Here>>,
+        rule<!channels_first<In, Size, Position>::likely,
+             error::image_written_channels_first<
+                 Here, In, typename channels_first<In, Size, Position>::channels_last>>,
+        rule<Size <= image::height && Size <= image::width,
+             error::pool_window_larger_than_input<Here, In, window<Size, Size>>>>;
+};
+
 // Where the Size x Size windows of a pooling layer lie in an example of width x
 // channels rows, and its channels a register at a time (avg_pool2d shares them).
 template <std::size_t Width, std::size_t Channels, std::size_t Size>
@@ -90,17 +104,9 @@ struct max_pool2d {
         using image = image_dims<In>;
         using here = layer<Position, max_pool2d>;
         using out = typename detail::pooled_shape<In, Size>::type;
-        using pool_window = window<Size, Size>;
-        static constexpr bool window_fits = Size <= image::height && Size <= image::width;
 
     public:
-        using broken_rule = first_broken<
-            rule<image::is_image, error::layer_needs_an_image<here, In>>,
-            rule<Size != 0, error::window_size_is_zero<here>>,
-            rule<!channels_first<In, Size, Position>::likely,
-                 error::image_written_channels_first<
-                     here, In, typename channels_first<In, Size, Position>::channels_last>>,
-            rule<window_fits, error::pool_window_larger_than_input<here, In, pool_window>>>;
+        using broken_rule = typename detail::pooling_rules<here, In, Size, Position>::type;
         static constexpr bool valid = broken_rule::holds;
 
         static constexpr std::size_t height = image::height;
