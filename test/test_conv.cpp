@@ -69,9 +69,13 @@ template <class Layer, class T>
 std::vector<T> naive_conv(const std::vector<T>& params, const std::vector<T>& x, std::size_t batch,
                           bool relu) {
     constexpr std::size_t K = Layer::spec::kernel, S = Layer::spec::stride;
+    constexpr std::size_t D = Layer::spec::dilation;
     constexpr std::size_t F = Layer::spec::filters, C = Layer::channels;
     constexpr std::size_t H = Layer::height, W = Layer::width;
     constexpr std::size_t OH = Layer::out_height, OW = Layer::out_width;
+    // PyTorch's rule: `same` pads D (K - 1) in all, the odd one after.
+    constexpr kiln::padding pad = Layer::spec::zero_padding;
+    constexpr long before = pad.is_same ? long(D * (K - 1) / 2) : long(pad.zeros);
     std::vector<T> y(batch * OH * OW * F);
     for (std::size_t n = 0; n < batch; ++n)
         for (std::size_t i = 0; i < OH; ++i)
@@ -79,11 +83,15 @@ std::vector<T> naive_conv(const std::vector<T>& params, const std::vector<T>& x,
                 for (std::size_t f = 0; f < F; ++f) {
                     long double sum = params[Layer::bias_at(f)];
                     for (std::size_t di = 0; di < K; ++di)
-                        for (std::size_t dj = 0; dj < K; ++dj)
+                        for (std::size_t dj = 0; dj < K; ++dj) {
+                            const long row = long(i * S + di * D) - before;
+                            const long column = long(j * S + dj * D) - before;
+                            if (row < 0 || row >= long(H) || column < 0 || column >= long(W))
+                                continue; // zero padding
                             for (std::size_t ch = 0; ch < C; ++ch)
-                                sum += (long double)
-                                           x[((n * H + i * S + di) * W + j * S + dj) * C + ch] *
+                                sum += (long double)x[((n * H + row) * W + column) * C + ch] *
                                        params[Layer::weight_at(di, dj, ch, f)];
+                        }
                     if (relu && sum < 0) sum = 0;
                     y[((n * OH + i) * OW + j) * F + f] = static_cast<T>(sum);
                 }
@@ -243,6 +251,37 @@ TEST_SUITE("conv") {
                 4, threads);
             check_conv_forward<T, kiln::sequential<kiln::input<9, 8, 3>, kiln::conv2d<10, 3, 2>>>(
                 7, threads);
+        }
+    }
+
+    TEST_CASE_TEMPLATE("padded and dilated conv2d forward matches naive loops, on one thread "
+                       "and two",
+                       T, float, double) {
+        for (std::size_t threads : {1, 2}) {
+            // `same` on one channel, relu fused in: the frame's tiles gather their patches.
+            check_conv_forward<T, kiln::sequential<kiln::input<12, 11>,
+                                                   kiln::conv2d<16, 3, 1, kiln::same>, kiln::relu>>(
+                3, threads);
+            // An even kernel under `same` pads one more after; several column blocks.
+            check_conv_forward<
+                T, kiln::sequential<kiln::input<6, 7, 5>, kiln::conv2d<70, 4, 1, kiln::same>>>(
+                4, threads);
+            // Explicit padding with stride 2; padding wider than the kernel reaches.
+            check_conv_forward<T,
+                               kiln::sequential<kiln::input<9, 8, 3>, kiln::conv2d<10, 3, 2, 1>>>(
+                7, threads);
+            check_conv_forward<T, kiln::sequential<kiln::input<5, 4, 2>, kiln::conv2d<9, 2, 1, 3>>>(
+                2, threads);
+            // Dilation without padding (in place), and with `same`.
+            check_conv_forward<
+                T, kiln::sequential<kiln::input<11, 10, 3>, kiln::conv2d<12, 3, 1, 0, 2>>>(3,
+                                                                                           threads);
+            check_conv_forward<
+                T, kiln::sequential<kiln::input<10, 9, 4>, kiln::conv2d<8, 3, 1, kiln::same, 3>>>(
+                3, threads);
+            check_conv_forward<
+                T, kiln::sequential<kiln::input<10, 9, 2>, kiln::conv2d<6, 2, 3, 2, 2>>>(3,
+                                                                                         threads);
         }
     }
 

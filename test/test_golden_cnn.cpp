@@ -1,4 +1,6 @@
-// CNNs against PyTorch: test/golden/{small_cnn,cnn2,cnn3}.txt hold logits, loss and
+// CNNs against PyTorch: test/golden/{small_cnn,cnn2,cnn3}.txt and the convolutions
+// with options (conv_padded, conv_dilated, conv1d_options) and average pooling
+// (avg_pool) hold logits, loss and
 // gradients that test/golden/make_golden_cnn.py computed in float64 (torch's
 // channels-first layers, converted to kiln's layout) at weights and inputs given
 // by formulas. kiln recomputes them in double; agreement within a relative 1e-9.
@@ -117,29 +119,64 @@ void check_sampled_gradients(const Run& run,
     }
 }
 
+// Logits, loss, every entry of every gradient and the input gradient.
+template <class Net>
+void check_every_gradient(const char* file) {
+    const auto golden = read_golden(file);
+    const golden_run<Net, 2> run;
+    run.check_logits_and_loss(golden);
+    for (std::size_t k = 0; k < run.tensors.size(); ++k) {
+        const auto& expected = golden.at("grad" + std::to_string(k));
+        REQUIRE(expected.size() == run.tensors[k].second);
+        for (std::size_t j = 0; j < expected.size(); ++j)
+            check_close(run.gradient(k)[j], expected[j],
+                        "grad" + std::to_string(k) + "[" + std::to_string(j) + "]");
+    }
+    const auto& expected_input = golden.at("grad_input");
+    REQUIRE(expected_input.size() == run.input_gradient.size());
+    for (std::size_t i = 0; i < expected_input.size(); ++i)
+        check_close(run.input_gradient[i], expected_input[i], "grad_input " + std::to_string(i));
+}
+
 } // namespace
 
 TEST_SUITE("golden") {
     TEST_CASE("a small CNN with channels: logits, loss, every gradient and the input gradient "
               "match PyTorch") {
-        const auto golden = read_golden("small_cnn.txt");
-        const golden_run<kiln::sequential<kiln::input<6, 5, 2>, kiln::conv2d<3, 2>, kiln::relu,
-                                          kiln::max_pool2d<2>, kiln::flatten, kiln::linear<4>>,
-                         2>
-            run;
-        run.check_logits_and_loss(golden);
-        for (std::size_t k = 0; k < run.tensors.size(); ++k) {
-            const auto& expected = golden.at("grad" + std::to_string(k));
-            REQUIRE(expected.size() == run.tensors[k].second);
-            for (std::size_t j = 0; j < expected.size(); ++j)
-                check_close(run.gradient(k)[j], expected[j],
-                            "grad" + std::to_string(k) + "[" + std::to_string(j) + "]");
-        }
-        const auto& expected_input = golden.at("grad_input");
-        REQUIRE(expected_input.size() == run.input_gradient.size());
-        for (std::size_t i = 0; i < expected_input.size(); ++i)
-            check_close(run.input_gradient[i], expected_input[i],
-                        "grad_input " + std::to_string(i));
+        check_every_gradient<kiln::sequential<kiln::input<6, 5, 2>, kiln::conv2d<3, 2>, kiln::relu,
+                                              kiln::max_pool2d<2>, kiln::flatten, kiln::linear<4>>>(
+            "small_cnn.txt");
+    }
+
+    TEST_CASE("conv2d with `same` and explicit padding, stride and dilation: every gradient "
+              "matches PyTorch's Conv2d") {
+        check_every_gradient<
+            kiln::sequential<kiln::input<7, 6, 2>, kiln::conv2d<3, 3, 1, kiln::same>, kiln::relu,
+                             kiln::conv2d<4, 2, 2, 1>, kiln::relu,
+                             kiln::conv2d<3, 3, 1, kiln::same, 2>, kiln::flatten, kiln::linear<4>>>(
+            "conv_padded.txt");
+        // Dilation in place, then an even kernel under `same` (one more zero after).
+        check_every_gradient<kiln::sequential<kiln::input<9, 8, 3>, kiln::conv2d<4, 3, 1, 0, 2>,
+                                              kiln::relu, kiln::conv2d<5, 4, 1, kiln::same>,
+                                              kiln::max_pool2d<2>, kiln::flatten, kiln::linear<3>>>(
+            "conv_dilated.txt");
+    }
+
+    TEST_CASE("avg_pool2d and global_avg_pool2d: every gradient matches PyTorch's AvgPool2d and "
+              "AdaptiveAvgPool2d(1)") {
+        check_every_gradient<
+            kiln::sequential<kiln::input<7, 6, 2>, kiln::conv2d<4, 3, 1, kiln::same>, kiln::relu,
+                             kiln::avg_pool2d<2>, kiln::conv2d<5, 2>, kiln::relu,
+                             kiln::global_avg_pool2d, kiln::linear<3>>>("avg_pool.txt");
+    }
+
+    TEST_CASE("conv1d with stride, padding and dilation: every gradient matches PyTorch's "
+              "Conv1d") {
+        check_every_gradient<
+            kiln::sequential<kiln::input<10, 2>, kiln::conv1d<3, 3, 2, 1>, kiln::relu,
+                             kiln::conv1d<4, 2, 1, kiln::same, 2>, kiln::relu,
+                             kiln::conv1d<2, 3, 1, 2>, kiln::flatten, kiln::linear<3>>>(
+            "conv1d_options.txt");
     }
 
     TEST_CASE("the course's CNN2: logits, loss and gradient sums and samples match PyTorch") {

@@ -57,6 +57,49 @@ TEST_SUITE("gradients") {
             .check();
     }
 
+    TEST_CASE("conv1d with stride, padding and dilation, as PyTorch's Conv1d") {
+        probe<kiln::sequential<kiln::input<9, 2>, kiln::conv1d<3, 3, 2>>>{}.check();
+        probe<kiln::sequential<kiln::input<8, 3>, kiln::conv1d<4, 3, 1, kiln::same>, kiln::relu,
+                               kiln::conv1d_no_bias<2, 4, 1, kiln::same>, kiln::flatten,
+                               kiln::linear<2>>>{}
+            .check();
+        probe<kiln::sequential<kiln::input<7, 2>, kiln::conv1d<3, 2, 3, 2, 2>>>{}.check();
+        probe<kiln::sequential<kiln::input<9>, kiln::conv1d<3, 3, 1, 0, 3>>>{}.check();
+    }
+    TEST_CASE("conv2d with `same` padding: the frame and the inside, every parameter and input") {
+        probe<kiln::sequential<kiln::input<6, 5, 2>, kiln::conv2d<3, 3, 1, kiln::same>>>{}.check();
+        // An even kernel pads one more after; relu fused between two padded layers.
+        probe<kiln::sequential<kiln::input<5, 6, 3>, kiln::conv2d<5, 2, 1, kiln::same>, kiln::relu,
+                               kiln::conv2d<4, 3, 1, kiln::same>>>{}
+            .check();
+    }
+    TEST_CASE("conv2d with explicit padding and stride, and padding that leaves no inside") {
+        probe<kiln::sequential<kiln::input<7, 6, 2>, kiln::conv2d<4, 3, 2, 1>>>{}.check();
+        probe<kiln::sequential<kiln::input<2, 3>, kiln::conv2d<3, 3, 1, 2>>>{}.check();
+    }
+    TEST_CASE("conv2d with dilation, alone and with padding") {
+        probe<kiln::sequential<kiln::input<7, 8, 2>, kiln::conv2d<3, 3, 1, 0, 2>>>{}.check();
+        probe<kiln::sequential<kiln::input<6, 6, 2>, kiln::conv2d<4, 3, 1, kiln::same, 2>,
+                               kiln::relu, kiln::conv2d<2, 2, 2, 1, 3>>>{}
+            .check();
+    }
+
+    TEST_CASE("avg_pool2d: odd sizes round down, each window's gradient spread evenly") {
+        probe<kiln::sequential<kiln::input<7, 5, 3>, kiln::avg_pool2d<2>, kiln::flatten,
+                               kiln::linear<2>>>{}
+            .check();
+        probe<kiln::sequential<kiln::input<6, 6, 9>, kiln::conv2d<11, 2>, kiln::relu,
+                               kiln::avg_pool2d<3>, kiln::flatten, kiln::linear<2>>>{}
+            .check();
+    }
+    TEST_CASE("global_avg_pool2d: each channel's mean, on one channel and many") {
+        probe<kiln::sequential<kiln::input<5, 4>, kiln::global_avg_pool2d, kiln::linear<2>>>{}
+            .check();
+        probe<kiln::sequential<kiln::input<4, 3, 2>, kiln::conv2d<19, 2, 1, kiln::same>, kiln::relu,
+                               kiln::global_avg_pool2d, kiln::linear<3>>>{}
+            .check();
+    }
+
     TEST_CASE("prelu with one slope") {
         probe<kiln::sequential<kiln::input<3, 5>, kiln::linear<6>, kiln::prelu<>, kiln::flatten,
                                kiln::linear<2>>>{}

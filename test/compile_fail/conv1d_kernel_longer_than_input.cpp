@@ -1,6 +1,6 @@
 // A 4-tap filter sliding over a sequence of 3 values.
-// expect: the conv1d filter ('Kernel' taps) is longer than the sequence
-// expect: kiln::layer<1, kiln::conv1d_no_bias<1, 4>>
+// expect: the conv1d filter ('Kernel' taps, spread by its dilation) is longer
+// expect: kiln::layer<1, kiln::conv1d_no_bias<1, 4
 // expect: kiln::shape<3>
 // expect: kiln::kernel_length<4>
 // fix: Use a filter no longer than the sequence (`kiln::conv1d_no_bias<1, 2>` on three values).

@@ -1,5 +1,5 @@
 // Pooling a 2x2 feature map with a 4x4 window.
-// expect: max_pool2d's window 'Needs' (height x width) is larger than the feature map 'Got'
+// expect: the pooling window 'Needs' (height x width) is larger than the feature map 'Got'
 // expect: kiln::layer<6, kiln::max_pool2d<4>>
 // expect: kiln::shape<2, 2, 128>
 // expect: kiln::window<4, 4>

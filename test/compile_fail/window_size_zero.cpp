@@ -1,5 +1,5 @@
 // A kernel of size zero: conv2d<64, 0>. (max_pool2d<0> and a stride of 0 give the same error.)
-// expect: a kernel, pooling window or stride of size zero covers nothing
+// expect: a kernel, pooling window, stride or dilation of size zero covers
 // expect: kiln::layer<1, kiln::conv2d<64, 0
 // fix: Give the kernel (and any pooling window or stride) a size of at least 1:
 // `kiln::conv2d<64, 7>`.

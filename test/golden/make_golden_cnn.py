@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Write PyTorch reference values for kiln's CNN tests (test/test_golden_cnn.cpp).
 
-Produces test/golden/small_cnn.txt, cnn2.txt and cnn3.txt (next to this
-script); the test suite reads only those files. Regenerate from the repository
+Produces test/golden/small_cnn.txt, cnn2.txt, cnn3.txt and conv_padded.txt,
+conv_dilated.txt, conv1d_options.txt (next to this script); the test suite
+reads only those files. Regenerate from the repository
 root with:
 
-    /usr/bin/python3 test/golden/make_golden_cnn.py
+    /usr/bin/python3 test/golden/make_golden_cnn.py [CASE ...]
+
+(every case, or only those named: conv_padded conv_dilated conv1d_options avg_pool).
 
 Everything is float64. Images are channels-last in kiln (an example is
 height x width x channels, flattened row-major) and channels-first in torch
@@ -32,6 +35,13 @@ Cases:
     max_pool2d<2>, flatten, linear<10>; batch 3.
   For cnn2 and cnn3: logits, loss, and per gradient tensor its sum and sum of
   squares (math.fsum) and 64 entries at flattened positions (j * 7919) % size.
+  * avg_pool: avg_pool2d and global_avg_pool2d (nn.AvgPool2d, and
+    nn.AdaptiveAvgPool2d(1) then nn.Flatten()); every gradient, as small_cnn.
+  * conv_padded, conv_dilated, conv1d_options: stride, zero padding (`same`
+    and explicit) and dilation, as nn.Conv2d and nn.Conv1d take them; every
+    gradient and the input gradient, as small_cnn. A conv1d's example is
+    length x channels in kiln, channels x length in torch; its weights are
+    [K][channels][F] in kiln, Conv1d.weight [F][channels][K] in torch.
 
 Checks before writing: an independent numpy forward pass in kiln's layout
 (explicit loops over the kernel, no torch) must give torch's logits; in the
@@ -58,8 +68,11 @@ NUM_SAMPLES = 64
 SAMPLE_STRIDE = 7919
 MIN_MARGIN = 1e-7
 
-# A network: input (H, W, C) and its layers, ("conv", F, K), ("relu",),
-# ("pool", S), ("flatten",), ("linear", N).
+# A network: input (H, W, C), or (L, C) for a sequence, and its layers,
+# ("conv", F, K[, stride, padding, dilation]), ("conv1d", F, K, stride, padding,
+# dilation), ("relu",), ("pool", S), ("avgpool", S), ("gap",) (global average
+# pooling to a vector of channels), ("flatten",), ("linear", N). A padding is
+# a count of zeros on each side or "same".
 CASES = {
     "small_cnn": dict(input=(6, 5, 2), batch=2, full=True,
                       layers=[("conv", 3, 2), ("relu",), ("pool", 2), ("flatten",),
@@ -70,7 +83,39 @@ CASES = {
     "cnn3": dict(input=(28, 28, 1), batch=3, full=False,
                  layers=[("conv", 64, 7), ("relu",), ("pool", 2), ("conv", 128, 2), ("relu",),
                          ("pool", 2), ("flatten",), ("linear", 10)]),
+    "conv_padded": dict(input=(7, 6, 2), batch=2, full=True,
+                        layers=[("conv", 3, 3, 1, "same", 1), ("relu",), ("conv", 4, 2, 2, 1, 1),
+                                ("relu",), ("conv", 3, 3, 1, "same", 2), ("flatten",),
+                                ("linear", 4)]),
+    "conv_dilated": dict(input=(9, 8, 3), batch=2, full=True,
+                         layers=[("conv", 4, 3, 1, 0, 2), ("relu",), ("conv", 5, 4, 1, "same", 1),
+                                 ("pool", 2), ("flatten",), ("linear", 3)]),
+    "avg_pool": dict(input=(7, 6, 2), batch=2, full=True,
+                     layers=[("conv", 4, 3, 1, "same", 1), ("relu",), ("avgpool", 2),
+                             ("conv", 5, 2), ("relu",), ("gap",), ("linear", 3)]),
+    "conv1d_options": dict(input=(10, 2), batch=2, full=True,
+                           layers=[("conv1d", 3, 3, 2, 1, 1), ("relu",),
+                                   ("conv1d", 4, 2, 1, "same", 2), ("relu",),
+                                   ("conv1d", 2, 3, 1, 2, 1), ("flatten",), ("linear", 3)]),
 }
+
+
+def conv_options(layer):
+    """(filters, kernel, stride, padding, dilation) of a conv or conv1d layer."""
+    return tuple(layer[1:]) + (1, 0, 1)[len(layer) - 3:]
+
+
+def padding_before_after(padding, kernel, dilation):
+    """Zeros before and after along one axis, as torch pads: `same` puts the odd one after."""
+    if padding == "same":
+        total = dilation * (kernel - 1)
+        return total // 2, total - total // 2
+    return padding, padding
+
+
+def conv_out(length, kernel, stride, padding, dilation):
+    before, after = padding_before_after(padding, kernel, dilation)
+    return (length + before + after - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def param_values(k, shape):
@@ -81,16 +126,24 @@ def param_values(k, shape):
 
 def make_case(case):
     """kiln-layout parameters (list of arrays), inputs [B][H][W][C] and labels."""
-    h, w, c = case["input"]
+    sequence = len(case["input"]) == 2
+    h, w, c = (case["input"][0], 1, case["input"][1]) if sequence else case["input"]
     params = []
     for layer in case["layers"]:
         if layer[0] == "conv":
-            _, f, k = layer
+            f, k, s, p, d = conv_options(layer)
             params.append(param_values(len(params), (k, k, c, f)))
             params.append(param_values(len(params), (f,)))
-            h, w, c = h - k + 1, w - k + 1, f
-        elif layer[0] == "pool":
+            h, w, c = conv_out(h, k, s, p, d), conv_out(w, k, s, p, d), f
+        elif layer[0] == "conv1d":
+            f, k, s, p, d = conv_options(layer)
+            params.append(param_values(len(params), (k, c, f)))
+            params.append(param_values(len(params), (f,)))
+            h, c = conv_out(h, k, s, p, d), f
+        elif layer[0] in ("pool", "avgpool"):
             h, w = h // layer[1], w // layer[1]
+        elif layer[0] == "gap":
+            h, w = None, None
         elif layer[0] == "flatten":
             c, h, w = h * w * c, None, None
         elif layer[0] == "linear":
@@ -98,10 +151,9 @@ def make_case(case):
             params.append(param_values(len(params), (layer[1],)))
             c = layer[1]
     classes = c
-    hh, ww, cc = case["input"]
-    size = hh * ww * cc
+    size = int(np.prod(case["input"]))
     x = np.array([[0.5 + 0.5 * math.sin(0.3 * i + 1.1 * b) for i in range(size)]
-                  for b in range(case["batch"])], dtype=np.float64).reshape(-1, hh, ww, cc)
+                  for b in range(case["batch"])], dtype=np.float64).reshape(-1, *case["input"])
     y = np.array([(3 * b + 1) % classes for b in range(case["batch"])], dtype=np.int64)
     return params, x, y
 
@@ -111,20 +163,33 @@ def make_case(case):
 # ----------------------------------------------------------------------------
 
 class KilnOrderFlatten(nn.Module):
-    """Flattens NCHW maps in kiln's (height, width, channel) order."""
+    """Flattens NCHW maps (or NCL sequences) in kiln's channels-last order."""
 
     def forward(self, x):
+        if x.dim() == 3:
+            return x.permute(0, 2, 1).flatten(1)
         return x.permute(0, 2, 3, 1).flatten(1)
 
 
 def torch_reference(case, params, x, y):
     modules, loaded = [], []
-    channels = case["input"][2]
+    channels = case["input"][-1]
     it = iter(params)
     for layer in case["layers"]:
-        if layer[0] == "conv":
-            _, f, k = layer
-            conv = nn.Conv2d(channels, f, k).double()
+        if layer[0] == "conv1d":
+            f, k, s, p, d = conv_options(layer)
+            conv = nn.Conv1d(channels, f, k, stride=s, padding=p, dilation=d).double()
+            weight, bias = next(it), next(it)
+            with torch.no_grad():
+                # kiln [K][C][F] -> torch [F][C][K]
+                conv.weight.copy_(torch.from_numpy(weight.transpose(2, 1, 0).copy()))
+                conv.bias.copy_(torch.from_numpy(bias))
+            modules.append(conv)
+            loaded.append(("conv1d", conv))
+            channels = f
+        elif layer[0] == "conv":
+            f, k, s, p, d = conv_options(layer)
+            conv = nn.Conv2d(channels, f, k, stride=s, padding=p, dilation=d).double()
             weight, bias = next(it), next(it)
             with torch.no_grad():
                 # kiln [K][K][C][F] -> torch [F][C][K][K]
@@ -137,6 +202,10 @@ def torch_reference(case, params, x, y):
             modules.append(nn.ReLU())
         elif layer[0] == "pool":
             modules.append(nn.MaxPool2d(layer[1]))
+        elif layer[0] == "avgpool":
+            modules.append(nn.AvgPool2d(layer[1]))
+        elif layer[0] == "gap":
+            modules += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         elif layer[0] == "flatten":
             modules.append(KilnOrderFlatten())
         elif layer[0] == "linear":
@@ -149,7 +218,9 @@ def torch_reference(case, params, x, y):
             loaded.append(("linear", linear))
     model = nn.Sequential(*modules)
 
-    xt = torch.from_numpy(x.transpose(0, 3, 1, 2).copy()).requires_grad_(True)  # NHWC -> NCHW
+    # NHWC -> NCHW, NLC -> NCL
+    order = (0, 2, 1) if x.ndim == 3 else (0, 3, 1, 2)
+    xt = torch.from_numpy(x.transpose(*order).copy()).requires_grad_(True)
     logits = model(xt)
     loss = nn.functional.cross_entropy(logits, torch.from_numpy(y))  # mean over the batch
     loss.backward()
@@ -157,9 +228,15 @@ def torch_reference(case, params, x, y):
     grads = []
     for kind, module in loaded:
         g = module.weight.grad.numpy()
-        grads.append(g.transpose(2, 3, 1, 0).copy() if kind == "conv" else g.T.copy())
+        if kind == "conv":
+            grads.append(g.transpose(2, 3, 1, 0).copy())
+        elif kind == "conv1d":
+            grads.append(g.transpose(2, 1, 0).copy())
+        else:
+            grads.append(g.T.copy())
         grads.append(module.bias.grad.numpy().copy())
-    grad_x = xt.grad.numpy().transpose(0, 2, 3, 1).copy()  # back to kiln's NHWC
+    back = (0, 2, 1) if x.ndim == 3 else (0, 2, 3, 1)
+    grad_x = xt.grad.numpy().transpose(*back).copy()  # back to kiln's channels last
     return logits.detach().numpy().copy(), loss.item(), grads, grad_x
 
 
@@ -173,13 +250,29 @@ def numpy_forward(case, params, x, y, margins=None):
     it = iter(params)
     for layer in case["layers"]:
         if layer[0] == "conv":
-            _, f, k = layer
+            f, k, s, p, d = conv_options(layer)
             weight, bias = next(it), next(it)
+            before, after = padding_before_after(p, k, d)
+            a = np.pad(a, ((0, 0), (before, after), (before, after), (0, 0)))
             b, h, w, _ = a.shape
-            out = np.zeros((b, h - k + 1, w - k + 1, f)) + bias
+            oh, ow = conv_out(h, k, s, 0, d), conv_out(w, k, s, 0, d)
+            out = np.zeros((b, oh, ow, f)) + bias
             for di in range(k):
                 for dj in range(k):
-                    out += a[:, di:di + h - k + 1, dj:dj + w - k + 1, :] @ weight[di, dj]
+                    taps = a[:, di * d:di * d + s * (oh - 1) + 1:s,
+                             dj * d:dj * d + s * (ow - 1) + 1:s, :]
+                    out += taps @ weight[di, dj]
+            a = out
+        elif layer[0] == "conv1d":
+            f, k, s, p, d = conv_options(layer)
+            weight, bias = next(it), next(it)
+            before, after = padding_before_after(p, k, d)
+            a = np.pad(a, ((0, 0), (before, after), (0, 0)))
+            b, length, _ = a.shape
+            ol = conv_out(length, k, s, 0, d)
+            out = np.zeros((b, ol, f)) + bias
+            for dk in range(k):
+                out += a[:, dk * d:dk * d + s * (ol - 1) + 1:s, :] @ weight[dk]
             a = out
         elif layer[0] == "relu":
             if margins is not None:
@@ -196,6 +289,13 @@ def numpy_forward(case, params, x, y, margins=None):
                 gap = top[..., -1] - top[..., -2]
                 margins.append(np.min(np.where(top[..., -1] == 0.0, np.inf, gap)))
             a = windows.max(axis=-1)
+        elif layer[0] == "avgpool":
+            s = layer[1]
+            b, h, w, c = a.shape
+            windows = a[:, :h // s * s, :w // s * s, :].reshape(b, h // s, s, w // s, s, c)
+            a = windows.mean(axis=(2, 4))
+        elif layer[0] == "gap":
+            a = a.mean(axis=(1, 2))
         elif layer[0] == "flatten":
             a = a.reshape(a.shape[0], -1)
         elif layer[0] == "linear":
@@ -251,11 +351,19 @@ def fmt_line(name, values):
 
 
 def describe(case):
-    names = {"conv": lambda l: f"conv2d<{l[1]}, {l[2]}>", "relu": lambda l: "relu",
+    def conv_name(kind, layer):
+        shown = [str(v) for v in layer[1:]]
+        while len(shown) > 2 and shown[-1] == str((1, 0, 1)[len(shown) - 3]):
+            shown.pop()
+        return f"{kind}<" + ", ".join(shown) + ">"
+
+    names = {"conv": lambda l: conv_name("conv2d", l), "conv1d": lambda l: conv_name("conv1d", l),
+             "relu": lambda l: "relu", "avgpool": lambda l: f"avg_pool2d<{l[1]}>",
+             "gap": lambda l: "global_avg_pool2d",
              "pool": lambda l: f"max_pool2d<{l[1]}>", "flatten": lambda l: "flatten",
              "linear": lambda l: f"linear<{l[1]}>"}
-    h, w, c = case["input"]
-    return f"input<{h}, {w}, {c}>, " + ", ".join(names[l[0]](l) for l in case["layers"])
+    shape = ", ".join(str(v) for v in case["input"])
+    return f"input<{shape}>, " + ", ".join(names[l[0]](l) for l in case["layers"])
 
 
 def write_case(name, case, entries):
@@ -263,7 +371,8 @@ def write_case(name, case, entries):
     header = [f"# kiln golden values: {describe(case)}; batch {case['batch']}",
               f"# produced by: {COMMAND}",
               f"# torch {torch.__version__}, numpy {np.__version__}, float64",
-              "# layout: kiln's (conv weights [K][K][C][F], linear [in][out], images HWC);",
+              "# layout: kiln's (conv weights [K][K][C][F], conv1d [K][C][F], linear [in][out], "
+              "images HWC);",
               "# param k element j = 0.1 * sin(1.0 + 0.7 j + 1.3 k); x[b][i] = 0.5 + 0.5 * "
               "sin(0.3 i + 1.1 b);",
               "# label b = (3 b + 1) % classes; samples at (j * 7919) % size, j = 0..63"]
@@ -283,8 +392,15 @@ def write_case(name, case, entries):
 
 
 def main():
+    # Names of cases to write (all by default): regenerating one file leaves the others'
+    # bits as they are (torch's last digits vary between builds).
+    wanted = sys.argv[1:] or list(CASES)
+    unknown = [name for name in wanted if name not in CASES]
+    if unknown:
+        sys.exit(f"error: no case {', '.join(unknown)}; the cases are {', '.join(CASES)}")
     torch.set_num_threads(1)
-    for name, case in CASES.items():
+    for name in wanted:
+        case = CASES[name]
         params, x, y = make_case(case)
         out = torch_reference(case, params, x, y)
         cross_check(name, case, params, x, y, out)

@@ -26,15 +26,21 @@ namespace kiln::kernels {
 
 // The depth of a gather product: runs o in a runtime range, OuterStride apart in
 // A; in each, Middle runs MiddleStride apart; in each of those, Inner values
-// InnerStride apart. B's rows follow the depth in that order, one after another.
+// InnerStride apart. B's rows follow the depth in that order: each outer run
+// starts BOuterRows rows after the last, each middle run BMiddleRows rows after
+// the last (by default one after another; more when the walk covers only part of
+// B, as the output pixels of a padded convolution that read no padding).
 template <std::size_t OuterStride, std::size_t Middle, std::size_t MiddleStride, std::size_t Inner,
-          std::size_t InnerStride>
+          std::size_t InnerStride, std::size_t BOuterRows = Middle* Inner,
+          std::size_t BMiddleRows = Inner>
 struct depth_walk {
     static constexpr std::size_t outer_stride = OuterStride;
     static constexpr std::size_t middle = Middle;
     static constexpr std::size_t middle_stride = MiddleStride;
     static constexpr std::size_t inner = Inner;
     static constexpr std::size_t inner_stride = InnerStride;
+    static constexpr std::size_t b_outer_rows = BOuterRows;
+    static constexpr std::size_t b_middle_rows = BMiddleRows;
 };
 
 namespace detail {
@@ -58,8 +64,9 @@ inline void run_gather_tile(const T* a, const std::size_t (&offsets)[Rows], cons
 #pragma GCC unroll 16
         for (std::size_t r = 0; r < Rows; ++r)
             rows[r] = a + o * Walk::outer_stride + offsets[r];
-        const T* b_row = b + o * Walk::middle * Walk::inner * N;
-        for (std::size_t m = 0; m < Walk::middle; ++m)
+        const T* const b_outer = b + o * Walk::b_outer_rows * N;
+        for (std::size_t m = 0; m < Walk::middle; ++m) {
+            const T* b_row = b_outer + m * Walk::b_middle_rows * N;
             for (std::size_t k = 0; k < Walk::inner; ++k, b_row += N) {
                 vec b_regs[t.registers];
 #pragma GCC unroll 16
@@ -74,11 +81,26 @@ inline void run_gather_tile(const T* a, const std::size_t (&offsets)[Rows], cons
                         t.acc[r][v] = simd::fma(a_value, b_regs[v], t.acc[r][v]);
                 }
             }
+        }
     }
     // The epilogue gets a copy: if it is not inlined, only the copy goes through
     // memory, and the accumulators above stay in registers.
     auto finished = t;
     epilogue(row, column, finished);
+}
+
+// The tiles of rows [row, row + Rows) in column blocks [block_begin, block_end).
+template <class T, std::size_t N, class Walk, std::size_t Rows, class Epilogue>
+[[gnu::always_inline]] inline void
+run_gather_row(const T* a, const std::size_t (&offsets)[Rows], const T* b, std::size_t outer_begin,
+               std::size_t outer_end, std::size_t row, Epilogue& epilogue, std::size_t block_begin,
+               std::size_t block_end) {
+    for_column_blocks<T, N>(
+        block_begin, block_end,
+        [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
+            run_gather_tile<T, N, Walk, Rows, Vecs, Tail>(a, offsets, b + column, outer_begin,
+                                                          outer_end, row, column, epilogue);
+        });
 }
 
 } // namespace detail
@@ -96,12 +118,43 @@ void gather_matmul(const T* a, const T* b, std::size_t row_begin, std::size_t ro
         std::size_t offsets[Rows];
         for (std::size_t r = 0; r < Rows; ++r)
             offsets[r] = row_offset(row + r);
-        for_column_blocks<T, N>(
-            block_begin, block_end,
-            [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
-                detail::run_gather_tile<T, N, Walk, Rows, Vecs, Tail>(
-                    a, offsets, b + column, outer_begin, outer_end, row, column, epilogue);
-            });
+        detail::run_gather_row<T, N, Walk, Rows>(a, offsets, b, outer_begin, outer_end, row,
+                                                 epilogue, block_begin, block_end);
+    });
+}
+
+// gather_matmul for rows some of whose patches reach past the image into zero
+// padding. A row tile whose rows all read inside (inside(r)) runs in place as
+// above; another gathers its rows' patches, zeros on the padding, into a buffer
+// on the stack (gather(r, to) writes row r's Depth entries) and runs over that:
+// only the tiles at the border pay for a copy, and no padded image is built.
+template <class T, std::size_t N, class Walk, std::size_t Depth, class Inside, class RowOffset,
+          class Gather, class Epilogue>
+void gather_matmul_padded(const T* a, const T* b, std::size_t row_begin, std::size_t row_end,
+                          const Inside& inside, const RowOffset& row_offset, const Gather& gather,
+                          std::size_t outer_begin, std::size_t outer_end, Epilogue&& epilogue,
+                          std::size_t block_begin = 0,
+                          std::size_t block_end = column_blocks<T, N>) {
+    using gathered_walk = depth_walk<0, 1, 0, Depth, 1>;
+    for_row_tiles(row_begin, row_end, [&]<std::size_t Rows>(std::size_t row) KILN_ALWAYS_INLINE {
+        bool all_inside = true;
+        for (std::size_t r = 0; r < Rows; ++r)
+            all_inside = all_inside && inside(row + r);
+        std::size_t offsets[Rows];
+        if (all_inside) {
+            for (std::size_t r = 0; r < Rows; ++r)
+                offsets[r] = row_offset(row + r);
+            detail::run_gather_row<T, N, Walk, Rows>(a, offsets, b, outer_begin, outer_end, row,
+                                                     epilogue, block_begin, block_end);
+            return;
+        }
+        alignas(64) T patches[Rows * Depth];
+        for (std::size_t r = 0; r < Rows; ++r) {
+            gather(row + r, patches + r * Depth);
+            offsets[r] = r * Depth;
+        }
+        detail::run_gather_row<T, N, gathered_walk, Rows>(patches, offsets, b, 0, 1, row, epilogue,
+                                                          block_begin, block_end);
     });
 }
 

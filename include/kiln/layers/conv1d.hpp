@@ -1,14 +1,18 @@
 #pragma once
-// kiln::conv1d<Filters, Kernel>: a 1-D convolution (valid, stride 1) along the first
-// axis of a sequence, y[t][f] = b[f] + sum_{k, c} x[t + k][c] W[k][c][f], as
-// PyTorch's nn.Conv1d on a length x channels example (channels last). A rank-1
+// kiln::conv1d<Filters, Kernel, Stride = 1, Padding = 0, Dilation = 1>: a 1-D
+// convolution along the first axis of a sequence,
+// y[t][f] = b[f] + sum_{k, c} x[t * Stride + k * Dilation - before][c] W[k][c][f],
+// as PyTorch's nn.Conv1d(channels, Filters, Kernel, Stride, Padding, Dilation) on
+// a length x channels example (channels last), inputs outside the sequence zero
+// (layers/padding.hpp: a count of zeros on each side, or kiln::same). A rank-1
 // example is a sequence of one channel. kiln::conv1d_no_bias drops b (the mini
 // CNN of SEED.md B: a 2-tap filter over three inputs).
 //
 // Its users are tiny (three inputs), so the passes are plain loops over the
 // filters, which are contiguous in W, y and dy (the compiler vectorizes them);
-// the weight gradient is summed in the layer's scratch and then handed to the
-// sink register by register, like every other layer's.
+// taps that fall on padding are skipped, checked only where the layer pads. The
+// weight gradient is summed in the layer's scratch and then handed to the sink
+// register by register, like every other layer's.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/names.hpp"
@@ -16,6 +20,7 @@
 #include "kiln/layers/image.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/layers/linear.hpp"
+#include "kiln/layers/padding.hpp"
 #include "kiln/layers/weights_and_bias.hpp"
 #include "kiln/optim/gradient_sink.hpp"
 
@@ -44,9 +49,10 @@ template <class Layer, class Got, class Kernel>
 struct kernel_longer_than_sequence {
     static void report() {
         static_assert(facts_of_the_error<Layer, Got, Kernel>,
-                      "kiln: the conv1d filter ('Kernel' taps) is longer than the sequence it "
-                      "slides over (shape 'Got'), so no output position fits. Fix: use a filter "
-                      "of at most the sequence's length.");
+                      "kiln: the conv1d filter ('Kernel' taps, spread by its dilation) is longer "
+                      "than the sequence it slides over (shape 'Got', with the layer's padding), "
+                      "so no output position fits. Fix: use a shorter filter or dilation, or pad "
+                      "the sequence (kiln::conv1d<F, K, 1, kiln::same>).");
     }
 };
 template <class Layer, class Got, class ChannelsLast>
@@ -94,11 +100,13 @@ struct sequence_dims<shape<L, C>> {
     static constexpr std::size_t length = L, channels = C;
 };
 
-template <std::size_t Filters, std::size_t Kernel, bool HasBias, class Spec>
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride, padding Padding,
+          std::size_t Dilation, bool HasBias, class Spec>
 struct conv1d_layer {
     static constexpr bool has_bias = HasBias;
     static std::string name() {
-        return bracketed(has_bias ? "conv1d<" : "conv1d_no_bias<", {Filters, Kernel}, ">");
+        return convolution_name(has_bias ? "conv1d<" : "conv1d_no_bias<", Filters, Kernel, Stride,
+                                Padding, Dilation);
     }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
@@ -106,23 +114,25 @@ struct conv1d_layer {
         using spec = Spec;
         using in_shape = In;
         using dims = sequence_dims<In>;
+        using axis = conv_axis<dims::length, Kernel, Stride, Padding, Dilation>;
         using here = layer<Position, Spec>;
         // The rules this layer states; the network reports the first broken one.
         using broken_rule = first_broken<
             rule<dims::is_sequence, error::layer_needs_a_sequence<here, In>>,
             rule<Filters != 0, error::layer_size_is_zero<here>>,
-            rule<Kernel != 0, error::window_size_is_zero<here>>,
+            rule<axis::sizes_nonzero, error::window_size_is_zero<here>>,
+            rule<!Padding.is_same || Stride == 1, error::same_padding_needs_stride_one<here>>,
             rule<!sequence_channels_first<In, Kernel>::likely,
                  error::sequence_written_channels_first<
                      here, In, typename sequence_channels_first<In, Kernel>::channels_last>>,
-            rule<Kernel <= dims::length,
-                 error::kernel_longer_than_sequence<here, In, kernel_length<Kernel>>>>;
+            rule<axis::fits,
+                 error::kernel_longer_than_sequence<here, In, kernel_length<axis::extent>>>>;
         static constexpr bool valid = broken_rule::holds;
 
         static constexpr std::size_t position = Position;
         static constexpr std::size_t channels = dims::channels;
         // After a reported mistake: one output position, so nothing after complains.
-        static constexpr std::size_t out_length = valid ? dims::length - Kernel + 1 : 1;
+        static constexpr std::size_t out_length = valid ? axis::out : 1;
         using out_shape = shape<out_length, Filters>;
 
         // A patch (Kernel x channels contiguous inputs) times W ([patch entry][filter]).
@@ -156,6 +166,17 @@ struct conv1d_layer {
                                          patch_size, Kernel * Filters, random, scheme);
         }
 
+    private:
+        // f(k, first input of tap k) for the taps of output position t that fall
+        // inside the sequence, in order.
+        template <class F>
+        static void for_taps(std::size_t t, F&& f) {
+            for (std::size_t k = 0; k < Kernel; ++k)
+                if (!axis::reads_padding || axis::tap_inside(t, k))
+                    f(k, axis::tap_at(t, k) * channels);
+        }
+
+    public:
         // y[t] = b + patch(t) W, for this share's examples.
         template <class T>
         static void forward(const T* params, const T* x, T* y, std::size_t batch,
@@ -163,7 +184,6 @@ struct conv1d_layer {
             const auto examples = share.rows(batch);
             for (std::size_t b = examples.begin; b < examples.end; ++b)
                 for (std::size_t t = 0; t < out_length; ++t) {
-                    const T* const patch = x + b * In::size + t * channels;
                     T* const out = y + (b * out_length + t) * Filters;
                     for (std::size_t f = 0; f < Filters; ++f) {
                         if constexpr (has_bias)
@@ -171,13 +191,18 @@ struct conv1d_layer {
                         else
                             out[f] = T{0};
                     }
-                    for (std::size_t j = 0; j < patch_size; ++j)
-                        for (std::size_t f = 0; f < Filters; ++f)
-                            out[f] += patch[j] * params[j * Filters + f];
+                    for_taps(t, [&](std::size_t k, std::size_t from) {
+                        const T* const tap = x + b * In::size + from;
+                        const T* const w = params + k * channels * Filters;
+                        for (std::size_t c = 0; c < channels; ++c)
+                            for (std::size_t f = 0; f < Filters; ++f)
+                                out[f] += tap[c] * w[c * Filters + f];
+                    });
                 }
         }
 
-        // dx[t + k][c] += W[k][c] . dy[t], over every output position t.
+        // dx[t * Stride + k * Dilation - before][c] += W[k][c] . dy[t], over every
+        // output position t and tap k inside the sequence.
         template <class T>
         static void backward_input(const T* params, const T*, const T*, const T* dy, T* dx,
                                    std::size_t batch, work_share share = {}) noexcept {
@@ -187,17 +212,20 @@ struct conv1d_layer {
                 std::fill_n(grad, In::size, T{0});
                 for (std::size_t t = 0; t < out_length; ++t) {
                     const T* const g = dy + (b * out_length + t) * Filters;
-                    for (std::size_t j = 0; j < patch_size; ++j) {
-                        T sum = 0;
-                        for (std::size_t f = 0; f < Filters; ++f)
-                            sum += params[j * Filters + f] * g[f];
-                        grad[t * channels + j] += sum;
-                    }
+                    for_taps(t, [&](std::size_t k, std::size_t to) {
+                        const T* const w = params + k * channels * Filters;
+                        for (std::size_t c = 0; c < channels; ++c) {
+                            T sum = 0;
+                            for (std::size_t f = 0; f < Filters; ++f)
+                                sum += w[c * Filters + f] * g[f];
+                            grad[to + c] += sum;
+                        }
+                    });
                 }
             }
         }
 
-        // dW[j] = sum over examples and positions of patch[j] dy[t]; db = sum of dy.
+        // dW[k][c] = sum over examples and positions of x[tap k][c] dy[t]; db = sum of dy.
         // The whole sum is one core's (share 0): these layers are far below the split.
         template <class T, class Sink>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
@@ -206,11 +234,14 @@ struct conv1d_layer {
             std::fill_n(scratch, storage_size, T{0});
             for (std::size_t b = 0; b < batch; ++b)
                 for (std::size_t t = 0; t < out_length; ++t) {
-                    const T* const patch = x + b * In::size + t * channels;
                     const T* const g = dy + (b * out_length + t) * Filters;
-                    for (std::size_t j = 0; j < patch_size; ++j)
-                        for (std::size_t f = 0; f < Filters; ++f)
-                            scratch[j * Filters + f] += patch[j] * g[f];
+                    for_taps(t, [&](std::size_t k, std::size_t from) {
+                        const T* const tap = x + b * In::size + from;
+                        T* const dw = scratch + k * channels * Filters;
+                        for (std::size_t c = 0; c < channels; ++c)
+                            for (std::size_t f = 0; f < Filters; ++f)
+                                dw[c * Filters + f] += tap[c] * g[f];
+                    });
                     if constexpr (has_bias)
                         for (std::size_t f = 0; f < Filters; ++f)
                             scratch[bias_offset + f] += g[f];
@@ -221,10 +252,14 @@ struct conv1d_layer {
     };
 };
 
-template <std::size_t Filters, std::size_t Kernel>
-struct conv1d : conv1d_layer<Filters, Kernel, true, conv1d<Filters, Kernel>> {};
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = 0,
+          std::size_t Dilation = 1>
+struct conv1d : conv1d_layer<Filters, Kernel, Stride, Padding, Dilation, true,
+                             conv1d<Filters, Kernel, Stride, Padding, Dilation>> {};
 
-template <std::size_t Filters, std::size_t Kernel>
-struct conv1d_no_bias : conv1d_layer<Filters, Kernel, false, conv1d_no_bias<Filters, Kernel>> {};
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = 0,
+          std::size_t Dilation = 1>
+struct conv1d_no_bias : conv1d_layer<Filters, Kernel, Stride, Padding, Dilation, false,
+                                     conv1d_no_bias<Filters, Kernel, Stride, Padding, Dilation>> {};
 
 } // namespace kiln

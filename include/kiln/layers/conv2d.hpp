@@ -1,17 +1,27 @@
 #pragma once
-// kiln::conv2d<Filters, Kernel, Stride = 1>: a 2-D convolution as PyTorch's
-// nn.Conv2d computes it (a cross-correlation), with a square Kernel x Kernel
-// window, valid padding and the given stride, on a height x width x channels
-// image (layers/image.hpp; a rank-2 input is one channel). The output is
-// out_height x out_width x Filters, with out = (in - Kernel) / Stride + 1, rounded
-// down as PyTorch does.
+// kiln::conv2d<Filters, Kernel, Stride = 1, Padding = 0, Dilation = 1>: a 2-D
+// convolution as PyTorch's nn.Conv2d(channels, Filters, Kernel, Stride, Padding,
+// Dilation) computes it (a cross-correlation), with a square Kernel x Kernel
+// window whose taps lie Dilation apart, on a height x width x channels image
+// (layers/image.hpp; a rank-2 input is one channel) with zeros around it
+// (layers/padding.hpp: a count on each side, or kiln::same). The output is
+// out_height x out_width x Filters, with out = (in + padding - Dilation (Kernel -
+// 1) - 1) / Stride + 1, rounded down as PyTorch does.
 //
 // Weights are stored [kernel row][kernel column][channel][filter] and the bias
 // [filter]: a patch of the image is then a vector that multiplies a
 // [Kernel * Kernel * channels][Filters] matrix, and every product of the layer
 // (kernels/conv.hpp) runs along the filters, contiguous in the weights, in the
 // output and in its gradient. PyTorch's Conv2d.weight is [filter][channel][row]
-// [column]; the golden-file script converts.
+// [column]; the golden-file script converts. Padding and dilation change only
+// which inputs a patch reads, never the weights.
+//
+// Padding is handled where patches are read, never by copying the image: output
+// pixels whose patch lies inside the image (all but a frame of them) run exactly
+// as without padding; the forward pass gathers the frame's patches, zeros
+// included, into a buffer on the stack per tile of rows (kernels/conv.hpp), the
+// input gradient skips the padding as it adds, and the weight gradient sums the
+// frame in plain loops before the inside's gathered product adds to it.
 //
 // Like linear, it fuses activations (graph/lowering.hpp): one after it is applied
 // as the output is stored, the derivative of one before it is applied to the input
@@ -28,6 +38,7 @@
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/image.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/layers/padding.hpp"
 #include "kiln/layers/weights_and_bias.hpp"
 
 #include <algorithm>
@@ -42,9 +53,10 @@ struct kernel_larger_than_input {
     static void report() {
         static_assert(facts_of_the_error<Layer, Got, Needs>,
                       "kiln: conv2d's kernel 'Needs' (height x width) is larger than the image "
-                      "'Got' it receives, so with valid padding it has no place to go. Fix: use a "
-                      "smaller kernel, remove a layer that shrinks the image before it (a "
-                      "kiln::max_pool2d), or feed it a larger image.");
+                      "'Got' it receives, padded as the layer says, so it has no place to go "
+                      "(a dilated kernel spans Dilation (Kernel - 1) + 1). Fix: use a smaller "
+                      "kernel or dilation, pad (kiln::conv2d<F, K, 1, kiln::same>), remove a "
+                      "layer that shrinks the image before it, or feed it a larger image.");
     }
 };
 template <class Layer>
@@ -57,14 +69,16 @@ struct conv2d_has_no_filters {
 };
 } // namespace error
 
-template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1>
+template <std::size_t Filters, std::size_t Kernel, std::size_t Stride = 1, padding Padding = 0,
+          std::size_t Dilation = 1>
 struct conv2d {
     static constexpr std::size_t filters = Filters;
     static constexpr std::size_t kernel = Kernel;
     static constexpr std::size_t stride = Stride;
+    static constexpr padding zero_padding = Padding;
+    static constexpr std::size_t dilation = Dilation;
     static std::string name() {
-        return Stride != 1 ? bracketed("conv2d<", {Filters, Kernel, Stride}, ">")
-                           : bracketed("conv2d<", {Filters, Kernel}, ">");
+        return convolution_name("conv2d<", Filters, Kernel, Stride, Padding, Dilation);
     }
 
     // Fusion roles (graph/lowering.hpp), as in linear.
@@ -76,16 +90,18 @@ struct conv2d {
     private:
         using image = image_dims<In>;
         using here = layer<Position, conv2d>;
-        using kernel_window = window<Kernel, Kernel>;
-        static constexpr bool sizes_nonzero = Kernel != 0 && Stride != 0;
-        static constexpr bool kernel_fits = Kernel <= image::height && Kernel <= image::width;
+        using rows_axis = conv_axis<image::height, Kernel, Stride, Padding, Dilation>;
+        using columns_axis = conv_axis<image::width, Kernel, Stride, Padding, Dilation>;
+        using kernel_window = window<rows_axis::extent, columns_axis::extent>;
+        static constexpr bool kernel_fits = rows_axis::fits && columns_axis::fits;
 
     public:
         // One mistake, one error: the network reports the first rule broken.
         using broken_rule = first_broken<
             rule<image::is_image, error::layer_needs_an_image<here, In>>,
             rule<Filters != 0, error::conv2d_has_no_filters<here>>,
-            rule<sizes_nonzero, error::window_size_is_zero<here>>,
+            rule<rows_axis::sizes_nonzero, error::window_size_is_zero<here>>,
+            rule<!Padding.is_same || Stride == 1, error::same_padding_needs_stride_one<here>>,
             rule<!channels_first<In, Kernel, Position>::likely,
                  error::image_written_channels_first<
                      here, In, typename channels_first<In, Kernel, Position>::channels_last>>,
@@ -99,10 +115,8 @@ struct conv2d {
         static constexpr std::size_t width = image::width;
         static constexpr std::size_t channels = image::channels;
         // After a reported mistake, a placeholder output that causes no follow-on errors.
-        static constexpr std::size_t out_height =
-            valid ? (height - Kernel) / Stride + 1 : placeholder_image_side;
-        static constexpr std::size_t out_width =
-            valid ? (width - Kernel) / Stride + 1 : placeholder_image_side;
+        static constexpr std::size_t out_height = valid ? rows_axis::out : placeholder_image_side;
+        static constexpr std::size_t out_width = valid ? columns_axis::out : placeholder_image_side;
         static constexpr std::size_t out_channels = valid ? Filters : 1;
         using out_shape = shape<out_height, out_width, out_channels>;
 
@@ -130,20 +144,69 @@ struct conv2d {
             parameter_part{"bias", bias_offset, {Filters}}};
 
     private:
-        static constexpr std::size_t row_stride = width * channels;       // one image row in x
-        static constexpr std::size_t run = valid ? Kernel * channels : 1; // a kernel row of a patch
+        // Whether some output pixel's patch reaches into the padding.
+        static constexpr bool reads_padding =
+            valid && (rows_axis::reads_padding || columns_axis::reads_padding);
+        static constexpr std::size_t row_stride = width * channels; // one image row in x
+        // Values of a patch contiguous in the image: a kernel row, or one tap's channels
+        // when dilated.
+        static constexpr std::size_t run = !valid          ? 1
+                                           : Dilation == 1 ? Kernel * channels
+                                                           : channels;
 
-        // Where output pixel p of an example starts its patch in the example's image.
+        // Whether output pixel p of an example reads no padding.
+        static constexpr bool inside(std::size_t p) noexcept {
+            const std::size_t i = p / out_width, j = p % out_width;
+            return i >= rows_axis::inside_begin && i < rows_axis::inside_end &&
+                   j >= columns_axis::inside_begin && j < columns_axis::inside_end;
+        }
+        // Where output pixel p of an example starts its patch in the example's image
+        // (for a pixel that reads padding, where it would start in a padded image).
         static constexpr std::size_t pixel_offset(std::size_t p) noexcept {
-            return (p / out_width) * Stride * row_stride + (p % out_width) * Stride * channels;
+            return (p / out_width * Stride - rows_axis::before) * row_stride +
+                   (p % out_width * Stride - columns_axis::before) * channels;
         }
         // Where patch entry k = (kernel row, kernel column, channel) lies from the patch's start.
         static constexpr std::size_t patch_offset(std::size_t k) noexcept {
-            return (k / run) * row_stride + k % run;
+            if constexpr (Dilation == 1)
+                return (k / run) * row_stride + k % run;
+            else
+                return (k / (Kernel * channels)) * Dilation * row_stride +
+                       (k / channels % Kernel) * Dilation * channels + k % channels;
         }
         // Output pixel m, counted over the batch.
         static constexpr std::size_t batch_pixel_offset(std::size_t m) noexcept {
             return (m / pixels) * In::size + pixel_offset(m % pixels);
+        }
+        // f(k, offset in the image) for the entries of pixel p's patch that lie
+        // inside the image, g(k, count) for runs of count entries on the padding.
+        template <class Inside, class Outside>
+        static void for_patch_entries(std::size_t p, Inside&& f, Outside&& g) {
+            const std::size_t i = p / out_width, j = p % out_width;
+            for (std::size_t kr = 0; kr < Kernel; ++kr) {
+                const std::size_t row_start = kr * Kernel * channels;
+                if (!rows_axis::tap_inside(i, kr)) {
+                    g(row_start, Kernel * channels);
+                    continue;
+                }
+                const std::size_t row = rows_axis::tap_at(i, kr);
+                for (std::size_t kc = 0; kc < Kernel; ++kc) {
+                    const std::size_t k = row_start + kc * channels;
+                    if (columns_axis::tap_inside(j, kc))
+                        f(k, (row * width + columns_axis::tap_at(j, kc)) * channels);
+                    else
+                        g(k, channels);
+                }
+            }
+        }
+        // Pixel m's patch (counted over the batch), zeros on the padding, into `to`.
+        template <class T>
+        static void gather_patch(const T* x, std::size_t m, T* to) noexcept {
+            const T* const image_n = x + (m / pixels) * In::size;
+            for_patch_entries(
+                m % pixels,
+                [&](std::size_t k, std::size_t at) { std::copy_n(image_n + at, channels, to + k); },
+                [&](std::size_t k, std::size_t count) { std::fill_n(to + k, count, T{0}); });
         }
 
     public:
@@ -163,27 +226,41 @@ struct conv2d {
             const T* const bias_values = params + bias_offset;
             const auto [rows, blocks] =
                 weights_and_bias::split_by_rows<T, Filters>(batch * pixels, share);
-            // Depth: the kernel rows of a patch, and the values of each.
-            using walk = kernels::depth_walk<0, Kernel, row_stride, run, 1>;
-            kernels::gather_matmul<T, Filters, walk>(
-                x, params, rows.begin, rows.end,
-                [](std::size_t m) { return batch_pixel_offset(m); }, 0, 1,
-                [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
-                    tile.for_each([&](std::size_t r, std::size_t c, auto& value,
-                                      auto lanes) KILN_ALWAYS_INLINE {
+            // Depth: the kernel rows of a patch, and the values of each; dilated, the
+            // kernel rows, their taps and each tap's channels.
+            using walk = std::conditional_t<Dilation == 1,
+                                            kernels::depth_walk<0, Kernel, row_stride, run, 1>,
+                                            kernels::depth_walk<Dilation * row_stride, Kernel,
+                                                                Dilation * channels, channels, 1>>;
+            constexpr std::size_t outer_runs = Dilation == 1 ? 1 : Kernel;
+            auto store = [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
+                tile.for_each(
+                    [&](std::size_t r, std::size_t c, auto& value, auto lanes) KILN_ALWAYS_INLINE {
                         constexpr std::size_t n = decltype(lanes)::value;
                         auto out = value + kernels::load_lanes<n>(bias_values + column + c);
                         out = applied::apply(out);
                         kernels::store_lanes<n>(y + (row + r) * Filters + column + c, out);
                     });
-                },
-                blocks.begin, blocks.end);
+            };
+            if constexpr (!reads_padding)
+                kernels::gather_matmul<T, Filters, walk>(
+                    x, params, rows.begin, rows.end,
+                    [](std::size_t m) { return batch_pixel_offset(m); }, 0, outer_runs, store,
+                    blocks.begin, blocks.end);
+            else
+                kernels::gather_matmul_padded<T, Filters, walk, patch>(
+                    x, params, rows.begin, rows.end,
+                    [](std::size_t m) { return inside(m % pixels); },
+                    [](std::size_t m) { return batch_pixel_offset(m); },
+                    [x](std::size_t m, T* to) { gather_patch(x, m, to); }, 0, outer_runs, store,
+                    blocks.begin, blocks.end);
         }
 
-        // dx = the sum, over output pixels m, of dy[m] W^T laid back onto m's patch,
-        // times the derivative of the activation before when it is fused in (x then
-        // holds what that derivative reads). Split by examples, whose
-        // patches do not overlap. Runs before backward_params, which may update W.
+        // dx = the sum, over output pixels m, of dy[m] W^T laid back onto m's patch
+        // (what falls on the padding dropped), times the derivative of the
+        // activation before when it is fused in (x then holds what that derivative
+        // reads). Split by examples, whose patches do not overlap. Runs before
+        // backward_params, which may update W.
         //
         // dy[m] W^T is gemm.hpp's register-blocked product, over W^T one block of
         // patch entries at a time: the block is transposed into a small buffer on
@@ -208,11 +285,11 @@ struct conv2d {
                         dy + n * pixels * Filters, transposed, 0, pixels, Filters,
                         [dx_n = dx + n * In::size, first](std::size_t row, std::size_t column,
                                                           auto& tile) KILN_ALWAYS_INLINE {
-                            tile.for_each([&](std::size_t r, std::size_t c, auto& value,
-                                              auto lanes) KILN_ALWAYS_INLINE {
-                                add_to_patch<T, decltype(lanes)::value>(
-                                    dx_n + pixel_offset(row + r), first + column + c, value);
-                            });
+                            tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes)
+                                              KILN_ALWAYS_INLINE {
+                                                  add_to_pixel<T, decltype(lanes)::value>(
+                                                      dx_n, row + r, first + column + c, value);
+                                              });
                         });
             };
             std::size_t first = 0;
@@ -230,19 +307,36 @@ struct conv2d {
         }
 
     private:
-        // Adds the Lanes values of v, patch entries k, k + 1, ..., to the patch at
-        // `patch_start`. Entries of one kernel row are contiguous in the image, so
-        // when a kernel row fills whole registers they go in as one.
+        // Adds the Lanes values of v, patch entries k, k + 1, ..., of output pixel p
+        // to the example's input gradient dx_n. Entries of one run are contiguous in
+        // the image, so when a run fills whole registers they go in as one.
         template <class T, std::size_t Lanes>
-        static void add_to_patch(T* patch_start, std::size_t k, const simd::vec<T>& v) noexcept {
-            if constexpr (run % simd::width<T> == 0) {
-                T* const at = patch_start + patch_offset(k);
-                kernels::store_lanes<Lanes>(at, kernels::load_lanes<Lanes>(at) + v);
-            } else {
-                alignas(64) T values[simd::width<T>];
-                simd::store(values, v);
-                for (std::size_t lane = 0; lane < Lanes; ++lane)
-                    patch_start[patch_offset(k + lane)] += values[lane];
+        static void add_to_pixel(T* dx_n, std::size_t p, std::size_t k,
+                                 const simd::vec<T>& v) noexcept {
+            if (!reads_padding || inside(p)) {
+                T* const patch_start = dx_n + pixel_offset(p);
+                if constexpr (run % simd::width<T> == 0) {
+                    T* const at = patch_start + patch_offset(k);
+                    kernels::store_lanes<Lanes>(at, kernels::load_lanes<Lanes>(at) + v);
+                } else {
+                    alignas(64) T values[simd::width<T>];
+                    simd::store(values, v);
+                    for (std::size_t lane = 0; lane < Lanes; ++lane)
+                        patch_start[patch_offset(k + lane)] += values[lane];
+                }
+                return;
+            }
+            alignas(64) T values[simd::width<T>];
+            simd::store(values, v);
+            const std::size_t i = p / out_width, j = p % out_width;
+            for (std::size_t lane = 0; lane < Lanes; ++lane) {
+                const std::size_t entry = k + lane;
+                const std::size_t kr = entry / (Kernel * channels);
+                const std::size_t kc = entry / channels % Kernel;
+                if (rows_axis::tap_inside(i, kr) && columns_axis::tap_inside(j, kc))
+                    dx_n[(rows_axis::tap_at(i, kr) * width + columns_axis::tap_at(j, kc)) *
+                             channels +
+                         entry % channels] += values[lane];
             }
         }
 
@@ -262,25 +356,70 @@ struct conv2d {
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
             const auto [weight_rows, blocks] =
                 weights_and_bias::split_by_rows<T, Filters>(patch, share);
-            // Depth: the output pixels, example by example, output row by output row.
-            using pixel_walk = kernels::depth_walk<In::size, out_height, Stride * row_stride,
-                                                   out_width, Stride * channels>;
-            // Chunks of examples: all but the last leave partial sums in scratch (the
-            // layer's gradient slice); the last adds them and hands over the total.
-            const std::size_t chunk = batch_chunk<T>();
-            for (std::size_t first = 0; first < batch; first += chunk) {
-                const std::size_t count = std::min(chunk, batch - first);
-                const bool first_chunk = first == 0;
-                const bool last_chunk = first + count == batch;
-                kernels::gather_matmul<T, Filters, pixel_walk>(
-                    x, dy, weight_rows.begin, weight_rows.end,
-                    [](std::size_t k) { return patch_offset(k); }, first, first + count,
-                    weights_and_bias::gradient_chunk<Filters>(scratch, sink, first_chunk,
-                                                              last_chunk),
-                    blocks.begin, blocks.end);
+            // Depth: the output pixels that read no padding (all of them when the
+            // layer does not pad), example by example, output row by output row.
+            constexpr std::size_t inside_rows = rows_axis::inside_end - rows_axis::inside_begin;
+            constexpr std::size_t inside_columns =
+                columns_axis::inside_end - columns_axis::inside_begin;
+            using pixel_walk =
+                kernels::depth_walk<In::size, inside_rows, Stride * row_stride, inside_columns,
+                                    Stride * channels, pixels, out_width>;
+            constexpr std::size_t first_inside =
+                rows_axis::inside_begin * out_width + columns_axis::inside_begin;
+            // The frame's sums first, left in scratch for the chunks below to add to.
+            if constexpr (reads_padding)
+                frame_weight_gradient(scratch, x, dy, batch, weight_rows.begin, weight_rows.end);
+            if constexpr (reads_padding && (inside_rows == 0 || inside_columns == 0)) {
+                hand_over(sink, weight_rows.begin * Filters, scratch + weight_rows.begin * Filters,
+                          (weight_rows.end - weight_rows.begin) * Filters);
+            } else {
+                // Chunks of examples: all but the last leave partial sums in scratch (the
+                // layer's gradient slice); the last adds them and hands over the total.
+                const std::size_t chunk = batch_chunk<T>();
+                for (std::size_t first = 0; first < batch; first += chunk) {
+                    const std::size_t count = std::min(chunk, batch - first);
+                    const bool first_chunk = first == 0 && !reads_padding;
+                    const bool last_chunk = first + count == batch;
+                    kernels::gather_matmul<T, Filters, pixel_walk>(
+                        x, dy + first_inside * Filters, weight_rows.begin, weight_rows.end,
+                        [](std::size_t k) { return patch_offset(k) + pixel_offset(first_inside); },
+                        first, first + count,
+                        weights_and_bias::gradient_chunk<Filters>(scratch, sink, first_chunk,
+                                                                  last_chunk),
+                        blocks.begin, blocks.end);
+                }
             }
             if (share.index == 0)
                 weights_and_bias::bias_gradient<T, Filters>(dy, batch * pixels, bias_offset, sink);
+        }
+
+    private:
+        // Rows [begin, end) of dW summed over the output pixels that read padding,
+        // into scratch: plain loops along the filters (the frame is a small part of
+        // the pixels of any image worth padding).
+        template <class T>
+        static void frame_weight_gradient(T* scratch, const T* x, const T* dy, std::size_t batch,
+                                          std::size_t begin, std::size_t end) noexcept {
+            std::fill(scratch + begin * Filters, scratch + end * Filters, T{0});
+            for (std::size_t n = 0; n < batch; ++n)
+                for (std::size_t p = 0; p < pixels; ++p) {
+                    if (inside(p)) continue;
+                    const T* const g = dy + (n * pixels + p) * Filters;
+                    const T* const image_n = x + n * In::size;
+                    for_patch_entries(
+                        p,
+                        [&](std::size_t first, std::size_t at) {
+                            for (std::size_t c = 0; c < channels; ++c) {
+                                const std::size_t k = first + c;
+                                if (k < begin || k >= end) continue;
+                                const T value = image_n[at + c];
+                                T* const dw = scratch + k * Filters;
+                                for (std::size_t f = 0; f < Filters; ++f)
+                                    dw[f] += value * g[f];
+                            }
+                        },
+                        [](std::size_t, std::size_t) {});
+                }
         }
     };
 };

@@ -85,7 +85,8 @@ template <class Layer>
 struct window_size_is_zero {
     static void report() {
         static_assert(facts_of_the_error<Layer>,
-                      "kiln: a kernel, pooling window or stride of size zero covers nothing. Fix: "
+                      "kiln: a kernel, pooling window, stride or dilation of size zero covers "
+                      "nothing. Fix: "
                       "give the layer (its position in the network is the first argument of "
                       "kiln::layer<...>) sizes of at least 1.");
     }

@@ -30,7 +30,7 @@ template <class Layer, class Got, class Needs>
 struct pool_window_larger_than_input {
     static void report() {
         static_assert(facts_of_the_error<Layer, Got, Needs>,
-                      "kiln: max_pool2d's window 'Needs' (height x width) is larger than the "
+                      "kiln: the pooling window 'Needs' (height x width) is larger than the "
                       "feature map 'Got' it receives, so it would produce nothing. Fix: use a "
                       "smaller window, or remove a layer that shrinks the map before it.");
     }
@@ -48,6 +48,43 @@ struct pooled_shape {
     static constexpr std::size_t width = fits ? image::width / Size : placeholder_image_side;
     using type = std::conditional_t<In::rank == 2, shape<height, width>,
                                     shape<height, width, image::channels>>;
+};
+
+// The rules of a pooling layer (Here: kiln::layer<Position, Spec>) with Size x Size windows.
+template <class Here, class In, std::size_t Size, std::size_t Position>
+struct pooling_rules {
+    using image = image_dims<In>;
+    using type = first_broken<
+        rule<image::is_image, error::layer_needs_an_image<Here, In>>,
+        rule<Size != 0, error::window_size_is_zero<Here>>,
+        rule<!channels_first<In, Size, Position>::likely,
+             error::image_written_channels_first<
+                 Here, In, typename channels_first<In, Size, Position>::channels_last>>,
+        rule<Size <= image::height && Size <= image::width,
+             error::pool_window_larger_than_input<Here, In, window<Size, Size>>>>;
+};
+
+// Where the Size x Size windows of a pooling layer lie in an example of width x
+// channels rows, and its channels a register at a time (avg_pool2d shares them).
+template <std::size_t Width, std::size_t Channels, std::size_t Size>
+struct pool_windows {
+    // f(channel, lanes as a std::integral_constant) for the channels of a pixel,
+    // a register at a time, the last one partial.
+    template <class T, class F>
+    static void for_channels(F&& f) {
+        constexpr std::size_t W = simd::width<T>;
+        std::size_t c = 0;
+        for (; c + W <= Channels; c += W)
+            f(c, std::integral_constant<std::size_t, W>{});
+        if constexpr (Channels % W != 0) f(c, std::integral_constant<std::size_t, Channels % W>{});
+    }
+    // Offset of window (i, j)'s first value, and of its value (di, dj).
+    static constexpr std::size_t window_at(std::size_t i, std::size_t j) {
+        return (i * Width + j) * Size * Channels;
+    }
+    static constexpr std::size_t within(std::size_t di, std::size_t dj) {
+        return (di * Width + dj) * Channels;
+    }
 };
 } // namespace detail
 
@@ -67,17 +104,9 @@ struct max_pool2d {
         using image = image_dims<In>;
         using here = layer<Position, max_pool2d>;
         using out = typename detail::pooled_shape<In, Size>::type;
-        using pool_window = window<Size, Size>;
-        static constexpr bool window_fits = Size <= image::height && Size <= image::width;
 
     public:
-        using broken_rule = first_broken<
-            rule<image::is_image, error::layer_needs_an_image<here, In>>,
-            rule<Size != 0, error::window_size_is_zero<here>>,
-            rule<!channels_first<In, Size, Position>::likely,
-                 error::image_written_channels_first<
-                     here, In, typename channels_first<In, Size, Position>::channels_last>>,
-            rule<window_fits, error::pool_window_larger_than_input<here, In, pool_window>>>;
+        using broken_rule = typename detail::pooling_rules<here, In, Size, Position>::type;
         static constexpr bool valid = broken_rule::holds;
 
         static constexpr std::size_t height = image::height;
@@ -89,23 +118,10 @@ struct max_pool2d {
         static constexpr std::size_t flops_per_example = In::size;
 
     private:
-        // f(channel, lanes as a std::integral_constant) for the channels of a pixel,
-        // a register at a time, the last one partial.
+        using windows = detail::pool_windows<width, channels, Size>;
         template <class T, class F>
         static void for_channels(F&& f) {
-            constexpr std::size_t W = simd::width<T>;
-            std::size_t c = 0;
-            for (; c + W <= channels; c += W)
-                f(c, std::integral_constant<std::size_t, W>{});
-            if constexpr (channels % W != 0)
-                f(c, std::integral_constant<std::size_t, channels % W>{});
-        }
-        // Offset of window (i, j)'s first value, and of its value (di, dj).
-        static constexpr std::size_t window_at(std::size_t i, std::size_t j) {
-            return (i * width + j) * Size * channels;
-        }
-        static constexpr std::size_t within(std::size_t di, std::size_t dj) {
-            return (di * width + dj) * channels;
+            windows::template for_channels<T>(f);
         }
 
     public:
@@ -116,15 +132,15 @@ struct max_pool2d {
             for (std::size_t n = examples.begin; n < examples.end; ++n)
                 for (std::size_t i = 0; i < out_height; ++i)
                     for (std::size_t j = 0; j < out_width; ++j) {
-                        const T* const from = x + n * In::size + window_at(i, j);
+                        const T* const from = x + n * In::size + windows::window_at(i, j);
                         T* const to = y + n * out::size + (i * out_width + j) * channels;
                         for_channels<T>([&](std::size_t c, auto lanes) {
                             constexpr std::size_t L = decltype(lanes)::value;
                             auto best = kernels::load_lanes<L>(from + c);
                             for (std::size_t di = 0; di < Size; ++di)
                                 for (std::size_t dj = di == 0 ? 1 : 0; dj < Size; ++dj)
-                                    best = simd::max(
-                                        best, kernels::load_lanes<L>(from + within(di, dj) + c));
+                                    best = simd::max(best, kernels::load_lanes<L>(
+                                                               from + windows::within(di, dj) + c));
                             kernels::store_lanes<L>(to + c, best);
                         });
                     }
@@ -146,7 +162,7 @@ struct max_pool2d {
                     std::fill(dx_n + out_height * Size * width * channels, dx_n + In::size, T{0});
                 for (std::size_t i = 0; i < out_height; ++i)
                     for (std::size_t j = 0; j < out_width; ++j) {
-                        const std::size_t first = n * In::size + window_at(i, j);
+                        const std::size_t first = n * In::size + windows::window_at(i, j);
                         const std::size_t pooled = n * out::size + (i * out_width + j) * channels;
                         for_channels<T>([&](std::size_t c, auto lanes) {
                             constexpr std::size_t L = decltype(lanes)::value;
@@ -157,7 +173,7 @@ struct max_pool2d {
                             // the gradient; after it, nothing is left.
                             for (std::size_t di = 0; di < Size; ++di)
                                 for (std::size_t dj = 0; dj < Size; ++dj) {
-                                    const std::size_t at = first + within(di, dj) + c;
+                                    const std::size_t at = first + windows::within(di, dj) + c;
                                     const auto value = kernels::load_lanes<L>(x + at);
                                     kernels::store_lanes<L>(
                                         dx + at, simd::select_equal(value, top, left, zero));
