@@ -26,30 +26,15 @@ struct avg_pool2d {
     static std::string name() { return bracketed("avg_pool2d<", {Size}, ">"); }
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind : parameterless_layer<avg_pool2d, In, typename detail::pooled_shape<In, Size>::type,
-                                      Position> {
+    struct bind : detail::pooling_layer<avg_pool2d, In, Size, Position> {
     private:
-        using image = image_dims<In>;
-        using here = layer<Position, avg_pool2d>;
-        using out = typename detail::pooled_shape<In, Size>::type;
+        using base = detail::pooling_layer<avg_pool2d, In, Size, Position>;
+        using typename base::out;
+        using typename base::windows;
 
     public:
-        using broken_rule = typename detail::pooling_rules<here, In, Size, Position>::type;
-        static constexpr bool valid = broken_rule::holds;
+        using base::channels, base::height, base::width, base::out_height, base::out_width;
 
-        static constexpr std::size_t height = image::height;
-        static constexpr std::size_t width = image::width;
-        static constexpr std::size_t channels = image::channels;
-        static constexpr std::size_t out_height = detail::pooled_shape<In, Size>::height;
-        static constexpr std::size_t out_width = detail::pooled_shape<In, Size>::width;
-        static constexpr std::size_t flops_per_example = In::size;
-
-    private:
-        using windows = detail::pool_windows<width, channels, Size>;
-        template <class T, class F>
-        static void for_channels(F&& f) {
-            windows::template for_channels<T>(f);
-        }
         template <class T>
         static constexpr T share_of_one = T{1} / static_cast<T>(Size* Size);
 
@@ -64,7 +49,7 @@ struct avg_pool2d {
                     for (std::size_t j = 0; j < out_width; ++j) {
                         const T* const from = x + n * In::size + windows::window_at(i, j);
                         T* const to = y + n * out::size + (i * out_width + j) * channels;
-                        for_channels<T>([&](std::size_t c, auto lanes) {
+                        base::template for_channels<T>([&](std::size_t c, auto lanes) {
                             constexpr std::size_t L = decltype(lanes)::value;
                             simd::vec<T> sum(T{0});
                             for (std::size_t di = 0; di < Size; ++di)
@@ -90,7 +75,7 @@ struct avg_pool2d {
                     for (std::size_t j = 0; j < out_width; ++j) {
                         const std::size_t first = windows::window_at(i, j);
                         const std::size_t pooled = n * out::size + (i * out_width + j) * channels;
-                        for_channels<T>([&](std::size_t c, auto lanes) {
+                        base::template for_channels<T>([&](std::size_t c, auto lanes) {
                             constexpr std::size_t L = decltype(lanes)::value;
                             const auto spread = kernels::load_lanes<L>(dy + pooled + c) * scale;
                             for (std::size_t di = 0; di < Size; ++di)

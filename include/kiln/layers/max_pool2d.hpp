@@ -86,6 +86,30 @@ struct pool_windows {
         return (di * Width + dj) * Channels;
     }
 };
+
+// What every Size x Size pooling layer (Spec) bound at Position over In states:
+// its rules, its sizes and where its windows lie (max_pool2d and avg_pool2d).
+template <class Spec, class In, std::size_t Size, std::size_t Position>
+struct pooling_layer
+    : parameterless_layer<Spec, In, typename pooled_shape<In, Size>::type, Position> {
+    using broken_rule = typename pooling_rules<layer<Position, Spec>, In, Size, Position>::type;
+    static constexpr bool valid = broken_rule::holds;
+
+    static constexpr std::size_t height = image_dims<In>::height;
+    static constexpr std::size_t width = image_dims<In>::width;
+    static constexpr std::size_t channels = image_dims<In>::channels;
+    static constexpr std::size_t out_height = pooled_shape<In, Size>::height;
+    static constexpr std::size_t out_width = pooled_shape<In, Size>::width;
+    static constexpr std::size_t flops_per_example = In::size;
+
+protected:
+    using out = typename pooled_shape<In, Size>::type;
+    using windows = pool_windows<width, channels, Size>;
+    template <class T, class F>
+    static void for_channels(F&& f) {
+        windows::template for_channels<T>(f);
+    }
+};
 } // namespace detail
 
 template <std::size_t Size>
@@ -98,33 +122,17 @@ struct max_pool2d {
     static constexpr bool absorbs_output_activation_gradient = true;
 
     template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind : parameterless_layer<max_pool2d, In, typename detail::pooled_shape<In, Size>::type,
-                                      Position> {
+    struct bind : detail::pooling_layer<max_pool2d, In, Size, Position> {
     private:
-        using image = image_dims<In>;
-        using here = layer<Position, max_pool2d>;
-        using out = typename detail::pooled_shape<In, Size>::type;
+        using base = detail::pooling_layer<max_pool2d, In, Size, Position>;
+        using typename base::out;
+        using typename base::windows;
 
     public:
-        using broken_rule = typename detail::pooling_rules<here, In, Size, Position>::type;
-        static constexpr bool valid = broken_rule::holds;
+        using base::channels, base::height, base::width, base::out_height, base::out_width;
 
-        static constexpr std::size_t height = image::height;
-        static constexpr std::size_t width = image::width;
-        static constexpr std::size_t channels = image::channels;
-        static constexpr std::size_t out_height = detail::pooled_shape<In, Size>::height;
-        static constexpr std::size_t out_width = detail::pooled_shape<In, Size>::width;
         using absorbed = absorbed_activation<Previous, max_pool2d>;
-        static constexpr std::size_t flops_per_example = In::size;
 
-    private:
-        using windows = detail::pool_windows<width, channels, Size>;
-        template <class T, class F>
-        static void for_channels(F&& f) {
-            windows::template for_channels<T>(f);
-        }
-
-    public:
         template <class T>
         static void forward(const T*, const T* x, T* y, std::size_t batch,
                             work_share share = {}) noexcept {
@@ -134,7 +142,7 @@ struct max_pool2d {
                     for (std::size_t j = 0; j < out_width; ++j) {
                         const T* const from = x + n * In::size + windows::window_at(i, j);
                         T* const to = y + n * out::size + (i * out_width + j) * channels;
-                        for_channels<T>([&](std::size_t c, auto lanes) {
+                        base::template for_channels<T>([&](std::size_t c, auto lanes) {
                             constexpr std::size_t L = decltype(lanes)::value;
                             auto best = kernels::load_lanes<L>(from + c);
                             for (std::size_t di = 0; di < Size; ++di)
@@ -164,7 +172,7 @@ struct max_pool2d {
                     for (std::size_t j = 0; j < out_width; ++j) {
                         const std::size_t first = n * In::size + windows::window_at(i, j);
                         const std::size_t pooled = n * out::size + (i * out_width + j) * channels;
-                        for_channels<T>([&](std::size_t c, auto lanes) {
+                        base::template for_channels<T>([&](std::size_t c, auto lanes) {
                             constexpr std::size_t L = decltype(lanes)::value;
                             const auto top = kernels::load_lanes<L>(y + pooled + c);
                             auto left = kernels::load_lanes<L>(dy + pooled + c);
