@@ -470,7 +470,9 @@ TEST_SUITE("kernels") {
                     check_chunked_weight_gradient<T, 13, 37>(2 * 1024 + 3, parts, with_packing);
                     check_chunked_weight_gradient<T, 7, 1000>(1024 + 1, parts, with_packing);
                     // Enough rows of W for matmul to pack x^T (kernels/gemm.hpp).
-                    check_chunked_weight_gradient<T, 100, 1000>(300, parts, with_packing);
+                    check_chunked_weight_gradient<T, 100, 1000>(
+                        2 * kiln::affine_products<100, 1000, true>::batch_chunk<T>() + 3, parts,
+                        with_packing);
                 }
         });
     }
