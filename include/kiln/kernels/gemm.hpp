@@ -64,15 +64,19 @@ inline void store_lanes(T* p, const simd::vec<T>& v) noexcept {
 
 namespace detail {
 
-// One tile: rows [0, Rows) of a (already offset to the tile's first row), columns
-// [0, Vecs * width + Tail) of b (already offset to the tile's first column), b's
-// rows BStride apart. The loops over rows and registers are unrolled by force: left
-// to the compiler's size limits, g++ kept them as loops when a tile was inlined
-// into a large caller, and the accumulators went to memory.
-template <class T, std::size_t BStride, std::size_t RowStride, std::size_t DepthStride,
-          std::size_t Rows, std::size_t Vecs, std::size_t Tail, class Epilogue>
-inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row, std::size_t column,
-                     Epilogue& epilogue) {
+// One tile: rows [0, Rows) of a (already offset to the tile's first row; A(r, k)
+// at a[r * RowStride + k * depth_stride]), columns [0, Vecs * width + Tail) of b
+// (already offset to the tile's first column; rows b_stride apart). The loops over
+// rows and registers are unrolled by force: left to the compiler's size limits, g++
+// kept them as loops when a tile was inlined into a large caller, and the
+// accumulators went to memory. The strides along the depth are values, not
+// template arguments: a step along the depth is one pointer increment either way,
+// and a product's packed panels (B's rows one block apart, A's rows packed) then
+// run the same compiled tiles as its unpacked rows.
+template <class T, std::size_t RowStride, std::size_t Rows, std::size_t Vecs, std::size_t Tail,
+          class Epilogue>
+inline void run_tile(const T* a, std::size_t depth_stride, const T* b, std::size_t b_stride,
+                     std::size_t depth, std::size_t row, std::size_t column, Epilogue& epilogue) {
     using vec = simd::vec<T>;
     constexpr std::size_t W = simd::width<T>;
     tile<T, Rows, Vecs, Tail> t;
@@ -82,7 +86,7 @@ inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row,
         for (std::size_t v = 0; v < t.registers; ++v)
             t.acc[r][v] = vec(T{0});
     for (std::size_t k = 0; k < depth; ++k) {
-        const T* const b_row = b + k * BStride;
+        const T* const b_row = b + k * b_stride;
         vec b_regs[t.registers];
 #pragma GCC unroll 16
         for (std::size_t v = 0; v < Vecs; ++v)
@@ -90,7 +94,7 @@ inline void run_tile(const T* a, const T* b, std::size_t depth, std::size_t row,
         if constexpr (Tail != 0) b_regs[Vecs] = simd::load_partial(b_row + Vecs * W, Tail);
 #pragma GCC unroll 16
         for (std::size_t r = 0; r < Rows; ++r) {
-            const vec a_value(a[r * RowStride + k * DepthStride]);
+            const vec a_value(a[r * RowStride + k * depth_stride]);
 #pragma GCC unroll 16
             for (std::size_t v = 0; v < t.registers; ++v)
                 t.acc[r][v] = simd::fma(a_value, b_regs[v], t.acc[r][v]);
@@ -203,9 +207,9 @@ template <class T, std::size_t N, std::size_t RowStride, std::size_t DepthStride
     for_column_blocks<T, N>(
         block_begin, block_end,
         [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
-            run_tile<T, BStride, RowStride, DepthStride, Rows, Vecs, Tail>(
-                a + row * RowStride + first * DepthStride, b + first * BStride + column,
-                last - first, row, column, epilogue);
+            run_tile<T, RowStride, Rows, Vecs, Tail>(a + row * RowStride + first * DepthStride,
+                                                     DepthStride, b + first * BStride + column,
+                                                     BStride, last - first, row, column, epilogue);
         });
 }
 
@@ -266,13 +270,13 @@ void packed_panels(const T* a, const T* b, std::size_t row_begin, std::size_t ro
                         [&]<std::size_t Vecs, std::size_t Tail>(std::size_t first_column)
                             KILN_ALWAYS_INLINE {
                                 if constexpr (pack_a)
-                                    detail::run_tile<T, block_columns, 1, Rows, Rows, Vecs, Tail>(
-                                        packed_a + (row - chunk) * depth, panel, depth, row,
-                                        first_column, epilogue);
+                                    detail::run_tile<T, 1, Rows, Vecs, Tail>(
+                                        packed_a + (row - chunk) * depth, Rows, panel,
+                                        block_columns, depth, row, first_column, epilogue);
                                 else
-                                    detail::run_tile<T, block_columns, RowStride, DepthStride, Rows,
-                                                     Vecs, Tail>(a + row * RowStride, panel, depth,
-                                                                 row, first_column, epilogue);
+                                    detail::run_tile<T, RowStride, Rows, Vecs, Tail>(
+                                        a + row * RowStride, DepthStride, panel, block_columns,
+                                        depth, row, first_column, epilogue);
                             });
                 });
         }
