@@ -11,11 +11,11 @@
 // where it starts in the flat buffer, SHAPE its shape as PyTorch writes it, and
 // STORED_AS the order kiln stores its axes in (graph/layer_view.hpp). A model
 // checkpoint carries the table (train/checkpoint.hpp).
-#include "kiln/graph/layer_view.hpp"
-#include "kiln/graph/visit.hpp"
+#include "kiln/graph/layer_rows.hpp"
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace kiln {
 
@@ -38,18 +38,20 @@ namespace detail {
 }
 } // namespace detail
 
+[[gnu::cold]] inline std::string parameter_table(const std::vector<layer_row>& rows) {
+    std::string table;
+    for (const layer_row& row : rows)
+        for (const parameter_part& part : row.parts)
+            table += detail::module_key(row.path) + std::string(part.name) + "\t" +
+                     std::to_string(row.param_offset + part.offset) + "\t" +
+                     detail::joined_axes(part, false) + "\t" + detail::joined_axes(part, true) +
+                     "\tlayer " + row.path.to_string() + " (" + row.name + ")\n";
+    return table;
+}
+
 template <class Net>
 [[gnu::cold]] std::string parameter_table() {
-    std::string table;
-    for_each_layer<Net>([&](auto visit) {
-        using bound = typename decltype(visit)::layer;
-        for (const parameter_part& part : parameter_parts_of<bound>)
-            table += detail::module_key(visit.path) + std::string(part.name) + "\t" +
-                     std::to_string(decltype(visit)::param_offset + part.offset) + "\t" +
-                     detail::joined_axes(part, false) + "\t" + detail::joined_axes(part, true) +
-                     "\tlayer " + visit.path.to_string() + " (" + bound::spec::name() + ")\n";
-    });
-    return table;
+    return parameter_table(layer_rows<Net>());
 }
 
 } // namespace kiln

@@ -5,6 +5,7 @@
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/shape.hpp"
 #include "kiln/core/type_list.hpp"
+#include "kiln/graph/layer_rows.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/graph/runner.hpp"
 #include "kiln/graph/token_ids_rule.hpp"
@@ -281,24 +282,8 @@ public:
     // A Keras-like table: position, layer, output shape, parameters. The layers
     // inside a composite follow it, indented, with their path ("3 > copy 2 > 1").
     [[gnu::cold]] static std::string summary() {
-        std::string text;
-        auto row = [&](const std::string& position, const std::string& name, const std::string& out,
-                       const std::string& params) {
-            char line[256];
-            std::snprintf(line, sizeof line, "%-12s %-28s %-18s %12s\n", position.c_str(),
-                          name.c_str(), out.c_str(), params.c_str());
-            text += line;
-        };
-        row("#", "layer", "output shape", "parameters");
-        row("0", Input::name(), input_shape::to_string(), "0");
-        for_each_layer<basic_sequential>([&](auto visit) {
-            using bound = typename decltype(visit)::layer;
-            row(visit.path.to_string(),
-                std::string(2 * visit.path.depth(), ' ') + bound::spec::name(),
-                bound::out_shape::to_string(), std::to_string(bound::param_count));
-        });
-        text += "total parameters: " + std::to_string(param_count) + "\n";
-        return text;
+        return layer_summary(Input::name(), input_shape::to_string(),
+                             layer_rows<basic_sequential>(), param_count);
     }
 };
 

@@ -5,8 +5,8 @@
 // A checkpoint stores it, so that loading into another network is refused with
 // both networks named. It says nothing about fusion: a sequential and an
 // unfused_sequential of the same layers share a signature (and a memory layout).
+#include "kiln/graph/layer_rows.hpp"
 #include "kiln/graph/sequential.hpp"
-#include "kiln/graph/visit.hpp"
 
 #include <cstddef>
 #include <string>
@@ -19,15 +19,14 @@ namespace kiln {
 inline constexpr std::string_view signature_separator = " -> ";
 
 template <class Net>
-std::string network_signature() {
+[[gnu::cold]] std::string network_signature() {
     std::string text = Net::input_spec::name() + " " + Net::input_shape::to_string();
-    for_each_layer<Net>([&](auto visit) {
-        using bound = typename decltype(visit)::layer;
-        if (visit.path.depth() != 0) return; // a composite's name spells out its layers
+    for (const layer_row& row : layer_rows<Net>()) {
+        if (row.path.depth() != 0) continue; // a composite's name spells out its layers
         text += signature_separator;
-        text += bound::spec::name() + " " + bound::out_shape::to_string();
-        if (bound::param_count != 0) text += " [" + std::to_string(bound::param_count) + "]";
-    });
+        text += row.name + " " + row.out_shape;
+        if (row.param_count != 0) text += " [" + std::to_string(row.param_count) + "]";
+    }
     return text;
 }
 

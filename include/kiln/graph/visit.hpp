@@ -7,7 +7,7 @@
 //   v.path                             where it is: "3" for the third layer after
 //                                      the input, "3 > copy 2 > 1" for the first
 //                                      layer of the second copy in a repeat at 3
-// Summaries, signatures and the non-finite report are written on it.
+// graph/layer_rows.hpp walks it once per network for every report that names layers.
 #include "kiln/core/static_for.hpp"
 #include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/runner.hpp"
@@ -107,31 +107,6 @@ void visit_runner(const layer_path& path, F& f) {
 template <class Net, class F>
 void for_each_layer(F&& f) {
     detail::visit_runner<typename Net::network_runner, 0>(layer_path{}, f);
-}
-
-// What entry `index` of a network's flat parameter buffer is, for a message:
-// "layer 3 > copy 2 > 1 (linear<64>), weight[12]", or "padding after layer 2
-// (relu)". The innermost layer that holds it is named, with its part when it
-// names its parts (graph/layer_view.hpp).
-template <class Net>
-std::string describe_parameter(std::size_t index) {
-    std::string text = "padding";
-    for_each_layer<Net>([&](auto visit) {
-        using bound = typename decltype(visit)::layer;
-        constexpr std::size_t first = decltype(visit)::param_offset;
-        if (index < first || index >= first + bound::storage_size) return;
-        text = "layer " + visit.path.to_string() + " (" + bound::spec::name() + ")";
-        bool named = false;
-        for (const parameter_part& part : parameter_parts_of<bound>)
-            if (index - first >= part.offset && index - first < part.offset + part.count()) {
-                text += ", " + std::string(part.name) + "[" +
-                        std::to_string(index - first - part.offset) + "]";
-                named = true;
-            }
-        if (!named && !requires { typename bound::inner; })
-            text += ", entry " + std::to_string(index - first);
-    });
-    return text;
 }
 
 } // namespace kiln

@@ -13,12 +13,13 @@
 // one that is not finite updates nothing and is reported at its own step, naming
 // the first layer whose gradient is not finite.
 #include "kiln/core/static_for.hpp"
+#include "kiln/graph/layer_rows.hpp"
 #include "kiln/graph/model.hpp"
-#include "kiln/graph/visit.hpp"
 #include "kiln/graph/workspace.hpp"
 #include "kiln/train/trainer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -95,41 +96,97 @@ bool all_finite(std::span<const T> values) noexcept {
 }
 
 namespace detail {
-// The layers whose parameters (or the entries of `buffer`, laid out as the
-// parameters: the gradients) hold a NaN or an infinity, as "2, 4" (inside a
+// The layers whose entries of `buffer` (laid out as the parameters: the
+// parameters or the gradients) hold a NaN or an infinity, as "2, 4" (inside a
 // composite, by path); empty when there are none.
-template <class Net, class T>
-[[gnu::cold]] std::string non_finite_parameters(const model<Net, T>& net,
-                                                std::span<const T> buffer = {}) {
-    if (buffer.empty()) buffer = net.parameters();
+template <class T>
+[[gnu::cold]] std::string non_finite_parameters(const std::vector<layer_row>& rows,
+                                                std::span<const T> buffer) {
     std::string broken;
-    for_each_layer<Net>([&](auto visit) {
-        using bound = typename decltype(visit)::layer;
-        if constexpr (bound::param_count != 0 && !requires { typename bound::inner; }) {
-            const auto s = scan_finite(
-                std::span<const T>(buffer.data() + visit.param_offset, bound::storage_size), 1);
-            if (!s.finite) broken += (broken.empty() ? "" : ", ") + visit.path.to_string();
-        }
-    });
+    for (const layer_row& row : rows)
+        if (row.param_count != 0 && !row.composite &&
+            !scan_finite(buffer.subspan(row.param_offset, row.storage_size), 1).finite)
+            broken += (broken.empty() ? "" : ", ") + row.path.to_string();
     return broken;
 }
 
-// The first top-level layer whose parameters (or entries of `buffer`, as above)
-// are not all finite (layer_count + 1: none).
+template <class Net, class T>
+[[gnu::cold]] std::string non_finite_parameters(const model<Net, T>& net,
+                                                std::span<const T> buffer = {}) {
+    return non_finite_parameters(layer_rows<Net>(), buffer.empty() ? net.parameters() : buffer);
+}
+
+// The first top-level layer whose entries of `buffer` (as above) are not all
+// finite; `none` when there is none.
+template <class T>
+[[gnu::cold]] std::size_t first_non_finite_parameters(const std::vector<layer_row>& rows,
+                                                      std::span<const T> buffer, std::size_t none) {
+    for (const layer_row& row : rows)
+        if (row.path.depth() == 0 && row.storage_size != 0 &&
+            !all_finite(buffer.subspan(row.param_offset, row.storage_size)))
+            return row.path.top();
+    return none;
+}
+
 template <class Net, class T>
 [[gnu::cold]] std::size_t first_non_finite_parameters(const model<Net, T>& net,
                                                       std::span<const T> buffer = {}) {
-    if (buffer.empty()) buffer = net.parameters();
-    std::size_t first = Net::layer_count + 1;
-    static_for<Net::layer_count>([&](auto i) {
-        constexpr std::size_t P = i + 1;
-        using bound = typename Net::template layer_t<P>;
-        if (first <= Net::layer_count || bound::storage_size == 0) return;
-        if (!all_finite(std::span<const T>(buffer.data() + model<Net, T>::template offset_of<P>,
-                                           bound::storage_size)))
-            first = P;
-    });
-    return first;
+    return first_non_finite_parameters(
+        layer_rows<Net>(), buffer.empty() ? net.parameters() : buffer, Net::layer_count + 1);
+}
+
+// One pass's output of a layer (position 0: the input), `size` values an example.
+template <class T>
+struct layer_output {
+    const T* values;
+    std::size_t size;
+};
+
+// describe_non_finite's report from the outputs of positions 0..layer_count.
+template <class T>
+[[gnu::cold]] std::string describe_outputs(std::span<const layer_output<T>> outputs,
+                                           const std::vector<layer_row>& rows, std::size_t batch,
+                                           std::size_t& found, std::size_t first_example,
+                                           std::string_view examples) {
+    const std::size_t none = outputs.size();
+    found = none;
+    std::string report;
+    double input_largest = 0; // of the input of the layer being scanned
+    std::string input_name = "the input";
+    auto top_row = [&](std::size_t position) -> const layer_row& {
+        for (const layer_row& row : rows)
+            if (row.path.depth() == 0 && row.path.top() == position) return row;
+        return rows.front(); // every position has its row
+    };
+    for (std::size_t position = 0; position < outputs.size() && found == none; ++position) {
+        const layer_output<T> output = outputs[position];
+        const auto s =
+            scan_finite(std::span<const T>(output.values, batch * output.size), output.size);
+        std::string name = "the input";
+        if (position > 0)
+            name = "layer " + std::to_string(position) + " (" + top_row(position).name + ")";
+        if (!s.finite) {
+            found = position;
+            const std::string where = " (example " + std::to_string(first_example + s.row) +
+                                      " of " + std::string(examples) + ", element " +
+                                      std::to_string(s.column) + ")";
+            if (position == 0)
+                report =
+                    "the input batch holds " + short_number(s.value) + where + ": check the data";
+            else
+                report = "the first non-finite value is in the output of " + name + ", shape " +
+                         top_row(position).out_shape + ": " + short_number(s.value) + where +
+                         "; its input (" + input_name + ") is finite, largest magnitude " +
+                         short_number(input_largest) +
+                         ": the values grew out of range (a smaller learning rate may help)";
+        }
+        input_largest = s.largest;
+        input_name = name;
+    }
+    if (found == none)
+        report = "every layer's output is finite (the output's largest magnitude is " +
+                 short_number(input_largest) + "), the loss itself is not";
+    return report;
 }
 } // namespace detail
 
@@ -143,46 +200,18 @@ template <class Net, class T>
                                               std::size_t* first_layer = nullptr,
                                               std::size_t first_example = 0,
                                               std::string_view examples = "the batch") {
-    const std::size_t batch = space.batch();
-    std::string report;
-    std::size_t found = Net::layer_count + 1;
-    double input_largest = 0; // of the input of the layer being scanned
-    std::string input_name = "the input";
+    std::array<detail::layer_output<T>, Net::layer_count + 1> outputs;
     static_for<Net::layer_count + 1>([&](auto p) {
         constexpr std::size_t P = p;
-        if (found <= Net::layer_count) return;
-        using shape = typename Net::template shape_after<P>;
-        const T* values = space.template activation<P>();
-        const auto s =
-            detail::scan_finite(std::span<const T>(values, batch * shape::size), shape::size);
-        std::string name = "the input";
-        if constexpr (P > 0)
-            name =
-                "layer " + std::to_string(P) + " (" + Net::template layer_t<P>::spec::name() + ")";
-        if (!s.finite) {
-            found = P;
-            const std::string where = " (example " + std::to_string(first_example + s.row) +
-                                      " of " + std::string(examples) + ", element " +
-                                      std::to_string(s.column) + ")";
-            if constexpr (P == 0)
-                report = "the input batch holds " + detail::short_number(s.value) + where +
-                         ": check the data";
-            else
-                report = "the first non-finite value is in the output of " + name + ", shape " +
-                         shape::to_string() + ": " + detail::short_number(s.value) + where +
-                         "; its input (" + input_name + ") is finite, largest magnitude " +
-                         detail::short_number(input_largest) +
-                         ": the values grew out of range (a smaller learning rate may help)";
-        }
-        input_largest = s.largest;
-        input_name = name;
+        outputs[P] = {space.template activation<P>(), Net::template shape_after<P>::size};
     });
-    if (found > Net::layer_count)
-        report = "every layer's output is finite (the output's largest magnitude is " +
-                 detail::short_number(input_largest) + "), the loss itself is not";
-
+    const std::vector<layer_row> rows = layer_rows<Net>();
+    std::size_t found = 0;
+    std::string report =
+        detail::describe_outputs<T>(outputs, rows, space.batch(), found, first_example, examples);
     // The parameters, as they are now: after the update of the failing step.
-    if (const std::string broken = detail::non_finite_parameters(net); !broken.empty())
+    if (const std::string broken = detail::non_finite_parameters(rows, net.parameters());
+        !broken.empty())
         report += "; the parameters of layer(s) " + broken + " are now non-finite too";
     if (first_layer) *first_layer = found;
     return report;
