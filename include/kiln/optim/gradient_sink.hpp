@@ -2,7 +2,8 @@
 // Where backward hands parameter gradients, one register at a time. A sink
 // factory gives each layer a sink for its slice of the flat buffers:
 // store_gradients keeps the gradient (gradient checks, tests); an optimizer's
-// fused sink updates the parameters on the spot instead (optim/sgd.hpp).
+// fused sink updates the parameters on the spot instead (optim/sgd.hpp);
+// store_or_update does either, chosen at run time.
 #include "kiln/kernels/gemm.hpp"
 
 #include <cstddef>
@@ -23,6 +24,37 @@ struct store_gradients {
         slice_sink shifted(std::size_t offset) const noexcept { return {gradients + offset}; }
     };
     slice_sink slice(std::size_t offset) const noexcept { return {gradients + offset}; }
+};
+
+// A sink factory that stores the gradient where `stored` points or else hands it
+// to `*update`, an optimizer's fused sink (exactly one of them is set): a step that
+// needs the whole gradient before it updates (clipping by norm) and one that
+// updates on the spot then run one compiled backward, not two.
+template <class Update, class T>
+struct store_or_update {
+    const Update* update;
+    T* stored;
+
+    struct slice_sink {
+        typename Update::slice_sink update;
+        T* stored;
+        template <std::size_t Lanes>
+        [[gnu::always_inline]] void gradient(std::size_t index,
+                                             const simd::vec<T>& value) noexcept {
+            if (stored != nullptr)
+                kernels::store_lanes<Lanes>(stored + index, value);
+            else
+                update.template gradient<Lanes>(index, value);
+        }
+        slice_sink shifted(std::size_t offset) const noexcept {
+            if (stored != nullptr) return {{}, stored + offset};
+            return {update.shifted(offset), nullptr};
+        }
+    };
+    slice_sink slice(std::size_t offset) const noexcept {
+        if (stored != nullptr) return {{}, stored + offset};
+        return {update->slice(offset), nullptr};
+    }
 };
 
 // Hands count gradients stored at values to sink, as indices offset.. offset + count

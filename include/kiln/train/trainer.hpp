@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace kiln {
@@ -166,11 +167,15 @@ public:
                 return split_step(x, labels);
             } else {
                 const T loss = forward_loss(x, labels);
+                // Clipping stores the gradient for its norm; otherwise the update is
+                // folded into backward. One type of sink does either, so that the
+                // network's backward is compiled once.
                 if (clips()) {
-                    backward(net_, space_);
+                    backward(net_, space_, fused_or_stored{nullptr, net_.gradients().data()});
                     clip_and_update();
                 } else {
-                    backward(net_, space_, optimizer_.fused(net_.parameters().data()));
+                    const auto update = optimizer_.fused(net_.parameters().data());
+                    backward(net_, space_, fused_or_stored{&update, nullptr});
                 }
                 return loss;
             }
@@ -244,6 +249,9 @@ public:
     double last_gradient_norm() const noexcept { return last_gradient_norm_; }
 
 private:
+    using fused_or_stored = store_or_update<
+        decltype(std::declval<typename optimizer_type::template state<T>&>().fused(nullptr)), T>;
+
     bool clips() const noexcept {
         return max_gradient_norm_ != std::numeric_limits<double>::infinity();
     }
