@@ -203,6 +203,8 @@ def check(results: dict, programs: dict, type_check: tuple, repeat: int, margin:
         args, directory = type_check if program == TYPE_CHECK else programs[program]
         for _ in range(RECHECKS if best > limit else 0):
             best = min(best, measure(args, directory, output)["cpu"])
+        print(f"compile_time: {program}: {best:.2f} s of CPU, {best / factor:.2f} s at the "
+              f"budgets' machine speed (budget {budget:g} s)")
         if best > limit:
             over.append(f"{program}: {best:.2f} s of CPU, {best / factor:.2f} s at the "
                         f"budgets' machine speed, over its budget of {budget:g} s"
