@@ -9,18 +9,17 @@
 //   h' = (1 - z) * n + z * h
 // The scaffold (layers/recurrent.hpp) does the products and the steps through time.
 #include "kiln/core/always_inline.hpp"
-#include "kiln/core/names.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/sigmoid.hpp"
 
 #include <cstddef>
-#include <string>
 
 namespace kiln {
 
 struct gru_cell {
+    static constexpr const char* spec_name = "gru<";
     static constexpr std::size_t gates = 3;
     static constexpr bool carries_state = false;
     // r scales h W_hn + b_hn inside n, so the recurrent product's gradient differs
@@ -76,11 +75,6 @@ struct gru_cell {
 };
 
 template <std::size_t Hidden>
-struct gru {
-    static std::string name() { return bracketed("gru<", {Hidden}, ">"); }
-
-    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind : recurrent_layer<gru, gru_cell, Hidden, In, Position> {};
-};
+struct gru : recurrent_spec<gru_cell, Hidden, gru<Hidden>> {};
 
 } // namespace kiln

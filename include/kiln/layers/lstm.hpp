@@ -7,18 +7,17 @@
 //   c' = f * c + i * g,  h' = o * tanh(c')
 // The scaffold (layers/recurrent.hpp) does the products and the steps through time.
 #include "kiln/core/always_inline.hpp"
-#include "kiln/core/names.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/recurrent.hpp"
 #include "kiln/layers/sigmoid.hpp"
 
 #include <cstddef>
-#include <string>
 
 namespace kiln {
 
 struct lstm_cell {
+    static constexpr const char* spec_name = "lstm<";
     static constexpr std::size_t gates = 4;
     // c, the cell state, goes from step to step beside h.
     static constexpr bool carries_state = true;
@@ -76,11 +75,6 @@ struct lstm_cell {
 };
 
 template <std::size_t Hidden>
-struct lstm {
-    static std::string name() { return bracketed("lstm<", {Hidden}, ">"); }
-
-    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
-    struct bind : recurrent_layer<lstm, lstm_cell, Hidden, In, Position> {};
-};
+struct lstm : recurrent_spec<lstm_cell, Hidden, lstm<Hidden>> {};
 
 } // namespace kiln

@@ -22,6 +22,7 @@
 // trainer splits its batch by examples instead (train/trainer.hpp).
 #include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
 #include "kiln/graph/layer_view.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
@@ -32,6 +33,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <string>
 #include <type_traits>
 
 namespace kiln {
@@ -298,6 +300,17 @@ struct recurrent_layer
                          T* dx, std::size_t batch, Sink& sink) noexcept {
         if constexpr (valid) passes::backward(params, scratch, x, y, saved, dy, dx, batch, sink);
     }
+};
+
+// What gru<H> and lstm<H> are: a spec named by its cell (Cell::spec_name) that
+// binds to a recurrent_layer. Spec is the type the user wrote, so that
+// diagnostics and summaries name it as written.
+template <class Cell, std::size_t Hidden, class Spec>
+struct recurrent_spec {
+    static std::string name() { return bracketed(Cell::spec_name, {Hidden}, ">"); }
+
+    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
+    struct bind : recurrent_layer<Spec, Cell, Hidden, In, Position> {};
 };
 
 } // namespace kiln
