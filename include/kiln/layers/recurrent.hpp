@@ -198,15 +198,14 @@ struct recurrent_passes {
     }
 
     template <class T, class Sink>
-    static void backward(const T* params, T* scratch, const T* x, const T* y, T* saved, const T* dy,
-                         T* dx, std::size_t batch, Sink& sink) noexcept {
+    static void backward(const T* params, T* scratch, const T* x, T* saved, const T* dy, T* dx,
+                         std::size_t batch, Sink& sink) noexcept {
         const typename memory::template regions<T> m(saved, batch);
         for (std::size_t b = 0; b < batch; ++b)
             std::fill_n(m.carry + b * memory::carry, memory::carry, T{0});
         // W_hh^T once for every step, on the stack when it fits (as linear's
         // backward_input does: matmul's tiles instead of matmul_nt's sums).
-        constexpr bool on_stack = Hidden * gate_width <=
-                                  affine_products<Hidden, gate_width, true>::max_transposed_weights;
+        constexpr bool on_stack = Hidden * gate_width <= recurrent_block::max_transposed_weights;
         alignas(64) T transposed[on_stack ? Hidden * gate_width : 1];
         if constexpr (on_stack)
             for (std::size_t j = 0; j < Hidden; ++j)
@@ -239,7 +238,6 @@ struct recurrent_passes {
                                                        sink);
         weights_and_bias::bias_gradient<T, gate_width>(m.recurrent_gradient, rows,
                                                        recurrent_bias_offset, sink);
-        static_cast<void>(y);
     }
 };
 
@@ -296,9 +294,9 @@ struct recurrent_layer
     }
 
     template <class T, class Sink>
-    static void backward(const T* params, T* scratch, const T* x, const T* y, T* saved, const T* dy,
+    static void backward(const T* params, T* scratch, const T* x, const T*, T* saved, const T* dy,
                          T* dx, std::size_t batch, Sink& sink) noexcept {
-        if constexpr (valid) passes::backward(params, scratch, x, y, saved, dy, dx, batch, sink);
+        if constexpr (valid) passes::backward(params, scratch, x, saved, dy, dx, batch, sink);
     }
 };
 
