@@ -155,6 +155,29 @@ TEST_SUITE("allocation") {
         }
     }
 
+    TEST_CASE("a recurrent network's steps (gru, lstm, backprop through time) allocate nothing, "
+              "on one thread or two") {
+        using rnn = kiln::sequential<kiln::input<7, 3>, kiln::gru<12>, kiln::lstm<9>,
+                                     kiln::last_step, kiln::linear<4>>;
+        for (std::size_t threads : {1, 2}) {
+            kiln::thread_pool pool(threads);
+            kiln::model<rnn> net(kiln::init::pytorch_default{}, 1);
+            kiln::trainer<rnn, kiln::softmax_cross_entropy, kiln::adamw> train(net, {}, 5, pool);
+            std::vector<float> x(5 * 21, 0.5f);
+            std::vector<kiln::label_t> y(5, 3);
+            const kiln::batch_view<kiln::shape<7, 3>, const float> inputs(x.data(), 5);
+            const kiln::label_view<4> labels(y.data(), 5);
+            train.step(inputs, labels);
+            const std::size_t before = allocations.load();
+            for (int step = 0; step < 3; ++step)
+                train.step(inputs, labels);
+            (void)kiln::evaluate(net, train.space(), inputs, labels);
+            // Read before the check: doctest's message may allocate.
+            const std::size_t after = allocations.load();
+            CHECK_MESSAGE(after == before, "threads ", threads);
+        }
+    }
+
     TEST_CASE("the regression, multi-label and smoothed losses' steps and evaluations allocate "
               "nothing, split across two cores or not") {
         // A residual makes the step split its mini-batch on two cores.

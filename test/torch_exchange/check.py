@@ -2,7 +2,8 @@
 """kiln's model files and PyTorch agree through scripts/torch_weights.py, for a CNN
 (conv2d, max_pool2d, tanh, GELU), a conv1d network, a network of the other
 activations (PReLU's learned slopes per channel, shared and per feature; ELU, leaky
-ReLU, SiLU, GELU's tanh form, sigmoid, softmax) and a small GPT (embedding,
+ReLU, SiLU, GELU's tanh form, sigmoid, softmax), a recurrent network (nn.GRU into
+nn.LSTM, the last step into a linear layer) and a small GPT (embedding,
 add_position, a repeat of residual blocks with layer_norm and attention).
 
 write_models (test/torch_exchange/write_models.cpp) saves each network with
@@ -78,6 +79,23 @@ class CausalSelfAttention(nn.Module):
         return self.out_proj(heads)
 
 
+class GRU(nn.GRU):
+    """nn.GRU's every step (batch_first), without the final state: kiln's gru."""
+
+    def forward(self, x):
+        return super().forward(x)[0]
+
+
+class LSTM(nn.LSTM):
+    def forward(self, x):
+        return super().forward(x)[0]
+
+
+class LastStep(nn.Module):
+    def forward(self, x):
+        return x[:, -1]
+
+
 def mirrors():
     """name -> (PyTorch mirror, kiln's input as the mirror takes it)."""
     cnn = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 3, 2),
@@ -90,6 +108,8 @@ def mirrors():
         nn.Linear(7, 5), nn.ELU(alpha=0.5), nn.Linear(5, 5), nn.LeakyReLU(0.2), nn.Linear(5, 4),
         nn.SiLU(), nn.Linear(4, 4), nn.GELU(approximate="tanh"), nn.Linear(4, 4), nn.Sigmoid(),
         nn.Linear(4, 3), nn.PReLU(3), nn.Softmax(dim=-1))
+    recurrent = nn.Sequential(GRU(3, 4, batch_first=True), LSTM(4, 6, batch_first=True),
+                              LastStep(), nn.Linear(6, 2))
     vocab, block, width = 11, 6, 8
     copy = lambda: nn.Sequential(
         Residual(nn.LayerNorm(width), CausalSelfAttention(width, 2)),
@@ -101,6 +121,7 @@ def mirrors():
         "cnn": (cnn, lambda x: x.reshape(BATCH, 9, 9, 2).permute(0, 3, 1, 2)),
         "conv1d": (conv1d, lambda x: x.reshape(BATCH, 7, 3).permute(0, 2, 1)),
         "activations": (activations, lambda x: x.reshape(BATCH, 6, 6, 2).permute(0, 3, 1, 2)),
+        "recurrent": (recurrent, lambda x: x.reshape(BATCH, 5, 3)),
         "gpt": (gpt, lambda x: x.reshape(BATCH, block).round().long()),
     }
 

@@ -1,5 +1,6 @@
 // Writes, into the folder it is given, kiln model files of a small CNN, a conv1d
-// network, a network of every activation (PReLU's slopes among them) and a small
+// network, a network of every activation (PReLU's slopes among them), a gru and an
+// lstm, and a small
 // GPT (double, randomly initialized) with the inputs and kiln's outputs for them,
 // for test/torch_exchange/check.py: PyTorch mirrors of the two networks, loaded
 // through scripts/torch_weights.py, must compute the same outputs.
@@ -36,6 +37,9 @@ using activations =
                      kiln::linear<5>, kiln::leaky_relu<0.2>, kiln::linear<4>, kiln::silu,
                      kiln::linear<4>, kiln::gelu_tanh, kiln::linear<4>, kiln::sigmoid,
                      kiln::linear<3>, kiln::prelu<3>, kiln::softmax>;
+// Recurrent layers: a gru's every step into an lstm, its last step into a linear layer.
+using recurrent = kiln::sequential<kiln::input<5, 3>, kiln::gru<4>, kiln::lstm<6>, kiln::last_step,
+                                   kiln::linear<2>>;
 constexpr std::size_t batch = 3;
 
 void write_values(const std::filesystem::path& path, std::span<const double> values) {
@@ -77,6 +81,7 @@ int main(int argc, char** argv) {
     write<cnn>(folder, "cnn", wave(batch * 9 * 9 * 2));
     write<seq>(folder, "conv1d", wave(batch * 7 * 3));
     write<activations>(folder, "activations", wave(batch * 6 * 6 * 2));
+    write<recurrent>(folder, "recurrent", wave(batch * 5 * 3));
     std::vector<double> ids(batch * block);
     for (std::size_t i = 0; i < ids.size(); ++i)
         ids[i] = static_cast<double>((5 * i + 3) % vocab);
