@@ -1,5 +1,6 @@
 // Writes, into the folder it is given, kiln model files of a small CNN, a conv1d
-// network, a network of every activation (PReLU's slopes among them) and a small
+// network, a network of every activation (PReLU's slopes among them), batch_norm
+// and dropout, and a small
 // GPT (double, randomly initialized) with the inputs and kiln's outputs for them,
 // for test/torch_exchange/check.py: PyTorch mirrors of the two networks, loaded
 // through scripts/torch_weights.py, must compute the same outputs.
@@ -36,6 +37,12 @@ using activations =
                      kiln::linear<5>, kiln::leaky_relu<0.2>, kiln::linear<4>, kiln::silu,
                      kiln::linear<4>, kiln::gelu_tanh, kiln::linear<4>, kiln::sigmoid,
                      kiln::linear<3>, kiln::prelu<3>, kiln::softmax>;
+// batch_norm on an image and on vectors, with dropout between (evaluation: the
+// identity); written after two training passes, so the running statistics are not
+// PyTorch's initial ones.
+using norm = kiln::sequential<kiln::input<6, 6, 2>, kiln::conv2d<3, 3>, kiln::batch_norm<>,
+                              kiln::relu, kiln::flatten, kiln::linear<7>, kiln::dropout<0.3>,
+                              kiln::batch_norm<0.2, 1e-3>, kiln::linear<4>>;
 constexpr std::size_t batch = 3;
 
 void write_values(const std::filesystem::path& path, std::span<const double> values) {
@@ -51,8 +58,11 @@ template <class Net>
 void write(const std::filesystem::path& folder, const std::string& name,
            const std::vector<double>& x) {
     kiln::model<Net, double> net(kiln::init::normal{0.0, 0.3}, 7);
-    kiln::save_model(folder / (name + ".kiln"), net);
     kiln::workspace<Net, double> space(batch);
+    const kiln::batch_view<typename Net::input_shape, const double> input(x.data(), batch);
+    for (std::uint64_t step = 0; step < 2; ++step)
+        kiln::forward(net, space, input, kiln::pass_mode{true, 1, step, 0});
+    kiln::save_model(folder / (name + ".kiln"), net);
     const auto out = kiln::forward(
         net, space, kiln::batch_view<typename Net::input_shape, const double>(x.data(), batch));
     write_values(folder / (name + ".x"), x);
@@ -77,6 +87,7 @@ int main(int argc, char** argv) {
     write<cnn>(folder, "cnn", wave(batch * 9 * 9 * 2));
     write<seq>(folder, "conv1d", wave(batch * 7 * 3));
     write<activations>(folder, "activations", wave(batch * 6 * 6 * 2));
+    write<norm>(folder, "norm", wave(batch * 6 * 6 * 2));
     std::vector<double> ids(batch * block);
     for (std::size_t i = 0; i < ids.size(); ++i)
         ids[i] = static_cast<double>((5 * i + 3) % vocab);
