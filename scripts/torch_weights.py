@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Weights from PyTorch to kiln and back, for any kiln network whose layers name
-their parameters (linear, conv1d, conv2d, layer_norm, embedding, add_position,
-causal_self_attention, prelu, and composites of them).
+their parameters (linear, conv1d, conv2d, layer_norm, batch_norm, embedding,
+add_position, causal_self_attention, prelu, and composites of them). batch_norm's
+running statistics are in kiln's table (running_mean, running_var) and go both
+ways; PyTorch's num_batches_tracked, which kiln does not count (it matters to
+PyTorch only with momentum=None), is written as 0 and skipped when read.
 
 kiln's checkpoint format is described in docs/checkpoints.md and
 include/kiln/io/checkpoint_file.hpp. A model file holds kiln's flat parameter
@@ -24,8 +27,8 @@ to-torch writes a state_dict keyed by the table. to-kiln --like takes the
 network, scalar type and table from a model file of the same network that kiln
 saved (kiln::save_model of a freshly initialized model will do) and fills its
 parameters from MODEL.pt: by key when the state_dict has every key of the table,
-else tensor by tensor in order, each shape checked (buffers such as batch
-norm's running statistics are skipped). MODEL.pt is a state_dict
+else tensor by tensor in order, each shape checked (integer buffers such as
+num_batches_tracked are skipped). MODEL.pt is a state_dict
 (torch.save(model.state_dict(), path)), loaded with torch.load(weights_only=True):
 a .pt file is a pickle, and unpickling anything but tensors can run code, so a
 file that holds more (a whole nn.Module, or a crafted object) is refused, and so
@@ -337,16 +340,17 @@ def to_state_dict(tensors, flat, dtype):
         stored = stored.reshape([t.shape[axis] for axis in t.stored_as])
         inverse = [t.stored_as.index(axis) for axis in range(len(t.shape))]
         state[t.key] = stored.permute(inverse).contiguous()
+        if t.key.endswith("running_var"):  # PyTorch's BatchNorm loads strictly with it
+            state[t.key[:-len("running_var")] + "num_batches_tracked"] = \
+                torch.tensor(0, dtype=torch.long)
     return state
-
-
-BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 
 
 def matched(tensors, state):
     """The state_dict's tensor for each line of the table: by key when every key is
     there, else in order; shapes checked."""
-    params = {k: v for k, v in state.items() if not k.endswith(BUFFERS)}
+    params = {k: v for k, v in state.items()
+              if v.is_floating_point() and not k.endswith("num_batches_tracked")}
     if all(t.key in params for t in tensors):
         pairs = [(t.key, params[t.key]) for t in tensors]
     elif len(params) == len(tensors):

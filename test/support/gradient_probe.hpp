@@ -53,6 +53,9 @@ struct probe {
     kiln::workspace<Net, double> space{batch};
     std::vector<double> x = std::vector<double>(batch * Net::input_shape::size);
     std::vector<double> c = std::vector<double>(batch * Net::output_shape::size);
+    // Evaluation unless a test says training (dropout's mask is fixed by the mode's
+    // seed and step, so every objective() draws the same one).
+    kiln::pass_mode mode{};
 
     probe() {
         kiln::rng random(5);
@@ -69,7 +72,7 @@ struct probe {
     double term_magnitude = 0;
 
     double objective() {
-        const auto y = kiln::forward(net, space, input());
+        const auto y = kiln::forward(net, space, input(), mode);
         double total = 0;
         term_magnitude = 0;
         for (std::size_t i = 0; i < y.size(); ++i) {
@@ -112,8 +115,22 @@ struct probe {
         const std::vector<double> gradient(net.gradients().begin(), net.gradients().end());
 
         auto params = net.parameters();
+        // Model state (batch_norm's running statistics) gets no gradient, as PyTorch's
+        // buffers get none, though evaluation's output depends on it.
+        std::vector<bool> model_state(params.size());
+        kiln::for_each_layer<Net>([&](auto visit) {
+            using layer = typename decltype(visit)::layer;
+            constexpr std::size_t offset = decltype(visit)::param_offset;
+            for (std::size_t i = offset + kiln::trained_size_of<layer>;
+                 i < offset + layer::storage_size; ++i)
+                model_state[i] = true;
+        });
         std::size_t checked = 0;
         for (std::size_t i = 0; i < params.size(); ++i) {
+            if (model_state[i]) {
+                REQUIRE(gradient[i] == 0);
+                continue;
+            }
             const double numeric = central_difference(params[i]);
             INFO("parameter ", i);
             INFO("backprop ", gradient[i], ", numeric ", numeric, ", resolution ", resolution());

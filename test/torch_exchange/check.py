@@ -3,7 +3,8 @@
 (conv2d, max_pool2d, tanh, GELU), a conv1d network, a network of the other
 activations (PReLU's learned slopes per channel, shared and per feature; ELU, leaky
 ReLU, SiLU, GELU's tanh form, sigmoid, softmax), a recurrent network (nn.GRU into
-nn.LSTM, the last step into a linear layer) and a small GPT (embedding,
+nn.LSTM, the last step into a linear layer), batch_norm (with its running
+statistics) and dropout in evaluation, and a small GPT (embedding,
 add_position, a repeat of residual blocks with layer_norm and attention).
 
 write_models (test/torch_exchange/write_models.cpp) saves each network with
@@ -110,6 +111,10 @@ def mirrors():
         nn.Linear(4, 3), nn.PReLU(3), nn.Softmax(dim=-1))
     recurrent = nn.Sequential(GRU(3, 4, batch_first=True), LSTM(4, 6, batch_first=True),
                               LastStep(), nn.Linear(6, 2))
+    norm = nn.Sequential(nn.Conv2d(2, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), ChannelsLastFlatten(),
+                         nn.Linear(48, 7), nn.Dropout(0.3), nn.BatchNorm1d(7, momentum=0.2,
+                                                                           eps=1e-3),
+                         nn.Linear(7, 4))
     vocab, block, width = 11, 6, 8
     copy = lambda: nn.Sequential(
         Residual(nn.LayerNorm(width), CausalSelfAttention(width, 2)),
@@ -122,6 +127,7 @@ def mirrors():
         "conv1d": (conv1d, lambda x: x.reshape(BATCH, 7, 3).permute(0, 2, 1)),
         "activations": (activations, lambda x: x.reshape(BATCH, 6, 6, 2).permute(0, 3, 1, 2)),
         "recurrent": (recurrent, lambda x: x.reshape(BATCH, 5, 3)),
+        "norm": (norm, lambda x: x.reshape(BATCH, 6, 6, 2).permute(0, 3, 1, 2)),
         "gpt": (gpt, lambda x: x.reshape(BATCH, block).round().long()),
     }
 
@@ -152,7 +158,7 @@ def main():
             kiln_file, pt = os.path.join(tmp, name + ".kiln"), os.path.join(tmp, name + ".pt")
             result = run("to-torch", kiln_file, pt)
             check(result.returncode == 0, f"{name}: to-torch", result.stderr)
-            mirror = mirror.to(torch.float64)
+            mirror = mirror.to(torch.float64).eval()  # kiln's outputs are evaluation's
             mirror.load_state_dict(torch.load(pt, weights_only=True), strict=True)
             with torch.no_grad():
                 got = mirror(as_input(values(os.path.join(tmp, name + ".x")))).flatten()

@@ -1,9 +1,8 @@
 // Writes, into the folder it is given, kiln model files of a small CNN, a conv1d
 // network, a network of every activation (PReLU's slopes among them), a gru and an
-// lstm, and a small
-// GPT (double, randomly initialized) with the inputs and kiln's outputs for them,
-// for test/torch_exchange/check.py: PyTorch mirrors of the two networks, loaded
-// through scripts/torch_weights.py, must compute the same outputs.
+// lstm, batch_norm and dropout, and a small GPT (double, randomly initialized) with the inputs and
+// kiln's outputs for them, for test/torch_exchange/check.py: PyTorch mirrors of the two networks,
+// loaded through scripts/torch_weights.py, must compute the same outputs.
 #include <kiln/kiln.hpp>
 #include <kiln/train/checkpoint.hpp>
 
@@ -40,6 +39,12 @@ using activations =
 // Recurrent layers: a gru's every step into an lstm, its last step into a linear layer.
 using recurrent = kiln::sequential<kiln::input<5, 3>, kiln::gru<4>, kiln::lstm<6>, kiln::last_step,
                                    kiln::linear<2>>;
+// batch_norm on an image and on vectors, with dropout between (evaluation: the
+// identity); written after two training passes, so the running statistics are not
+// PyTorch's initial ones.
+using norm = kiln::sequential<kiln::input<6, 6, 2>, kiln::conv2d<3, 3>, kiln::batch_norm<>,
+                              kiln::relu, kiln::flatten, kiln::linear<7>, kiln::dropout<0.3>,
+                              kiln::batch_norm<0.2, 1e-3>, kiln::linear<4>>;
 constexpr std::size_t batch = 3;
 
 void write_values(const std::filesystem::path& path, std::span<const double> values) {
@@ -55,8 +60,11 @@ template <class Net>
 void write(const std::filesystem::path& folder, const std::string& name,
            const std::vector<double>& x) {
     kiln::model<Net, double> net(kiln::init::normal{0.0, 0.3}, 7);
-    kiln::save_model(folder / (name + ".kiln"), net);
     kiln::workspace<Net, double> space(batch);
+    const kiln::batch_view<typename Net::input_shape, const double> input(x.data(), batch);
+    for (std::uint64_t step = 0; step < 2; ++step)
+        kiln::forward(net, space, input, kiln::pass_mode{true, 1, step, 0});
+    kiln::save_model(folder / (name + ".kiln"), net);
     const auto out = kiln::forward(
         net, space, kiln::batch_view<typename Net::input_shape, const double>(x.data(), batch));
     write_values(folder / (name + ".x"), x);
@@ -82,6 +90,7 @@ int main(int argc, char** argv) {
     write<seq>(folder, "conv1d", wave(batch * 7 * 3));
     write<activations>(folder, "activations", wave(batch * 6 * 6 * 2));
     write<recurrent>(folder, "recurrent", wave(batch * 5 * 3));
+    write<norm>(folder, "norm", wave(batch * 6 * 6 * 2));
     std::vector<double> ids(batch * block);
     for (std::size_t i = 0; i < ids.size(); ++i)
         ids[i] = static_cast<double>((5 * i + 3) % vocab);

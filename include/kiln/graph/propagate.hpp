@@ -57,20 +57,40 @@ template <class Net, class T, class Space>
 using workspace_rule = rule<std::is_same_v<Space, workspace<Net, T>>,
                             error::workspace_is_for_another_network<Space, workspace<Net, T>>>;
 
-// Runs the network on x; the result lives in the workspace until its next use.
+namespace detail {
 template <class Net, class T, class SpaceNet, class SpaceT, class Shape, class U>
 batch_view<typename Net::output_shape, const T>
-forward(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space, batch_view<Shape, U> x) {
+forward_in_mode(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space,
+                batch_view<Shape, U> x, const pass_mode& mode) {
     if constexpr (enforce<first_broken<workspace_rule<Net, T, workspace<SpaceNet, SpaceT>>,
                                        input_rules<Net, T, Shape, U>>>) {
         space.bind_input(x.data(), x.batch());
+        space.set_mode(mode);
         const T* const out =
             Net::network_runner::forward(net.parameters().data(), x.data(), space.memory(),
-                                         x.batch(), split_between_cores<Net, T>{&space});
+                                         x.batch(), split_between_cores<Net, T>{&space}, mode);
         return {out, x.batch()};
     } else {
         return {}; // after a reported mistake: nothing more to check or to say
     }
+}
+} // namespace detail
+
+// Runs the network on x in evaluation (dropout off, batch_norm on its running
+// statistics); the result lives in the workspace until its next use.
+template <class Net, class T, class SpaceNet, class SpaceT, class Shape, class U>
+batch_view<typename Net::output_shape, const T>
+forward(const model<Net, T>& net, workspace<SpaceNet, SpaceT>& space, batch_view<Shape, U> x) {
+    return detail::forward_in_mode(net, space, x, pass_mode{});
+}
+
+// The same in the mode given: a training pass may update the model's state
+// (batch_norm's running statistics), so it takes the model as one that changes.
+template <class Net, class T, class SpaceNet, class SpaceT, class Shape, class U>
+batch_view<typename Net::output_shape, const T>
+forward(model<Net, T>& net, workspace<SpaceNet, SpaceT>& space, batch_view<Shape, U> x,
+        const pass_mode& mode) {
+    return detail::forward_in_mode(net, space, x, mode);
 }
 
 // Where the loss writes d loss / d output before calling backward.
@@ -80,12 +100,11 @@ batch_view<typename Net::output_shape, T> output_gradient(workspace<Net, T>& spa
 }
 
 // Back-propagates output_gradient(space) through the network of the last forward
-// pass, of `space.batch()` examples. Each layer hands its parameter gradients to
-// the sink that sinks.slice(its offset) makes (optim/gradient_sink.hpp); when
-// input_gradient is not null, d loss / d input is written there too. Layers sum
-// partial gradients in their slice of `scratch`, a buffer laid out as
-// net.gradients() (that buffer itself unless given another: each core of a split
-// mini-batch has its own).
+// pass, of `space.batch()` examples, in that pass's mode. Each layer hands its parameter gradients
+// to the sink that sinks.slice(its offset) makes (optim/gradient_sink.hpp); when input_gradient is
+// not null, d loss / d input is written there too. Layers sum partial gradients in their slice of
+// `scratch`, a buffer laid out as net.gradients() (that buffer itself unless given another: each
+// core of a split mini-batch has its own).
 template <class Net, class T, class Sinks>
 void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
               T* input_gradient = nullptr, T* scratch = nullptr) {
@@ -93,7 +112,7 @@ void backward(model<Net, T>& net, workspace<Net, T>& space, const Sinks& sinks,
     Net::network_runner::backward(
         net.parameters().data(), scratch != nullptr ? scratch : net.gradients().data(),
         space.input(), space.memory(), space.gradient_buffer(false), input_gradient, space.batch(),
-        sink, split_between_cores<Net, T>{&space});
+        sink, split_between_cores<Net, T>{&space}, space.mode());
 }
 
 // Back-propagates and stores every parameter gradient in net.gradients().

@@ -147,10 +147,11 @@ struct runner<In, type_list<Layers...>> {
             [&](auto k) { layer_t<k>::initialize(params + param_offsets[k], random, scheme); });
     }
 
-    // Runs every layer on x; returns where the last output is.
+    // Runs every layer on x; returns where the last output is. Layers that read the
+    // mode (layers/layer.hpp) get `mode`; evaluation unless said otherwise.
     template <class T, class Executor = on_this_core>
     static const T* forward(const T* params, const T* x, T* memory, std::size_t batch,
-                            const Executor& executor = {}) {
+                            const Executor& executor = {}, const pass_mode& mode = {}) {
         static_for<count>([&](auto k) KILN_ALWAYS_INLINE {
             constexpr std::size_t K = k;
             using layer = layer_t<K>;
@@ -161,6 +162,10 @@ struct runner<In, type_list<Layers...>> {
                 return;
             else if constexpr (stateful_layer<layer>)
                 layer::forward(layer_params, in, out, state<K>(memory, batch), batch);
+            else if constexpr (mode_reading_layer<layer>)
+                executor.template run<layer, T, pass_kind::forward>(batch, [&](work_share share) {
+                    layer::forward(layer_params, in, out, batch, share, mode);
+                });
             else
                 executor.template run<layer, T, pass_kind::forward>(batch, [&](work_share share) {
                     layer::forward(layer_params, in, out, batch, share);
@@ -173,10 +178,11 @@ struct runner<In, type_list<Layers...>> {
     // first, after a forward of the same batch in `memory`; writes d loss / d input
     // to dx unless it is null. Layer K hands its parameter gradients to
     // sink.shifted(param_offsets[K]) and sums partial ones in its slice of scratch.
-    // dy may be gradient_buffer(memory, batch, 0).
+    // dy may be gradient_buffer(memory, batch, 0); `mode` is the forward pass's.
     template <class T, class Sink, class Executor = on_this_core>
     static void backward(const T* params, T* scratch, const T* x, T* memory, const T* dy, T* dx,
-                         std::size_t batch, Sink& sink, const Executor& executor = {}) {
+                         std::size_t batch, Sink& sink, const Executor& executor = {},
+                         const pass_mode& mode = {}) {
         T* const buffers[2] = {gradient_buffer(memory, batch, 0),
                                gradient_buffer(memory, batch, 1)};
         const T* current = dy;
@@ -210,15 +216,23 @@ struct runner<In, type_list<Layers...>> {
                         const T* const gate = gate_of<K>(memory, x, batch);
                         executor.template run<layer, T, pass_kind::backward>(
                             batch, [&](work_share share) {
-                                layer::backward_input(layer_params, gate, out, current, into, batch,
-                                                      share);
+                                if constexpr (mode_reading_layer<layer>)
+                                    layer::backward_input(layer_params, gate, out, current, into,
+                                                          batch, share, mode);
+                                else
+                                    layer::backward_input(layer_params, gate, out, current, into,
+                                                          batch, share);
                             });
                     }
                     if constexpr (layer::param_count != 0)
                         executor.template run<layer, T, pass_kind::backward>(
                             batch, [&](work_share share) {
-                                layer::backward_params(layer_params, layer_scratch, in, out,
-                                                       current, batch, layer_sink, share);
+                                if constexpr (mode_reading_layer<layer>)
+                                    layer::backward_params(layer_params, layer_scratch, in, out,
+                                                           current, batch, layer_sink, share, mode);
+                                else
+                                    layer::backward_params(layer_params, layer_scratch, in, out,
+                                                           current, batch, layer_sink, share);
                             });
                 }
                 current = into;

@@ -91,6 +91,9 @@ public:
     T* memory() noexcept { return memory_.data(); }
     const T* input() const noexcept { return input_; }
     std::size_t batch() const noexcept { return batch_; }
+    // The mode of the last forward pass, which its backward repeats.
+    const pass_mode& mode() const noexcept { return mode_; }
+    void set_mode(const pass_mode& mode) noexcept { mode_ = mode; }
 
     // Called by forward: remembers the input (backward reads it) and its count.
     void bind_input(const T* input, std::size_t batch) {
@@ -145,6 +148,7 @@ private:
     mutable aligned_buffer<T> packing_;
     const T* input_ = nullptr;
     std::size_t batch_ = 0;
+    pass_mode mode_;
 };
 
 // Runs a plain layer's pass on the workspace's pool, split between its cores when

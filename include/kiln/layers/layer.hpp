@@ -47,6 +47,11 @@
 // A view needs no forward, a layer that passes the gradient no backward_input, a
 // layer without parameters no backward_params. All pointers are to batch-major,
 // contiguous storage.
+//
+// A plain layer whose passes depend on training or evaluation (dropout,
+// batch_norm) opts in with `static constexpr bool reads_mode = true`; the runner
+// then calls forward, backward_input and backward_params with one more argument,
+// the pass's kiln::pass_mode, after `share`. Other layers never see the mode.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
@@ -56,10 +61,50 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 
 namespace kiln {
+
+// How a pass runs: a trainer's step is training (dropout drops, batch_norm uses
+// and updates batch statistics); forward, evaluate, evaluator and predict are
+// evaluation. seed and step pick dropout's masks, first_example is where the
+// pass's examples start in the step's whole mini-batch (a step split between
+// cores runs parts of it), so a mask does not depend on the split.
+struct pass_mode {
+    bool training = false;
+    std::uint64_t seed = 0;
+    std::uint64_t step = 0;
+    std::size_t first_example = 0;
+};
+
+template <class Layer>
+concept mode_reading_layer = requires {
+    requires Layer::reads_mode;
+};
+
+// A layer whose forward needs the whole mini-batch at once (batch_norm's
+// statistics) says `static constexpr bool needs_whole_batch = true`: a trainer
+// then never splits the batch between cores.
+template <class Layer>
+inline constexpr bool needs_whole_batch = [] {
+    if constexpr (requires { Layer::needs_whole_batch; })
+        return bool{Layer::needs_whole_batch};
+    else
+        return false;
+}();
+
+// The first scalars of a layer's slice that an optimizer trains; the rest, if
+// any, is model state no gradient reaches (batch_norm's running statistics),
+// which a flat update over the whole buffer must leave alone.
+template <class Layer>
+inline constexpr std::size_t trained_size_of = [] {
+    if constexpr (requires { Layer::trained_size; })
+        return std::size_t{Layer::trained_size};
+    else
+        return std::size_t{Layer::storage_size};
+}();
 
 // Stands for "no layer here" at the ends of a network, and everywhere when unfused.
 struct no_layer {};
@@ -131,6 +176,23 @@ consteval auto find_missing_member() {
                                Layer::backward(c, p, c, c, p, c, p, n, k);
                            })
             return std::type_identity<member::stateful_backward>{};
+        else
+            return std::type_identity<void>{};
+    } else if constexpr (mode_reading_layer<Layer>) {
+        if constexpr (!Layer::is_view && !requires(const S* c, S* p, std::size_t n) {
+                          Layer::forward(c, c, p, n, work_share{}, pass_mode{});
+                      })
+            return std::type_identity<member::forward>{};
+        else if constexpr (!Layer::passes_gradient && !requires(const S* c, S* p, std::size_t n) {
+                               Layer::backward_input(c, c, c, c, p, n, work_share{}, pass_mode{});
+                           })
+            return std::type_identity<member::backward_input>{};
+        else if constexpr (Layer::param_count != 0 &&
+                           !requires(const S* c, S* p, std::size_t n, contract::sink& k) {
+                               Layer::backward_params(c, p, c, c, c, n, k, work_share{},
+                                                      pass_mode{});
+                           })
+            return std::type_identity<member::backward_params>{};
         else
             return std::type_identity<void>{};
     } else if constexpr (!Layer::is_view && !requires(const S* c, S* p, std::size_t n) {

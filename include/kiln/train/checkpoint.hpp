@@ -190,8 +190,8 @@ template <class T>
 
 // --- A trainer: its model, its optimizer and its training controls -----------------
 // The controls: the schedule's name and settings, the steps taken (the schedule's
-// position) and the maximum gradient norm. A file written before kiln kept them
-// stands for no schedule, no clipping and step 0.
+// position, and dropout's with the seed) and the maximum gradient norm. A file
+// written before kiln kept them stands for no schedule, no clipping, step 0 and seed 0.
 template <class Net, class Loss, class Optimizer, class T>
 [[gnu::cold]] void store(checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
     store(state, train.net());
@@ -199,6 +199,7 @@ template <class Net, class Loss, class Optimizer, class T>
     state.put_text("schedule", train.schedule().name());
     state.put("schedule.settings", train.schedule().values());
     state.put_value("trainer.steps", train.steps());
+    state.put_value("trainer.seed", train.seed());
     state.put_value("trainer.max_gradient_norm", train.max_gradient_norm());
 }
 // Resuming with another schedule or clipping would not continue the same run: refused.
@@ -225,6 +226,7 @@ template <class Net, class Loss, class Optimizer, class T>
                    ": resume with the same clipping, or restore the model alone");
     train.set_steps(state.has("trainer.steps") ? state.get_value<std::uint64_t>("trainer.steps")
                                                : 0);
+    train.set_seed(state.has("trainer.seed") ? state.get_value<std::uint64_t>("trainer.seed") : 0);
 }
 
 // --- A generator: its four state words ----------------------------------------------

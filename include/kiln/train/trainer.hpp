@@ -19,6 +19,13 @@
 // update, so a step that clips stores the gradient and updates in one flat loop,
 // as a split step does. A gradient whose norm is not finite updates nothing, and
 // check_finite reports it.
+//
+// A step's forward and backward run in training mode (layers/layer.hpp's
+// pass_mode): dropout's mask is a function of the trainer's seed, the step count,
+// the layer and the example's place in the mini-batch, so a run repeats exactly
+// on any number of cores, and a run resumed at its step count (set_steps) goes on
+// with the same masks. batch_norm needs its statistics over the whole mini-batch,
+// so a network with it never splits the batch: its passes split instead.
 #include "kiln/core/tensor.hpp"
 #include "kiln/core/type_list.hpp"
 #include "kiln/graph/model.hpp"
@@ -162,9 +169,10 @@ public:
             if (!schedule_.is_none())
                 optimizer_.set_learning_rate(
                     schedule_.rate(steps_, optimizer_.settings().learning_rate));
-            ++steps_;
             if constexpr (splits_batch) {
-                return split_step(x, labels);
+                const T loss = split_step(x, labels);
+                ++steps_;
+                return loss;
             } else {
                 const T loss = forward_loss(x, labels);
                 // Clipping stores the gradient for its norm; otherwise the update is
@@ -177,6 +185,7 @@ public:
                     const auto update = optimizer_.fused(net_.parameters().data());
                     backward(net_, space_, fused_or_stored{&update, nullptr});
                 }
+                ++steps_;
                 return loss;
             }
         } else {
@@ -184,7 +193,8 @@ public:
         }
     }
 
-    // Forward and backward only: the gradient is left in model().gradients().
+    // Forward and backward only, in training mode at the current step (the masks
+    // the next step would draw): the gradient is left in model().gradients().
     template <class Shape, class U, class Labels>
     requires is_label_or_target_view<Labels>
         T compute_gradients(batch_view<Shape, U> x, Labels labels, T* input_gradient = nullptr) {
@@ -199,17 +209,18 @@ public:
         }
     }
 
-    // The mean loss on a mini-batch, without gradients.
+    // The mean loss on a mini-batch, without gradients, in evaluation.
     template <class Shape, class U, class Labels>
     requires is_label_or_target_view<Labels> T loss(batch_view<Shape, U> x, Labels labels) {
-        if constexpr (enforce<
-                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
-            require_labels_for(x.batch(), labels, "kiln::trainer::loss");
-            const auto out = forward(net_, space_, x);
-            return loss_type::evaluate(out.data(), labels.data(), out.batch());
-        } else {
-            return T{};
-        }
+        return loss_in_mode(x, labels, pass_mode{}, "kiln::trainer::loss");
+    }
+    // The same in training mode at the current step, as compute_gradients sees it
+    // (central differences check its gradient; batch_norm's running statistics
+    // take the batch in, as any training pass does).
+    template <class Shape, class U, class Labels>
+    requires is_label_or_target_view<Labels> T training_loss(batch_view<Shape, U> x,
+                                                             Labels labels) {
+        return loss_in_mode(x, labels, training_mode(0), "kiln::trainer::training_loss");
     }
 
     model<Net, T>& net() noexcept { return net_; }
@@ -234,7 +245,10 @@ public:
     // runs at schedule.rate(t, the optimizer's settings' rate).
     void set_schedule(const rate_schedule& schedule) noexcept { schedule_ = schedule; }
     const rate_schedule& schedule() const noexcept { return schedule_; }
-    // The steps taken: the schedule's position (checkpoints keep it).
+    // The seed of dropout's masks (0 unless set); a resumed run sets the same.
+    void set_seed(std::uint64_t seed) noexcept { seed_ = seed; }
+    std::uint64_t seed() const noexcept { return seed_; }
+    // The steps taken: the schedule's position and dropout's (checkpoints keep it).
     std::uint64_t steps() const noexcept { return steps_; }
     void set_steps(std::uint64_t steps) noexcept { steps_ = steps; }
 
@@ -260,20 +274,60 @@ private:
     void clip_and_update() {
         last_gradient_norm_ = clip_gradient_norm(net_.gradients(), max_gradient_norm_);
         if (std::isfinite(last_gradient_norm_)) [[likely]]
+            update_trained_parameters();
+    }
+    // One flat update over the stored gradient, leaving model state (batch_norm's
+    // running statistics) as the step's forward pass left it.
+    void update_trained_parameters() {
+        if constexpr (!has_model_state) {
             optimizer_.update(net_.parameters(), net_.gradients());
+        } else {
+            const auto step = optimizer_.fused(net_.parameters().data());
+            auto sink = step.slice(0);
+            static_for<Net::layer_count>([&](auto k) {
+                constexpr std::size_t offset = Net::network_runner::param_offsets[k];
+                hand_over(sink, offset, net_.gradients().data() + offset,
+                          trained_size_of<type_at<k, typename Net::layers>>);
+            });
+        }
+    }
+    static constexpr bool has_model_state =
+        static_sum<Net::layer_count>([](auto i) {
+            using layer = type_at<i, typename Net::layers>;
+            return trained_size_of<layer> != layer::storage_size;
+        }) != 0;
+
+    // Training at the current step, for the examples from first_example on.
+    pass_mode training_mode(std::size_t first_example) const noexcept {
+        return {true, seed_, steps_, first_example};
     }
 
-    // Forward and the loss, leaving d loss / d output in the workspace.
+    template <class Shape, class U, class Labels>
+    T loss_in_mode(batch_view<Shape, U> x, Labels labels, const pass_mode& mode,
+                   const char* caller) {
+        if constexpr (enforce<
+                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
+            require_labels_for(x.batch(), labels, caller);
+            const auto out = forward(net_, space_, x, mode);
+            return loss_type::evaluate(out.data(), labels.data(), out.batch());
+        } else {
+            return T{};
+        }
+    }
+
+    // Forward in training mode and the loss, leaving d loss / d output in the workspace.
     template <class Shape, class U, class Labels>
     T forward_loss(batch_view<Shape, U> x, Labels labels) {
-        const auto out = forward(net_, space_, x);
+        const auto out = forward(net_, space_, x, training_mode(0));
         return loss_type::evaluate(out.data(), labels.data(), out.batch(),
                                    output_gradient(space_).data());
     }
 
     static constexpr bool splits_batch =
         static_sum<Net::layer_count>(
-            [](auto i) { return stateful_layer<type_at<i, typename Net::layers>>; }) != 0;
+            [](auto i) { return stateful_layer<type_at<i, typename Net::layers>>; }) != 0 &&
+        static_sum<Net::layer_count>(
+            [](auto i) { return needs_whole_batch<type_at<i, typename Net::layers>>; }) == 0;
 
     [[gnu::cold]] void make_parts(thread_pool& pool, std::size_t max_batch) {
         const std::size_t parts = pool.size();
@@ -304,7 +358,7 @@ private:
             if (clips())
                 clip_and_update();
             else
-                optimizer_.update(net_.parameters(), net_.gradients());
+                update_trained_parameters();
             return loss;
         }
         const std::size_t parts = parts_.spaces.size();
@@ -319,7 +373,8 @@ private:
                 parts_.losses[part] = 0;
                 return;
             }
-            const auto out = forward(net_, space, x.rows(range.begin, count));
+            const auto out =
+                forward(net_, space, x.rows(range.begin, count), training_mode(range.begin));
             T* const output_gradients = output_gradient(space).data();
             const T loss = loss_type::evaluate(out.data(), labels.rows(range.begin, count).data(),
                                                count, output_gradients);
@@ -385,6 +440,7 @@ private:
     typename optimizer_type::template state<T> optimizer_;
     rate_schedule schedule_;
     std::uint64_t steps_ = 0;
+    std::uint64_t seed_ = 0;
     double max_gradient_norm_ = std::numeric_limits<double>::infinity();
     double last_gradient_norm_ = 0;
     // A split step's parts (splits_batch networks on a pool of several cores), run
