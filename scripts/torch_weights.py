@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Weights from PyTorch to kiln and back, for any kiln network whose layers name
-their parameters (linear, conv1d, conv2d, layer_norm, embedding, add_position,
-causal_self_attention, prelu, and composites of them).
+their parameters (linear, conv1d, conv2d, depthwise_conv2d, conv_transpose2d,
+layer_norm, embedding, add_position, causal_self_attention, prelu, and composites
+of them).
 
 kiln's checkpoint format is described in docs/checkpoints.md and
 include/kiln/io/checkpoint_file.hpp. A model file holds kiln's flat parameter

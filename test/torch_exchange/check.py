@@ -2,8 +2,10 @@
 """kiln's model files and PyTorch agree through scripts/torch_weights.py, for a CNN
 (conv2d, max_pool2d, tanh, GELU), a conv1d network, a network of the other
 activations (PReLU's learned slopes per channel, shared and per feature; ELU, leaky
-ReLU, SiLU, GELU's tanh form, sigmoid, softmax) and a small GPT (embedding,
-add_position, a repeat of residual blocks with layer_norm and attention).
+ReLU, SiLU, GELU's tanh form, sigmoid, softmax), depthwise convolutions (Conv2d
+with groups = channels) with a transposed one (ConvTranspose2d) and upsampling,
+and a small GPT (embedding, add_position, a repeat of residual blocks with
+layer_norm and attention).
 
 write_models (test/torch_exchange/write_models.cpp) saves each network with
 kiln's random initialization in double, with inputs and kiln's outputs. Each file
@@ -90,6 +92,11 @@ def mirrors():
         nn.Linear(7, 5), nn.ELU(alpha=0.5), nn.Linear(5, 5), nn.LeakyReLU(0.2), nn.Linear(5, 4),
         nn.SiLU(), nn.Linear(4, 4), nn.GELU(approximate="tanh"), nn.Linear(4, 4), nn.Sigmoid(),
         nn.Linear(4, 3), nn.PReLU(3), nn.Softmax(dim=-1))
+    depthwise = nn.Sequential(nn.Conv2d(3, 6, 3, padding="same", groups=3), nn.ReLU(),
+                              nn.Conv2d(6, 6, 2, stride=2, padding=1, groups=6),
+                              nn.ConvTranspose2d(6, 3, 3, stride=2, padding=1, output_padding=1),
+                              nn.Upsample(scale_factor=2, mode="nearest"),
+                              ChannelsLastFlatten(), nn.Linear(960, 4))
     vocab, block, width = 11, 6, 8
     copy = lambda: nn.Sequential(
         Residual(nn.LayerNorm(width), CausalSelfAttention(width, 2)),
@@ -101,6 +108,7 @@ def mirrors():
         "cnn": (cnn, lambda x: x.reshape(BATCH, 9, 9, 2).permute(0, 3, 1, 2)),
         "conv1d": (conv1d, lambda x: x.reshape(BATCH, 7, 3).permute(0, 2, 1)),
         "activations": (activations, lambda x: x.reshape(BATCH, 6, 6, 2).permute(0, 3, 1, 2)),
+        "depthwise": (depthwise, lambda x: x.reshape(BATCH, 8, 7, 3).permute(0, 3, 1, 2)),
         "gpt": (gpt, lambda x: x.reshape(BATCH, block).round().long()),
     }
 

@@ -1,7 +1,8 @@
 // Writes, into the folder it is given, kiln model files of a small CNN, a conv1d
-// network, a network of every activation (PReLU's slopes among them) and a small
-// GPT (double, randomly initialized) with the inputs and kiln's outputs for them,
-// for test/torch_exchange/check.py: PyTorch mirrors of the two networks, loaded
+// network, a network of every activation (PReLU's slopes among them), a network of
+// depthwise and transposed convolutions and a small GPT (double, randomly initialized) with the
+// inputs and kiln's outputs for them, for test/torch_exchange/check.py: PyTorch
+// mirrors of the networks, loaded
 // through scripts/torch_weights.py, must compute the same outputs.
 #include <kiln/kiln.hpp>
 #include <kiln/train/checkpoint.hpp>
@@ -36,6 +37,12 @@ using activations =
                      kiln::linear<5>, kiln::leaky_relu<0.2>, kiln::linear<4>, kiln::silu,
                      kiln::linear<4>, kiln::gelu_tanh, kiln::linear<4>, kiln::sigmoid,
                      kiln::linear<3>, kiln::prelu<3>, kiln::softmax>;
+// Depthwise convolutions, two filters per channel, then one, padded and strided, and
+// a transposed convolution and nearest upsampling that grow the image back.
+using depthwise =
+    kiln::sequential<kiln::input<8, 7, 3>, kiln::depthwise_conv2d<2, 3, 1, kiln::same>, kiln::relu,
+                     kiln::depthwise_conv2d<1, 2, 2, 1>, kiln::conv_transpose2d<3, 3, 2, 1, 1>,
+                     kiln::upsample2d<2>, kiln::flatten, kiln::linear<4>>;
 constexpr std::size_t batch = 3;
 
 void write_values(const std::filesystem::path& path, std::span<const double> values) {
@@ -77,6 +84,7 @@ int main(int argc, char** argv) {
     write<cnn>(folder, "cnn", wave(batch * 9 * 9 * 2));
     write<seq>(folder, "conv1d", wave(batch * 7 * 3));
     write<activations>(folder, "activations", wave(batch * 6 * 6 * 2));
+    write<depthwise>(folder, "depthwise", wave(batch * 8 * 7 * 3));
     std::vector<double> ids(batch * block);
     for (std::size_t i = 0; i < ids.size(); ++i)
         ids[i] = static_cast<double>((5 * i + 3) % vocab);
