@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Weights from PyTorch to kiln and back, for any kiln network whose layers name
-their parameters (linear, conv1d, conv2d, layer_norm, batch_norm, embedding,
-add_position, causal_self_attention, prelu, and composites of them). batch_norm's
-running statistics are in kiln's table (running_mean, running_var) and go both
-ways; PyTorch's num_batches_tracked, which kiln does not count (it matters to
-PyTorch only with momentum=None), is written as 0 and skipped when read.
+their parameters (linear, conv1d, conv2d, depthwise_conv2d, conv_transpose2d,
+layer_norm, batch_norm, embedding, add_position, causal_self_attention, prelu, and
+composites of them). batch_norm's running statistics are in kiln's table
+(running_mean, running_var) and go both ways; PyTorch's num_batches_tracked, which
+kiln does not count (it matters to PyTorch only with momentum=None), is written as
+0 and skipped when read.
 
 kiln's checkpoint format is described in docs/checkpoints.md and
 include/kiln/io/checkpoint_file.hpp. A model file holds kiln's flat parameter

@@ -132,10 +132,15 @@ TEST_SUITE("allocation") {
         }
     }
 
-    TEST_CASE("a CNN's training steps allocate nothing either, on one thread or two") {
-        using cnn = kiln::sequential<kiln::input<12, 12>, kiln::conv2d<16, 3>, kiln::relu,
-                                     kiln::max_pool2d<2>, kiln::conv2d<20, 2>, kiln::relu,
-                                     kiln::max_pool2d<2>, kiln::flatten, kiln::linear<10>>;
+    TEST_CASE_TEMPLATE("a CNN's training steps allocate nothing either, on one thread or two", cnn,
+                       kiln::sequential<kiln::input<12, 12>, kiln::conv2d<16, 3>, kiln::relu,
+                                        kiln::max_pool2d<2>, kiln::conv2d<20, 2>, kiln::relu,
+                                        kiln::max_pool2d<2>, kiln::flatten, kiln::linear<10>>,
+                       // Depthwise, transposed and upsampling layers.
+                       kiln::sequential<kiln::input<12, 12>, kiln::conv2d<4, 3, 2, 1>,
+                                        kiln::depthwise_conv2d<2, 3, 1, kiln::same>, kiln::relu,
+                                        kiln::conv_transpose2d<3, 2, 2>, kiln::upsample2d<2>,
+                                        kiln::global_avg_pool2d, kiln::linear<10>>) {
         for (std::size_t threads : {1, 2}) {
             kiln::thread_pool pool(threads);
             kiln::model<cnn> net(kiln::init::pytorch_default{}, 1);

@@ -1,6 +1,7 @@
 // CNNs against PyTorch: test/golden/{small_cnn,cnn2,cnn3}.txt and the convolutions
-// with options (conv_padded, conv_dilated, conv1d_options) and average pooling
-// (avg_pool) hold logits, loss and
+// with options (conv_padded, conv_dilated, conv1d_options), average pooling
+// (avg_pool), depthwise and transposed convolutions and upsampling (depthwise,
+// transposed, upsample) hold logits, loss and
 // gradients that test/golden/make_golden_cnn.py computed in float64 (torch's
 // channels-first layers, converted to kiln's layout) at weights and inputs given
 // by formulas. kiln recomputes them in double; agreement within a relative 1e-9.
@@ -168,6 +169,29 @@ TEST_SUITE("golden") {
             kiln::sequential<kiln::input<7, 6, 2>, kiln::conv2d<4, 3, 1, kiln::same>, kiln::relu,
                              kiln::avg_pool2d<2>, kiln::conv2d<5, 2>, kiln::relu,
                              kiln::global_avg_pool2d, kiln::linear<3>>>("avg_pool.txt");
+    }
+
+    TEST_CASE("depthwise_conv2d, one and two filters per channel, padded, strided and "
+              "dilated: every gradient matches PyTorch's Conv2d with groups = channels") {
+        check_every_gradient<kiln::sequential<
+            kiln::input<7, 6, 3>, kiln::depthwise_conv2d<1, 3, 1, kiln::same>, kiln::relu,
+            kiln::conv2d<4, 1>, kiln::depthwise_conv2d<2, 3, 2, 1>, kiln::relu,
+            kiln::depthwise_conv2d<1, 2, 1, 0, 2>, kiln::flatten, kiln::linear<3>>>(
+            "depthwise.txt");
+    }
+
+    TEST_CASE("conv_transpose2d with stride, padding and output padding: every gradient "
+              "matches PyTorch's ConvTranspose2d") {
+        check_every_gradient<kiln::sequential<
+            kiln::input<4, 3, 2>, kiln::conv_transpose2d<3, 3, 2, 1, 1>, kiln::relu,
+            kiln::conv_transpose2d<2, 2, 2>, kiln::flatten, kiln::linear<3>>>("transposed.txt");
+    }
+
+    TEST_CASE("upsample2d: every gradient matches PyTorch's Upsample(mode='nearest')") {
+        check_every_gradient<kiln::sequential<kiln::input<3, 4, 2>, kiln::upsample2d<2>,
+                                              kiln::conv2d<3, 3, 1, kiln::same>, kiln::relu,
+                                              kiln::upsample2d<2>, kiln::flatten, kiln::linear<3>>>(
+            "upsample.txt");
     }
 
     TEST_CASE("conv1d with stride, padding and dilation: every gradient matches PyTorch's "

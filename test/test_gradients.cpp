@@ -77,6 +77,34 @@ TEST_SUITE("gradients") {
         probe<kiln::sequential<kiln::input<7, 6, 2>, kiln::conv2d<4, 3, 2, 1>>>{}.check();
         probe<kiln::sequential<kiln::input<2, 3>, kiln::conv2d<3, 3, 1, 2>>>{}.check();
     }
+    TEST_CASE("depthwise_conv2d: one filter per channel, and three, padded, strided, dilated") {
+        probe<kiln::sequential<kiln::input<6, 5, 3>, kiln::depthwise_conv2d<1, 3>>>{}.check();
+        probe<kiln::sequential<kiln::input<6, 5, 2>, kiln::depthwise_conv2d<3, 3, 1, kiln::same>,
+                               kiln::relu, kiln::depthwise_conv2d<1, 2, 2, 1>>>{}
+            .check();
+        probe<kiln::sequential<kiln::input<7, 8, 5>, kiln::depthwise_conv2d<1, 3, 1, kiln::same, 2>,
+                               kiln::flatten, kiln::linear<2>>>{}
+            .check();
+        // Padding that leaves no pixel inside, on one channel.
+        probe<kiln::sequential<kiln::input<2, 3>, kiln::depthwise_conv2d<2, 3, 1, 2>>>{}.check();
+    }
+    TEST_CASE("conv_transpose2d: stride, padding, output padding; a decoder of two") {
+        probe<kiln::sequential<kiln::input<3, 4, 2>, kiln::conv_transpose2d<3, 3, 2, 1, 1>>>{}
+            .check();
+        probe<
+            kiln::sequential<kiln::input<4, 3, 3>, kiln::conv_transpose2d<2, 2, 2>, kiln::relu,
+                             kiln::conv_transpose2d<3, 3, 1, 1>, kiln::flatten, kiln::linear<2>>>{}
+            .check();
+        // One channel in (a rank-2 input), a kernel smaller than the stride (gaps stay bias).
+        probe<kiln::sequential<kiln::input<3, 3>, kiln::conv_transpose2d<2, 2, 3, 0, 2>>>{}.check();
+    }
+    TEST_CASE("upsample2d: each block's gradient summed into its pixel") {
+        probe<kiln::sequential<kiln::input<3, 2, 3>, kiln::upsample2d<2>, kiln::flatten,
+                               kiln::linear<2>>>{}
+            .check();
+        probe<kiln::sequential<kiln::input<2, 3>, kiln::upsample2d<3>, kiln::conv2d<2, 2>>>{}
+            .check();
+    }
     TEST_CASE("conv2d with dilation, alone and with padding") {
         probe<kiln::sequential<kiln::input<7, 8, 2>, kiln::conv2d<3, 3, 1, 0, 2>>>{}.check();
         probe<kiln::sequential<kiln::input<6, 6, 2>, kiln::conv2d<4, 3, 1, kiln::same, 2>,

@@ -1,5 +1,5 @@
 // A 3x3 kernel dilated by 3 spans 7x7, more than the 4x4 map it gets without padding.
-// expect: conv2d's kernel 'Needs' (height x width) is larger than the image 'Got'
+// expect: the convolution's kernel 'Needs' (height x width) is larger than the image 'Got'
 // expect: kiln::layer<1, kiln::conv2d<8, 3, 1,
 // expect: {0, false}, 3>
 // expect: kiln::shape<4, 4, 2>

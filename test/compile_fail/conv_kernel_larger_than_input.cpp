@@ -1,5 +1,5 @@
 // A second 7x7 convolution after pooling: the 5x5 map is smaller than the kernel.
-// expect: conv2d's kernel 'Needs' (height x width) is larger than the image 'Got'
+// expect: the convolution's kernel 'Needs' (height x width) is larger than the image 'Got'
 // expect: kiln::layer<5, kiln::conv2d<128, 7
 // expect: kiln::shape<5, 5, 64>
 // expect: kiln::window<7, 7>

@@ -8,7 +8,8 @@ root with:
 
     /usr/bin/python3 test/golden/make_golden_cnn.py [CASE ...]
 
-(every case, or only those named: conv_padded conv_dilated conv1d_options avg_pool).
+(every case, or only those named: conv_padded conv_dilated conv1d_options avg_pool
+depthwise transposed upsample).
 
 Everything is float64. Images are channels-last in kiln (an example is
 height x width x channels, flattened row-major) and channels-first in torch
@@ -42,6 +43,14 @@ Cases:
     gradient and the input gradient, as small_cnn. A conv1d's example is
     length x channels in kiln, channels x length in torch; its weights are
     [K][channels][F] in kiln, Conv1d.weight [F][channels][K] in torch.
+  * depthwise: depthwise_conv2d (nn.Conv2d with groups = channels), multipliers 1
+    and 2, `same`, explicit padding, stride and dilation; every gradient, as
+    small_cnn. Its weights are [K][K][C*M] in kiln, [C*M][1][K][K] in torch.
+  * transposed: conv_transpose2d (nn.ConvTranspose2d) with stride, padding and
+    output padding, then plain; every gradient, as small_cnn. Its weights are
+    [K][K][F][C] in kiln, ConvTranspose2d.weight [C][F][K][K] in torch.
+  * upsample: upsample2d (nn.Upsample(scale_factor, mode='nearest')) around a
+    padded conv2d; every gradient, as small_cnn.
 
 Checks before writing: an independent numpy forward pass in kiln's layout
 (explicit loops over the kernel, no torch) must give torch's logits; in the
@@ -71,7 +80,9 @@ MIN_MARGIN = 1e-7
 # A network: input (H, W, C), or (L, C) for a sequence, and its layers,
 # ("conv", F, K[, stride, padding, dilation]), ("conv1d", F, K, stride, padding,
 # dilation), ("relu",), ("pool", S), ("avgpool", S), ("gap",) (global average
-# pooling to a vector of channels), ("flatten",), ("linear", N). A padding is
+# pooling to a vector of channels), ("dwconv", M, K, stride, padding, dilation)
+# (depthwise, M filters per channel), ("convT", F, K, stride, padding, output
+# padding) (transposed), ("up", F) (nearest upsampling), ("flatten",), ("linear", N). A padding is
 # a count of zeros on each side or "same".
 CASES = {
     "small_cnn": dict(input=(6, 5, 2), batch=2, full=True,
@@ -93,6 +104,16 @@ CASES = {
     "avg_pool": dict(input=(7, 6, 2), batch=2, full=True,
                      layers=[("conv", 4, 3, 1, "same", 1), ("relu",), ("avgpool", 2),
                              ("conv", 5, 2), ("relu",), ("gap",), ("linear", 3)]),
+    "depthwise": dict(input=(7, 6, 3), batch=2, full=True,
+                      layers=[("dwconv", 1, 3, 1, "same", 1), ("relu",), ("conv", 4, 1),
+                              ("dwconv", 2, 3, 2, 1, 1), ("relu",), ("dwconv", 1, 2, 1, 0, 2),
+                              ("flatten",), ("linear", 3)]),
+    "transposed": dict(input=(4, 3, 2), batch=2, full=True,
+                       layers=[("convT", 3, 3, 2, 1, 1), ("relu",), ("convT", 2, 2, 2, 0, 0),
+                               ("flatten",), ("linear", 3)]),
+    "upsample": dict(input=(3, 4, 2), batch=2, full=True,
+                     layers=[("up", 2), ("conv", 3, 3, 1, "same", 1), ("relu",), ("up", 2),
+                             ("flatten",), ("linear", 3)]),
     "conv1d_options": dict(input=(10, 2), batch=2, full=True,
                            layers=[("conv1d", 3, 3, 2, 1, 1), ("relu",),
                                    ("conv1d", 4, 2, 1, "same", 2), ("relu",),
@@ -135,6 +156,16 @@ def make_case(case):
             params.append(param_values(len(params), (k, k, c, f)))
             params.append(param_values(len(params), (f,)))
             h, w, c = conv_out(h, k, s, p, d), conv_out(w, k, s, p, d), f
+        elif layer[0] == "dwconv":
+            m, k, s, p, d = conv_options(layer)
+            params.append(param_values(len(params), (k, k, c * m)))
+            params.append(param_values(len(params), (c * m,)))
+            h, w, c = conv_out(h, k, s, p, d), conv_out(w, k, s, p, d), c * m
+        elif layer[0] == "convT":
+            _, f, k, s, p, op = layer
+            params.append(param_values(len(params), (k, k, f, c)))
+            params.append(param_values(len(params), (f,)))
+            h, w, c = (h - 1) * s - 2 * p + k + op, (w - 1) * s - 2 * p + k + op, f
         elif layer[0] == "conv1d":
             f, k, s, p, d = conv_options(layer)
             params.append(param_values(len(params), (k, c, f)))
@@ -142,6 +173,8 @@ def make_case(case):
             h, c = conv_out(h, k, s, p, d), f
         elif layer[0] in ("pool", "avgpool"):
             h, w = h // layer[1], w // layer[1]
+        elif layer[0] == "up":
+            h, w = h * layer[1], w * layer[1]
         elif layer[0] == "gap":
             h, w = None, None
         elif layer[0] == "flatten":
@@ -175,28 +208,42 @@ def torch_reference(case, params, x, y):
     modules, loaded = [], []
     channels = case["input"][-1]
     it = iter(params)
+
+    def load(kind, module, to_torch_layout):
+        """The next weight and bias (kiln's layout) into a torch convolution."""
+        module = module.double()
+        weight, bias = next(it), next(it)
+        with torch.no_grad():
+            module.weight.copy_(torch.from_numpy(to_torch_layout(weight).copy()))
+            module.bias.copy_(torch.from_numpy(bias))
+        modules.append(module)
+        loaded.append((kind, module))
     for layer in case["layers"]:
         if layer[0] == "conv1d":
             f, k, s, p, d = conv_options(layer)
-            conv = nn.Conv1d(channels, f, k, stride=s, padding=p, dilation=d).double()
-            weight, bias = next(it), next(it)
-            with torch.no_grad():
-                # kiln [K][C][F] -> torch [F][C][K]
-                conv.weight.copy_(torch.from_numpy(weight.transpose(2, 1, 0).copy()))
-                conv.bias.copy_(torch.from_numpy(bias))
-            modules.append(conv)
-            loaded.append(("conv1d", conv))
+            # kiln [K][C][F] -> torch [F][C][K]
+            load("conv1d", nn.Conv1d(channels, f, k, stride=s, padding=p, dilation=d),
+                 lambda weight: weight.transpose(2, 1, 0))
             channels = f
         elif layer[0] == "conv":
             f, k, s, p, d = conv_options(layer)
-            conv = nn.Conv2d(channels, f, k, stride=s, padding=p, dilation=d).double()
-            weight, bias = next(it), next(it)
-            with torch.no_grad():
-                # kiln [K][K][C][F] -> torch [F][C][K][K]
-                conv.weight.copy_(torch.from_numpy(weight.transpose(3, 2, 0, 1).copy()))
-                conv.bias.copy_(torch.from_numpy(bias))
-            modules.append(conv)
-            loaded.append(("conv", conv))
+            # kiln [K][K][C][F] -> torch [F][C][K][K]
+            load("conv", nn.Conv2d(channels, f, k, stride=s, padding=p, dilation=d),
+                 lambda weight: weight.transpose(3, 2, 0, 1))
+            channels = f
+        elif layer[0] == "dwconv":
+            m, k, s, p, d = conv_options(layer)
+            # kiln [K][K][C*M] -> torch [C*M][1][K][K]
+            load("dwconv", nn.Conv2d(channels, channels * m, k, stride=s, padding=p, dilation=d,
+                                     groups=channels),
+                 lambda weight: weight.transpose(2, 0, 1)[:, None])
+            channels *= m
+        elif layer[0] == "convT":
+            _, f, k, s, p, op = layer
+            # kiln [K][K][F][C] -> torch [C][F][K][K]
+            load("convT", nn.ConvTranspose2d(channels, f, k, stride=s, padding=p,
+                                             output_padding=op),
+                 lambda weight: weight.transpose(3, 2, 0, 1))
             channels = f
         elif layer[0] == "relu":
             modules.append(nn.ReLU())
@@ -204,6 +251,8 @@ def torch_reference(case, params, x, y):
             modules.append(nn.MaxPool2d(layer[1]))
         elif layer[0] == "avgpool":
             modules.append(nn.AvgPool2d(layer[1]))
+        elif layer[0] == "up":
+            modules.append(nn.Upsample(scale_factor=layer[1], mode="nearest"))
         elif layer[0] == "gap":
             modules += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         elif layer[0] == "flatten":
@@ -228,8 +277,10 @@ def torch_reference(case, params, x, y):
     grads = []
     for kind, module in loaded:
         g = module.weight.grad.numpy()
-        if kind == "conv":
+        if kind in ("conv", "convT"):
             grads.append(g.transpose(2, 3, 1, 0).copy())
+        elif kind == "dwconv":
+            grads.append(g[:, 0].transpose(1, 2, 0).copy())
         elif kind == "conv1d":
             grads.append(g.transpose(2, 1, 0).copy())
         else:
@@ -244,6 +295,18 @@ def torch_reference(case, params, x, y):
 # Independent numpy forward pass in kiln's layout, and the branch margins
 # ----------------------------------------------------------------------------
 
+def padded_taps(a, k, s, p, d):
+    """(di, dj, the image's values under tap (di, dj) at every output pixel), zero padded."""
+    before, after = padding_before_after(p, k, d)
+    a = np.pad(a, ((0, 0), (before, after), (before, after), (0, 0)))
+    _, h, w, _ = a.shape
+    oh, ow = conv_out(h, k, s, 0, d), conv_out(w, k, s, 0, d)
+    for di in range(k):
+        for dj in range(k):
+            yield di, dj, a[:, di * d:di * d + s * (oh - 1) + 1:s,
+                            dj * d:dj * d + s * (ow - 1) + 1:s, :]
+
+
 def numpy_forward(case, params, x, y, margins=None):
     """Logits and mean loss; appends to `margins` how far each branch is decided."""
     a = x
@@ -252,17 +315,25 @@ def numpy_forward(case, params, x, y, margins=None):
         if layer[0] == "conv":
             f, k, s, p, d = conv_options(layer)
             weight, bias = next(it), next(it)
-            before, after = padding_before_after(p, k, d)
-            a = np.pad(a, ((0, 0), (before, after), (before, after), (0, 0)))
+            a = bias + sum(taps @ weight[di, dj] for di, dj, taps in padded_taps(a, k, s, p, d))
+        elif layer[0] == "dwconv":
+            m, k, s, p, d = conv_options(layer)
+            weight, bias = next(it), next(it)
+            # Channel c feeds outputs c * M ... c * M + M - 1.
+            a = bias + sum(np.repeat(taps, m, axis=3) * weight[di, dj]
+                           for di, dj, taps in padded_taps(a, k, s, p, d))
+        elif layer[0] == "convT":
+            # Every input pixel spreads its kernel over the output, Stride apart; the
+            # padding is then cut from each side.
+            _, f, k, s, p, op = layer
+            weight, bias = next(it), next(it)
             b, h, w, _ = a.shape
-            oh, ow = conv_out(h, k, s, 0, d), conv_out(w, k, s, 0, d)
-            out = np.zeros((b, oh, ow, f)) + bias
+            full = np.zeros((b, (h - 1) * s + k + op, (w - 1) * s + k + op, f))
             for di in range(k):
                 for dj in range(k):
-                    taps = a[:, di * d:di * d + s * (oh - 1) + 1:s,
-                             dj * d:dj * d + s * (ow - 1) + 1:s, :]
-                    out += taps @ weight[di, dj]
-            a = out
+                    full[:, di:di + s * (h - 1) + 1:s, dj:dj + s * (w - 1) + 1:s, :] += \
+                        a @ weight[di, dj].T
+            a = full[:, p:full.shape[1] - p, p:full.shape[2] - p, :] + bias
         elif layer[0] == "conv1d":
             f, k, s, p, d = conv_options(layer)
             weight, bias = next(it), next(it)
@@ -296,6 +367,8 @@ def numpy_forward(case, params, x, y, margins=None):
             a = windows.mean(axis=(2, 4))
         elif layer[0] == "gap":
             a = a.mean(axis=(1, 2))
+        elif layer[0] == "up":
+            a = a.repeat(layer[1], axis=1).repeat(layer[1], axis=2)
         elif layer[0] == "flatten":
             a = a.reshape(a.shape[0], -1)
         elif layer[0] == "linear":
@@ -351,15 +424,17 @@ def fmt_line(name, values):
 
 
 def describe(case):
-    def conv_name(kind, layer):
+    def conv_name(kind, layer, defaults=(1, 0, 1)):
         shown = [str(v) for v in layer[1:]]
-        while len(shown) > 2 and shown[-1] == str((1, 0, 1)[len(shown) - 3]):
+        while len(shown) > 2 and shown[-1] == str(defaults[len(shown) - 3]):
             shown.pop()
         return f"{kind}<" + ", ".join(shown) + ">"
 
-    names = {"conv": lambda l: conv_name("conv2d", l), "conv1d": lambda l: conv_name("conv1d", l),
+    names = {"conv": lambda l: conv_name("conv2d", l),
+             "dwconv": lambda l: conv_name("depthwise_conv2d", l),
+             "convT": lambda l: conv_name("conv_transpose2d", l, (1, 0, 0)), "conv1d": lambda l: conv_name("conv1d", l),
              "relu": lambda l: "relu", "avgpool": lambda l: f"avg_pool2d<{l[1]}>",
-             "gap": lambda l: "global_avg_pool2d",
+             "gap": lambda l: "global_avg_pool2d", "up": lambda l: f"upsample2d<{l[1]}>",
              "pool": lambda l: f"max_pool2d<{l[1]}>", "flatten": lambda l: "flatten",
              "linear": lambda l: f"linear<{l[1]}>"}
     shape = ", ".join(str(v) for v in case["input"])

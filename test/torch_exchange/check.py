@@ -4,8 +4,10 @@
 activations (PReLU's learned slopes per channel, shared and per feature; ELU, leaky
 ReLU, SiLU, GELU's tanh form, sigmoid, softmax), a recurrent network (nn.GRU into
 nn.LSTM, the last step into a linear layer), batch_norm (with its running
-statistics) and dropout in evaluation, and a small GPT (embedding,
-add_position, a repeat of residual blocks with layer_norm and attention).
+statistics) and dropout in evaluation, depthwise convolutions (Conv2d with
+groups = channels) with a transposed one (ConvTranspose2d) and upsampling, and a
+small GPT (embedding, add_position, a repeat of residual blocks with layer_norm
+and attention).
 
 write_models (test/torch_exchange/write_models.cpp) saves each network with
 kiln's random initialization in double, with inputs and kiln's outputs. Each file
@@ -115,6 +117,11 @@ def mirrors():
                          nn.Linear(48, 7), nn.Dropout(0.3), nn.BatchNorm1d(7, momentum=0.2,
                                                                            eps=1e-3),
                          nn.Linear(7, 4))
+    depthwise = nn.Sequential(nn.Conv2d(3, 6, 3, padding="same", groups=3), nn.ReLU(),
+                              nn.Conv2d(6, 6, 2, stride=2, padding=1, groups=6),
+                              nn.ConvTranspose2d(6, 3, 3, stride=2, padding=1, output_padding=1),
+                              nn.Upsample(scale_factor=2, mode="nearest"),
+                              ChannelsLastFlatten(), nn.Linear(960, 4))
     vocab, block, width = 11, 6, 8
     copy = lambda: nn.Sequential(
         Residual(nn.LayerNorm(width), CausalSelfAttention(width, 2)),
@@ -128,6 +135,7 @@ def mirrors():
         "activations": (activations, lambda x: x.reshape(BATCH, 6, 6, 2).permute(0, 3, 1, 2)),
         "recurrent": (recurrent, lambda x: x.reshape(BATCH, 5, 3)),
         "norm": (norm, lambda x: x.reshape(BATCH, 6, 6, 2).permute(0, 3, 1, 2)),
+        "depthwise": (depthwise, lambda x: x.reshape(BATCH, 8, 7, 3).permute(0, 3, 1, 2)),
         "gpt": (gpt, lambda x: x.reshape(BATCH, block).round().long()),
     }
 

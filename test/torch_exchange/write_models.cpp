@@ -1,8 +1,9 @@
 // Writes, into the folder it is given, kiln model files of a small CNN, a conv1d
 // network, a network of every activation (PReLU's slopes among them), a gru and an
-// lstm, batch_norm and dropout, and a small GPT (double, randomly initialized) with the inputs and
-// kiln's outputs for them, for test/torch_exchange/check.py: PyTorch mirrors of the two networks,
-// loaded through scripts/torch_weights.py, must compute the same outputs.
+// lstm, batch_norm and dropout, depthwise and transposed convolutions, and a small
+// GPT (double, randomly initialized) with the inputs and kiln's outputs for them,
+// for test/torch_exchange/check.py: PyTorch mirrors of the networks, loaded through
+// scripts/torch_weights.py, must compute the same outputs.
 #include <kiln/kiln.hpp>
 #include <kiln/train/checkpoint.hpp>
 
@@ -45,6 +46,12 @@ using recurrent = kiln::sequential<kiln::input<5, 3>, kiln::gru<4>, kiln::lstm<6
 using norm = kiln::sequential<kiln::input<6, 6, 2>, kiln::conv2d<3, 3>, kiln::batch_norm<>,
                               kiln::relu, kiln::flatten, kiln::linear<7>, kiln::dropout<0.3>,
                               kiln::batch_norm<0.2, 1e-3>, kiln::linear<4>>;
+// Depthwise convolutions, two filters per channel, then one, padded and strided, and
+// a transposed convolution and nearest upsampling that grow the image back.
+using depthwise =
+    kiln::sequential<kiln::input<8, 7, 3>, kiln::depthwise_conv2d<2, 3, 1, kiln::same>, kiln::relu,
+                     kiln::depthwise_conv2d<1, 2, 2, 1>, kiln::conv_transpose2d<3, 3, 2, 1, 1>,
+                     kiln::upsample2d<2>, kiln::flatten, kiln::linear<4>>;
 constexpr std::size_t batch = 3;
 
 void write_values(const std::filesystem::path& path, std::span<const double> values) {
@@ -91,6 +98,7 @@ int main(int argc, char** argv) {
     write<activations>(folder, "activations", wave(batch * 6 * 6 * 2));
     write<recurrent>(folder, "recurrent", wave(batch * 5 * 3));
     write<norm>(folder, "norm", wave(batch * 6 * 6 * 2));
+    write<depthwise>(folder, "depthwise", wave(batch * 8 * 7 * 3));
     std::vector<double> ids(batch * block);
     for (std::size_t i = 0; i < ids.size(); ++i)
         ids[i] = static_cast<double>((5 * i + 3) % vocab);

@@ -36,6 +36,7 @@
 #include "kiln/kernels/conv.hpp"
 #include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
+#include "kiln/layers/conv_patches.hpp"
 #include "kiln/layers/image.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/layers/padding.hpp"
@@ -48,17 +49,6 @@
 namespace kiln {
 
 namespace error {
-template <class Layer, class Got, class Needs>
-struct kernel_larger_than_input {
-    static void report() {
-        static_assert(facts_of_the_error<Layer, Got, Needs>,
-                      "kiln: conv2d's kernel 'Needs' (height x width) is larger than the image "
-                      "'Got' it receives, padded as the layer says, so it has no place to go "
-                      "(a dilated kernel spans Dilation (Kernel - 1) + 1). Fix: use a smaller "
-                      "kernel or dilation, pad (kiln::conv2d<F, K, 1, kiln::same>), remove a "
-                      "layer that shrinks the image before it, or feed it a larger image.");
-    }
-};
 template <class Layer>
 struct conv2d_has_no_filters {
     static void report() {
@@ -90,22 +80,15 @@ struct conv2d {
     private:
         using image = image_dims<In>;
         using here = layer<Position, conv2d>;
-        using rows_axis = conv_axis<image::height, Kernel, Stride, Padding, Dilation>;
-        using columns_axis = conv_axis<image::width, Kernel, Stride, Padding, Dilation>;
-        using kernel_window = window<rows_axis::extent, columns_axis::extent>;
-        static constexpr bool kernel_fits = rows_axis::fits && columns_axis::fits;
+        using patches = conv_patches<image::height, image::width, image::channels, Kernel, Stride,
+                                     Padding, Dilation>;
+        using rows_axis = typename patches::rows_axis;
+        using columns_axis = typename patches::columns_axis;
 
     public:
         // One mistake, one error: the network reports the first rule broken.
-        using broken_rule = first_broken<
-            rule<image::is_image, error::layer_needs_an_image<here, In>>,
-            rule<Filters != 0, error::conv2d_has_no_filters<here>>,
-            rule<rows_axis::sizes_nonzero, error::window_size_is_zero<here>>,
-            rule<!Padding.is_same || Stride == 1, error::same_padding_needs_stride_one<here>>,
-            rule<!channels_first<In, Kernel, Position>::likely,
-                 error::image_written_channels_first<
-                     here, In, typename channels_first<In, Kernel, Position>::channels_last>>,
-            rule<kernel_fits, error::kernel_larger_than_input<here, In, kernel_window>>>;
+        using broken_rule = conv2d_rules<here, In, Kernel, Stride, Padding, Dilation, Position,
+                                         rule<Filters != 0, error::conv2d_has_no_filters<here>>>;
         static constexpr bool valid = broken_rule::holds;
 
         using spec = conv2d;
@@ -145,27 +128,13 @@ struct conv2d {
 
     private:
         // Whether some output pixel's patch reaches into the padding.
-        static constexpr bool reads_padding =
-            valid && (rows_axis::reads_padding || columns_axis::reads_padding);
-        static constexpr std::size_t row_stride = width * channels; // one image row in x
+        static constexpr bool reads_padding = valid && patches::reads_padding;
+        static constexpr std::size_t row_stride = patches::row_stride; // one image row in x
         // Values of a patch contiguous in the image: a kernel row, or one tap's channels
         // when dilated.
         static constexpr std::size_t run = !valid          ? 1
                                            : Dilation == 1 ? Kernel * channels
                                                            : channels;
-
-        // Whether output pixel p of an example reads no padding.
-        static constexpr bool inside(std::size_t p) noexcept {
-            const std::size_t i = p / out_width, j = p % out_width;
-            return i >= rows_axis::inside_begin && i < rows_axis::inside_end &&
-                   j >= columns_axis::inside_begin && j < columns_axis::inside_end;
-        }
-        // Where output pixel p of an example starts its patch in the example's image
-        // (for a pixel that reads padding, where it would start in a padded image).
-        static constexpr std::size_t pixel_offset(std::size_t p) noexcept {
-            return (p / out_width * Stride - rows_axis::before) * row_stride +
-                   (p % out_width * Stride - columns_axis::before) * channels;
-        }
         // Where patch entry k = (kernel row, kernel column, channel) lies from the patch's start.
         static constexpr std::size_t patch_offset(std::size_t k) noexcept {
             if constexpr (Dilation == 1)
@@ -176,34 +145,13 @@ struct conv2d {
         }
         // Output pixel m, counted over the batch.
         static constexpr std::size_t batch_pixel_offset(std::size_t m) noexcept {
-            return (m / pixels) * In::size + pixel_offset(m % pixels);
-        }
-        // f(k, offset in the image) for the entries of pixel p's patch that lie
-        // inside the image, g(k, count) for runs of count entries on the padding.
-        template <class Inside, class Outside>
-        static void for_patch_entries(std::size_t p, Inside&& f, Outside&& g) {
-            const std::size_t i = p / out_width, j = p % out_width;
-            for (std::size_t kr = 0; kr < Kernel; ++kr) {
-                const std::size_t row_start = kr * Kernel * channels;
-                if (!rows_axis::tap_inside(i, kr)) {
-                    g(row_start, Kernel * channels);
-                    continue;
-                }
-                const std::size_t row = rows_axis::tap_at(i, kr);
-                for (std::size_t kc = 0; kc < Kernel; ++kc) {
-                    const std::size_t k = row_start + kc * channels;
-                    if (columns_axis::tap_inside(j, kc))
-                        f(k, (row * width + columns_axis::tap_at(j, kc)) * channels);
-                    else
-                        g(k, channels);
-                }
-            }
+            return (m / pixels) * In::size + patches::pixel_offset(m % pixels);
         }
         // Pixel m's patch (counted over the batch), zeros on the padding, into `to`.
         template <class T>
         static void gather_patch(const T* x, std::size_t m, T* to) noexcept {
             const T* const image_n = x + (m / pixels) * In::size;
-            for_patch_entries(
+            patches::for_patch_entries(
                 m % pixels,
                 [&](std::size_t k, std::size_t at) { std::copy_n(image_n + at, channels, to + k); },
                 [&](std::size_t k, std::size_t count) { std::fill_n(to + k, count, T{0}); });
@@ -219,8 +167,9 @@ struct conv2d {
         static constexpr std::size_t flops_per_example = 2 * pixels * weight_count;
 
         // y[m] = b + patch(m) W for every output pixel m, the activation after it
-        // applied when fused in.
-        template <class T>
+        // applied when fused in; without the bias for conv_transpose2d, whose input
+        // gradient this is.
+        template <class T, bool AddBias = true>
         static void forward(const T* params, const T* x, T* y, std::size_t batch,
                             work_share share = {}) noexcept {
             const T* const bias_values = params + bias_offset;
@@ -237,7 +186,9 @@ struct conv2d {
                 tile.for_each(
                     [&](std::size_t r, std::size_t c, auto& value, auto lanes) KILN_ALWAYS_INLINE {
                         constexpr std::size_t n = decltype(lanes)::value;
-                        auto out = value + kernels::load_lanes<n>(bias_values + column + c);
+                        auto out = value;
+                        if constexpr (AddBias)
+                            out += kernels::load_lanes<n>(bias_values + column + c);
                         out = applied::apply(out);
                         kernels::store_lanes<n>(y + (row + r) * Filters + column + c, out);
                     });
@@ -250,7 +201,7 @@ struct conv2d {
             else
                 kernels::gather_matmul_padded<T, Filters, walk, patch>(
                     x, params, rows.begin, rows.end,
-                    [](std::size_t m) { return inside(m % pixels); },
+                    [](std::size_t m) { return patches::inside(m % pixels); },
                     [](std::size_t m) { return batch_pixel_offset(m); },
                     [x](std::size_t m, T* to) { gather_patch(x, m, to); }, 0, outer_runs, store,
                     blocks.begin, blocks.end);
@@ -313,8 +264,8 @@ struct conv2d {
         template <class T, std::size_t Lanes>
         static void add_to_pixel(T* dx_n, std::size_t p, std::size_t k,
                                  const simd::vec<T>& v) noexcept {
-            if (!reads_padding || inside(p)) {
-                T* const patch_start = dx_n + pixel_offset(p);
+            if (!reads_padding || patches::inside(p)) {
+                T* const patch_start = dx_n + patches::pixel_offset(p);
                 if constexpr (run % simd::width<T> == 0) {
                     T* const at = patch_start + patch_offset(k);
                     kernels::store_lanes<Lanes>(at, kernels::load_lanes<Lanes>(at) + v);
@@ -350,8 +301,9 @@ struct conv2d {
         }
 
         // dW[k] = sum over output pixels m of patch(m)[k] dy[m] (this share's rows of
-        // W) and, in share 0, db = sum_m dy[m]; handed to the sink register by register.
-        template <class T, class Sink>
+        // W) and, in share 0, db = sum_m dy[m] (unless conv_transpose2d, which has
+        // a bias of its own, asks for W's alone); handed to the sink register by register.
+        template <class T, class Sink, bool BiasGradient = true>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
             const auto [weight_rows, blocks] =
@@ -382,15 +334,19 @@ struct conv2d {
                     const bool last_chunk = first + count == batch;
                     kernels::gather_matmul<T, Filters, pixel_walk>(
                         x, dy + first_inside * Filters, weight_rows.begin, weight_rows.end,
-                        [](std::size_t k) { return patch_offset(k) + pixel_offset(first_inside); },
+                        [](std::size_t k) {
+                            return patch_offset(k) + patches::pixel_offset(first_inside);
+                        },
                         first, first + count,
                         weights_and_bias::gradient_chunk<Filters>(scratch, sink, first_chunk,
                                                                   last_chunk),
                         blocks.begin, blocks.end);
                 }
             }
-            if (share.index == 0)
-                weights_and_bias::bias_gradient<T, Filters>(dy, batch * pixels, bias_offset, sink);
+            if constexpr (BiasGradient)
+                if (share.index == 0)
+                    weights_and_bias::bias_gradient<T, Filters>(dy, batch * pixels, bias_offset,
+                                                                sink);
         }
 
     private:
@@ -403,10 +359,10 @@ struct conv2d {
             std::fill(scratch + begin * Filters, scratch + end * Filters, T{0});
             for (std::size_t n = 0; n < batch; ++n)
                 for (std::size_t p = 0; p < pixels; ++p) {
-                    if (inside(p)) continue;
+                    if (patches::inside(p)) continue;
                     const T* const g = dy + (n * pixels + p) * Filters;
                     const T* const image_n = x + n * In::size;
-                    for_patch_entries(
+                    patches::for_patch_entries(
                         p,
                         [&](std::size_t first, std::size_t at) {
                             for (std::size_t c = 0; c < channels; ++c) {

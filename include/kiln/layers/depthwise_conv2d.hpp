@@ -1,0 +1,226 @@
+#pragma once
+// kiln::depthwise_conv2d<Multiplier, Kernel, Stride = 1, Padding = 0, Dilation = 1>:
+// each channel convolved on its own with Multiplier Kernel x Kernel filters, as
+// PyTorch's nn.Conv2d(C, C * Multiplier, Kernel, Stride, Padding, Dilation,
+// groups = C) computes it. A height x width x C image (layers/image.hpp) becomes
+// out_height x out_width x (C * Multiplier), output channel c * Multiplier + m the
+// m-th filter of channel c (PyTorch's order), with out as conv2d's (the padding,
+// stride and dilation rules and the patches are conv2d's: layers/conv_patches.hpp).
+//
+// Weights are stored [kernel row][kernel column][output channel] and the bias
+// [output channel]: every tap of a pixel is then a multiply-add along the output
+// channels, contiguous in the weights, the image (when Multiplier is 1) and the
+// output. PyTorch's weight is [C * Multiplier][1][row][column]; the exchange
+// (graph/parameter_table.hpp) converts.
+//
+// There is no product here: a patch meets C * Multiplier weights, not a matrix,
+// so each output pixel is a direct loop over its taps, a register of channels at
+// a time (bench/depthwise_step measures it against conv2d's product).
+// It fuses no activation yet: the store after a pixel's last tap is where an
+// epilogue would go, and a fused derivative would need conv2d's gate plumbing.
+#include "kiln/core/diagnostics.hpp"
+#include "kiln/core/names.hpp"
+#include "kiln/core/thread_pool.hpp"
+#include "kiln/graph/layer_view.hpp"
+#include "kiln/kernels/simd.hpp"
+#include "kiln/layers/conv_patches.hpp"
+#include "kiln/layers/image.hpp"
+#include "kiln/layers/layer.hpp"
+#include "kiln/layers/padding.hpp"
+#include "kiln/layers/weights_and_bias.hpp"
+#include "kiln/optim/gradient_sink.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string>
+
+namespace kiln {
+
+namespace error {
+template <class Layer>
+struct depthwise_multiplier_is_zero {
+    static void report() {
+        static_assert(facts_of_the_error<Layer>,
+                      "kiln: depthwise_conv2d<0, ...> gives each channel no filter, so it "
+                      "produces nothing. Fix: give it a channel multiplier of at least 1, e.g. "
+                      "kiln::depthwise_conv2d<1, 3> (one 3x3 filter per channel).");
+    }
+};
+} // namespace error
+
+template <std::size_t Multiplier, std::size_t Kernel, std::size_t Stride = 1, padding Padding = 0,
+          std::size_t Dilation = 1>
+struct depthwise_conv2d {
+    static constexpr std::size_t multiplier = Multiplier;
+    static constexpr std::size_t kernel = Kernel;
+    static constexpr std::size_t stride = Stride;
+    static constexpr padding zero_padding = Padding;
+    static constexpr std::size_t dilation = Dilation;
+    static std::string name() {
+        return convolution_name("depthwise_conv2d<", Multiplier, Kernel, Stride, Padding, Dilation);
+    }
+
+    template <class In, std::size_t Position, class Previous = no_layer, class Next = no_layer>
+    struct bind {
+    private:
+        using image = image_dims<In>;
+        using here = layer<Position, depthwise_conv2d>;
+        using patches = conv_patches<image::height, image::width, image::channels, Kernel, Stride,
+                                     Padding, Dilation>;
+
+    public:
+        using broken_rule =
+            conv2d_rules<here, In, Kernel, Stride, Padding, Dilation, Position,
+                         rule<Multiplier != 0, error::depthwise_multiplier_is_zero<here>>>;
+        static constexpr bool valid = broken_rule::holds;
+
+        using spec = depthwise_conv2d;
+        using in_shape = In;
+        static constexpr std::size_t position = Position;
+        static constexpr std::size_t height = image::height;
+        static constexpr std::size_t width = image::width;
+        static constexpr std::size_t channels = image::channels;
+        // After a reported mistake, a placeholder output that causes no follow-on errors.
+        static constexpr std::size_t out_height =
+            valid ? patches::out_height : placeholder_image_side;
+        static constexpr std::size_t out_width =
+            valid ? patches::out_width : placeholder_image_side;
+        static constexpr std::size_t out_channels = valid ? channels * Multiplier : 1;
+        using out_shape = shape<out_height, out_width, out_channels>;
+
+        static constexpr std::size_t pixels = out_height * out_width; // per example
+        static constexpr std::size_t taps = Kernel * Kernel;
+        static constexpr std::size_t weight_count = taps * out_channels;
+        static constexpr std::size_t param_count = weight_count + out_channels;
+        static constexpr bool is_view = false;
+        static constexpr bool passes_gradient = false;
+
+        // Within the layer's slice: the weights, then the bias on its own cache line.
+        static constexpr std::size_t bias_offset = padded_count(weight_count);
+        static constexpr std::size_t storage_size = bias_offset + padded_count(out_channels);
+        static constexpr std::size_t weight_at(std::size_t row, std::size_t column,
+                                               std::size_t out_channel) {
+            return (row * Kernel + column) * out_channels + out_channel;
+        }
+        // PyTorch's [out channel][1][row][column], stored [row][column][1][out channel].
+        static constexpr std::array parameter_parts{
+            parameter_part{"weight", 0, {out_channels, 1, Kernel, Kernel}, {2, 3, 1, 0}},
+            parameter_part{"bias", bias_offset, {out_channels}}};
+
+        // PyTorch's fans for groups = C: a output reads Kernel^2 inputs, an input
+        // reaches Multiplier Kernel^2 outputs.
+        template <class T, class Scheme>
+        static void initialize(T* params, rng& random, const Scheme& scheme) {
+            weights_and_bias::initialize(params, weight_count, params + bias_offset, out_channels,
+                                         taps, taps * Multiplier, random, scheme);
+        }
+
+        static constexpr std::size_t flops_per_example = 2 * pixels * weight_count;
+
+        // y[p][o] = b[o] + the sum over p's taps t inside the image of x[t][o / M] W[t][o].
+        template <class T>
+        static void forward(const T* params, const T* x, T* y, std::size_t batch,
+                            work_share share = {}) noexcept {
+            const auto examples = share.rows(batch);
+            for (std::size_t n = examples.begin; n < examples.end; ++n)
+                for (std::size_t p = 0; p < pixels; ++p) {
+                    T* const out = y + (n * pixels + p) * out_channels;
+                    std::copy_n(params + bias_offset, out_channels, out);
+                    for_taps_inside(p, [&](std::size_t tap, std::size_t at) {
+                        add_products(out, x + n * In::size + at, params + tap * out_channels);
+                    });
+                }
+        }
+
+        // dx[t][c] = the sum over the pixels p whose tap t reads it, and over c's
+        // filters o, of dy[p][o] W[t][o]. Split by examples, whose images do not overlap.
+        template <class T>
+        static void backward_input(const T* params, const T*, const T*, const T* dy, T* dx,
+                                   std::size_t batch, work_share share = {}) noexcept {
+            const auto examples = share.rows(batch);
+            std::fill(dx + examples.begin * In::size, dx + examples.end * In::size, T{0});
+            for (std::size_t n = examples.begin; n < examples.end; ++n)
+                for (std::size_t p = 0; p < pixels; ++p) {
+                    const T* const g = dy + (n * pixels + p) * out_channels;
+                    for_taps_inside(p, [&](std::size_t tap, std::size_t at) {
+                        add_filter_sums(dx + n * In::size + at, g, params + tap * out_channels);
+                    });
+                }
+        }
+
+        // dW[t][o] = the sum over pixels p of x[t of p][o / M] dy[p][o] (this share's
+        // taps, each summed in the same order however the pass is split) and, in share
+        // 0, db = the sum of dy's rows.
+        template <class T, class Sink>
+        static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
+                                    std::size_t batch, Sink& sink, work_share share = {}) noexcept {
+            const auto mine = share.rows(taps);
+            T* const sums = scratch + mine.begin * out_channels;
+            const std::size_t count = (mine.end - mine.begin) * out_channels;
+            std::fill_n(sums, count, T{0});
+            for (std::size_t n = 0; n < batch; ++n)
+                for (std::size_t p = 0; p < pixels; ++p) {
+                    const T* const g = dy + (n * pixels + p) * out_channels;
+                    for_taps_inside(p, [&](std::size_t tap, std::size_t at) {
+                        if (tap >= mine.begin && tap < mine.end)
+                            add_products(scratch + tap * out_channels, x + n * In::size + at, g);
+                    });
+                }
+            hand_over(sink, mine.begin * out_channels, static_cast<const T*>(sums), count);
+            if (share.index == 0)
+                weights_and_bias::bias_gradient<T, out_channels>(dy, batch * pixels, bias_offset,
+                                                                 sink);
+        }
+
+    private:
+        // f(tap, offset of the tap's channels in the example's image) for the taps of
+        // output pixel p that lie inside the image: all of them, straight, for a
+        // pixel away from the padding; conv2d's patch walk for the frame.
+        template <class F>
+        static void for_taps_inside(std::size_t p, F&& f) {
+            if (!patches::reads_padding || patches::inside(p)) {
+                const std::size_t start = patches::pixel_offset(p);
+                for (std::size_t row = 0; row < Kernel; ++row)
+                    for (std::size_t column = 0; column < Kernel; ++column)
+                        f(row * Kernel + column, start + patches::tap_offset(row, column));
+                return;
+            }
+            patches::for_patch_entries(
+                p, [&](std::size_t k, std::size_t at) { f(k / channels, at); },
+                [](std::size_t, std::size_t) {});
+        }
+
+        // out[o] += a[o / M] w[o] for every output channel o: a tap's share of a
+        // pixel (a = its channels, w = its weights) or of a weight gradient (w = dy).
+        template <class T>
+        static void add_products(T* out, const T* a, const T* w) noexcept {
+            if constexpr (Multiplier == 1)
+                simd::map(
+                    channels, out,
+                    [](const simd::vec<T>& s, const simd::vec<T>& v, const simd::vec<T>& u) {
+                        return simd::fma(v, u, s);
+                    },
+                    static_cast<const T*>(out), a, w);
+            else
+                for (std::size_t c = 0; c < channels; ++c)
+                    for (std::size_t m = 0; m < Multiplier; ++m)
+                        out[c * Multiplier + m] += a[c] * w[c * Multiplier + m];
+        }
+
+        // dx[c] += the sum over c's filters o of g[o] w[o].
+        template <class T>
+        static void add_filter_sums(T* dx, const T* g, const T* w) noexcept {
+            if constexpr (Multiplier == 1)
+                add_products(dx, g, w);
+            else
+                for (std::size_t c = 0; c < channels; ++c) {
+                    T sum{0};
+                    for (std::size_t m = 0; m < Multiplier; ++m)
+                        sum += g[c * Multiplier + m] * w[c * Multiplier + m];
+                    dx[c] += sum;
+                }
+        }
+    };
+};
+
+} // namespace kiln
