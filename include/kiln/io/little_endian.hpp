@@ -121,6 +121,7 @@ private:
 // Values of type T from little-endian bytes (as many as fit).
 template <little_endian_value T>
 void read_little_endian(std::span<const std::byte> raw, std::span<T> out) {
+    if (out.empty()) return; // an empty section: memcpy may not be given its null data()
     if constexpr (std::endian::native == std::endian::little) {
         std::memcpy(out.data(), raw.data(), out.size_bytes());
     } else {
