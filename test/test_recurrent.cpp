@@ -30,8 +30,8 @@ TEST_SUITE("gradients") {
         probe<kiln::sequential<kiln::input<1, 4>, kiln::gru<3>, kiln::last_step>>{}.check();
         probe<kiln::sequential<kiln::input<4, 3>, kiln::gru<6>, kiln::last_step>>{}.check();
     }
-    // Past 65536 recurrent weights W_hh^T does not go on the stack, and the state's
-    // gradient goes back through matmul_nt: every input and a sample of parameters.
+    // Wide states: more than the stack would hold of W_hh^T (65536 weights), which
+    // backward keeps in its gradient's scratch: every input and a sample of parameters.
     TEST_CASE("gru and lstm with wide states: the other recurrent product") {
         auto sampled = [](auto& p) {
             // N(0, 0.05) weights: with the probe's 0.5 and 150 states every gate saturates.

@@ -64,33 +64,42 @@ template <class T, std::size_t Width, class F>
 
 namespace detail {
 
-// The memory of a recurrent layer's pass, per example, as regions of the whole
-// batch (each region holds every example's part, one after another, so that the
-// products over every step see batch * Length rows one stride apart):
+// The memory of a recurrent layer's pass, as regions of the whole batch, each
+// step by step: step t holds every example's part, one after another (rows
+// [t * batch, (t + 1) * batch)), so that a step's recurrent product, its cells and
+// its carried gradient read and write contiguous rows. Laid out example by example
+// instead, the rows of a step were Length * G*H floats apart, a multiple of 4 KiB
+// that sent all of them to the same cache sets. Per example:
 //   gates        [Length][G*H]  the input projection, then the gates' values
 //   recurrent    [Length][G*H]  h_{t-1} W_hh + b_hh
 //   previous     [Length][H]    h_{t-1} (zero at t = 0)
+//   inputs       [Length][I]    the input x, step by step (the layer gets it
+//                               example by example)
 //   states       [Length + 1][S] the cell's own state before each step (LSTM's c)
 //   gate_grad    [Length][G*H]  the gradient of the gates' pre-activations
 //   recurrent_grad [Length][G*H] the same for h W_hh + b_hh, where it differs (GRU)
 //   carry        [H + S]        the gradient flowing to the step before
-template <std::size_t Length, std::size_t Hidden, class Cell>
+// The products over every step (the input projection, the input gradient, the
+// weights' gradients) see batch * Length rows in step order.
+template <std::size_t Length, std::size_t Features, std::size_t Hidden, class Cell>
 struct recurrent_memory {
     static constexpr std::size_t gate_width = Cell::gates * Hidden;
     static constexpr std::size_t state_width = Cell::carries_state ? Hidden : 0;
     static constexpr std::size_t gates = Length * gate_width;
     static constexpr std::size_t previous = Length * Hidden;
+    static constexpr std::size_t inputs = Length * Features;
     static constexpr std::size_t states = (Length + 1) * state_width;
     static constexpr std::size_t recurrent_gradient = Cell::same_gate_gradient ? 0 : gates;
     static constexpr std::size_t carry = Hidden + state_width;
     static constexpr std::size_t per_example =
-        padded_count(3 * gates + previous + states + recurrent_gradient + carry);
+        padded_count(3 * gates + previous + inputs + states + recurrent_gradient + carry);
 
     template <class T>
     struct regions {
         T* gates;
         T* recurrent;
         T* previous;
+        T* inputs;
         T* states;
         T* gate_gradient;
         T* recurrent_gradient;
@@ -98,7 +107,8 @@ struct recurrent_memory {
         regions(T* saved, std::size_t batch)
             : gates(saved), recurrent(gates + batch * recurrent_memory::gates),
               previous(recurrent + batch * recurrent_memory::gates),
-              states(previous + batch * recurrent_memory::previous),
+              inputs(previous + batch * recurrent_memory::previous),
+              states(inputs + batch * recurrent_memory::inputs),
               gate_gradient(states + batch * recurrent_memory::states),
               recurrent_gradient(Cell::same_gate_gradient
                                      ? gate_gradient
@@ -107,11 +117,20 @@ struct recurrent_memory {
     };
 };
 
+// W^T ([Columns][Rows]) of a row-major W ([Rows][Columns]): the layout in which
+// matmul's register tiles take a product with W^T (matmul_nt's sums are slower).
+template <class T, std::size_t Rows, std::size_t Columns>
+void transpose_into(const T* w, T* transposed) noexcept {
+    for (std::size_t i = 0; i < Rows; ++i)
+        for (std::size_t j = 0; j < Columns; ++j)
+            transposed[j * Rows + i] = w[i * Columns + j];
+}
+
 // The passes of a recurrent layer, keyed only by the sizes and the cell: the same
 // layer at two places in a network compiles once.
 template <std::size_t Length, std::size_t Features, std::size_t Hidden, class Cell>
 struct recurrent_passes {
-    using memory = recurrent_memory<Length, Hidden, Cell>;
+    using memory = recurrent_memory<Length, Features, Hidden, Cell>;
     static constexpr std::size_t gate_width = memory::gate_width;
     static constexpr std::size_t state_width = memory::state_width;
     // The weights' products without their bias (PyTorch's order puts both weights
@@ -125,19 +144,19 @@ struct recurrent_passes {
         input_bias_offset + padded_count(gate_width);
     static constexpr std::size_t storage_size = recurrent_bias_offset + padded_count(gate_width);
 
-    // out[r] = a[r] W + bias for `rows` rows of a, RowStride apart, into rows of out
-    // OutStride apart: the input projection of every step (rows one step apart) and
-    // the recurrent product of one step (rows one example apart).
-    template <class T, std::size_t Depth, std::size_t RowStride, std::size_t OutStride>
+    // out[r] = a[r] W + bias for `rows` contiguous rows of a (Depth wide) into
+    // contiguous rows of out: the input projection of every step, and the
+    // recurrent product of one step.
+    template <class T, std::size_t Depth>
     static void product_with_bias(const T* a, const T* weights, const T* bias, std::size_t rows,
                                   T* out) noexcept {
-        kernels::matmul<T, gate_width, RowStride, 1>(
+        kernels::matmul<T, gate_width, Depth, 1>(
             a, weights, 0, rows, Depth,
             [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
                 tile.for_each(
                     [&](std::size_t r, std::size_t c, auto& value, auto lanes) KILN_ALWAYS_INLINE {
                         constexpr std::size_t n = decltype(lanes)::value;
-                        kernels::store_lanes<n>(out + (row + r) * OutStride + column + c,
+                        kernels::store_lanes<n>(out + (row + r) * gate_width + column + c,
                                                 value + kernels::load_lanes<n>(bias + column + c));
                     });
             });
@@ -146,91 +165,96 @@ struct recurrent_passes {
     template <class T>
     static void forward(const T* params, const T* x, T* y, T* saved, std::size_t batch) noexcept {
         const typename memory::template regions<T> m(saved, batch);
-        product_with_bias<T, Features, Features, gate_width>(x, params, params + input_bias_offset,
-                                                             batch * Length, m.gates);
-        for (std::size_t b = 0; b < batch; ++b) {
-            std::fill_n(m.previous + b * memory::previous, Hidden, T{0});
-            std::fill_n(m.states + b * memory::states, state_width, T{0});
-        }
+        for (std::size_t b = 0; b < batch; ++b)
+            for (std::size_t t = 0; t < Length; ++t)
+                std::copy_n(x + (b * Length + t) * Features, Features,
+                            m.inputs + (t * batch + b) * Features);
+        product_with_bias<T, Features>(m.inputs, params, params + input_bias_offset, batch * Length,
+                                       m.gates);
+        std::fill_n(m.previous, batch * Hidden, T{0});
+        std::fill_n(m.states, batch * state_width, T{0});
         for (std::size_t t = 0; t < Length; ++t) {
-            product_with_bias<T, Hidden, memory::previous, memory::gates>(
-                m.previous + t * Hidden, params + recurrent_offset, params + recurrent_bias_offset,
-                batch, m.recurrent + t * gate_width);
+            const std::size_t first = t * batch; // the step's first row
+            product_with_bias<T, Hidden>(m.previous + first * Hidden, params + recurrent_offset,
+                                         params + recurrent_bias_offset, batch,
+                                         m.recurrent + first * gate_width);
             for (std::size_t b = 0; b < batch; ++b) {
-                const std::size_t step = b * memory::gates + t * gate_width;
+                const std::size_t row = first + b;
                 T* const h = y + (b * Length + t) * Hidden;
-                T* const state = m.states + b * memory::states + t * state_width;
-                Cell::template step<Hidden>(m.gates + step, m.recurrent + step,
-                                            m.previous + b * memory::previous + t * Hidden, state,
-                                            state + state_width, h);
-                if (t + 1 < Length)
-                    std::copy_n(h, Hidden, m.previous + b * memory::previous + (t + 1) * Hidden);
+                Cell::template step<Hidden>(m.gates + row * gate_width,
+                                            m.recurrent + row * gate_width,
+                                            m.previous + row * Hidden, m.states + row * state_width,
+                                            m.states + (row + batch) * state_width, h);
+                if (t + 1 < Length) std::copy_n(h, Hidden, m.previous + (row + batch) * Hidden);
             }
         }
     }
 
-    // carry[b] += recurrent_gradient[b][t] W_hh^T: the gradient that reaches
-    // h_{t-1} through the recurrent product. `transposed` is W_hh^T ([G*H][H])
-    // when it fits the stack, else null and the product reads W_hh's rows.
+    // carry[b] += recurrent_gradient[b] W_hh^T for the rows of one step: the
+    // gradient that reaches h_{t-1} through the recurrent product.
     template <class T>
-    static void carry_back(const T* params, const T* transposed, const T* recurrent_gradient,
-                           T* carry, std::size_t t, std::size_t batch) noexcept {
-        const T* const from = recurrent_gradient + t * gate_width;
-        if (transposed != nullptr) {
-            kernels::matmul<T, Hidden, memory::gates, 1>(
-                from, transposed, 0, batch, gate_width,
-                [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
-                    tile.for_each([&](std::size_t r, std::size_t c, auto& value,
-                                      auto lanes) KILN_ALWAYS_INLINE {
+    static void carry_back(const T* transposed, const T* recurrent_gradient, T* carry,
+                           std::size_t batch) noexcept {
+        kernels::matmul<T, Hidden, gate_width, 1>(
+            recurrent_gradient, transposed, 0, batch, gate_width,
+            [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
+                tile.for_each(
+                    [&](std::size_t r, std::size_t c, auto& value, auto lanes) KILN_ALWAYS_INLINE {
                         constexpr std::size_t n = decltype(lanes)::value;
                         T* const at = carry + (row + r) * memory::carry + column + c;
                         kernels::store_lanes<n>(at, kernels::load_lanes<n>(at) + value);
                     });
+            });
+    }
+
+    // dx = gate_gradient W_ih^T, from rows in step order into dx's example order.
+    template <class T>
+    static void input_gradient(const T* transposed, const T* gate_gradient, T* dx,
+                               std::size_t batch) noexcept {
+        kernels::matmul<T, Features, gate_width, 1>(
+            gate_gradient, transposed, 0, batch * Length, gate_width,
+            [=](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
+                tile.for_each([&](std::size_t r, std::size_t c, auto& value,
+                                  auto lanes) KILN_ALWAYS_INLINE {
+                    constexpr std::size_t n = decltype(lanes)::value;
+                    const std::size_t t = (row + r) / batch, b = (row + r) % batch;
+                    kernels::store_lanes<n>(dx + (b * Length + t) * Features + column + c, value);
                 });
-            return;
-        }
-        for (std::size_t b = 0; b < batch; ++b)
-            kernels::matmul_nt<T, gate_width, Hidden>(from + b * memory::gates,
-                                                      params + recurrent_offset, 0, 1,
-                                                      [&](std::size_t, std::size_t j, T value) {
-                                                          carry[b * memory::carry + j] += value;
-                                                      });
+            });
     }
 
     template <class T, class Sink>
-    static void backward(const T* params, T* scratch, const T* x, T* saved, const T* dy, T* dx,
+    static void backward(const T* params, T* scratch, const T*, T* saved, const T* dy, T* dx,
                          std::size_t batch, Sink& sink) noexcept {
         const typename memory::template regions<T> m(saved, batch);
-        for (std::size_t b = 0; b < batch; ++b)
-            std::fill_n(m.carry + b * memory::carry, memory::carry, T{0});
-        // W_hh^T once for every step, on the stack when it fits (as linear's
-        // backward_input does: matmul's tiles instead of matmul_nt's sums).
-        constexpr bool on_stack = Hidden * gate_width <= recurrent_block::max_transposed_weights;
-        alignas(64) T transposed[on_stack ? Hidden * gate_width : 1];
-        if constexpr (on_stack)
-            for (std::size_t j = 0; j < Hidden; ++j)
-                for (std::size_t g = 0; g < gate_width; ++g)
-                    transposed[g * Hidden + j] = params[recurrent_offset + j * gate_width + g];
+        std::fill_n(m.carry, batch * memory::carry, T{0});
+        // W_hh^T and W_ih^T, once for every step, in the scratch of their own
+        // gradients: buffers of the same sizes, unused until the products at the
+        // end, which any size of weights fits (the stack does not).
+        T* const recurrent_transposed = scratch + recurrent_offset;
+        transpose_into<T, Hidden, gate_width>(params + recurrent_offset, recurrent_transposed);
         for (std::size_t t = Length; t-- > 0;) {
+            const std::size_t first = t * batch;
             for (std::size_t b = 0; b < batch; ++b) {
-                const std::size_t step = b * memory::gates + t * gate_width;
-                const T* const state = m.states + b * memory::states + t * state_width;
+                const std::size_t row = first + b;
                 T* const carry = m.carry + b * memory::carry;
                 Cell::template step_backward<Hidden>(
-                    m.gates + step, m.recurrent + step,
-                    m.previous + b * memory::previous + t * Hidden, state, state + state_width,
-                    dy + (b * Length + t) * Hidden, carry, carry + Hidden, m.gate_gradient + step,
-                    m.recurrent_gradient + step);
+                    m.gates + row * gate_width, m.recurrent + row * gate_width,
+                    m.previous + row * Hidden, m.states + row * state_width,
+                    m.states + (row + batch) * state_width, dy + (b * Length + t) * Hidden, carry,
+                    carry + Hidden, m.gate_gradient + row * gate_width,
+                    m.recurrent_gradient + row * gate_width);
             }
             if (t > 0)
-                carry_back(params, on_stack ? transposed : nullptr, m.recurrent_gradient, m.carry,
-                           t, batch);
+                carry_back(recurrent_transposed, m.recurrent_gradient + first * gate_width, m.carry,
+                           batch);
         }
-        if (dx != nullptr)
-            input_block::template backward_input<T, no_activation>(params, nullptr, m.gate_gradient,
-                                                                   dx, batch * Length, {});
+        if (dx != nullptr) {
+            transpose_into<T, Features, gate_width>(params, scratch);
+            input_gradient(static_cast<const T*>(scratch), m.gate_gradient, dx, batch);
+        }
         const std::size_t rows = batch * Length;
-        input_block::backward_params(scratch, x, m.gate_gradient, rows, sink, {});
+        input_block::backward_params(scratch, m.inputs, m.gate_gradient, rows, sink, {});
         auto recurrent_sink = sink.shifted(recurrent_offset);
         recurrent_block::backward_params(scratch + recurrent_offset, m.previous,
                                          m.recurrent_gradient, rows, recurrent_sink, {});
