@@ -5,6 +5,7 @@
 // compiles for seconds: gpt.cpp holds those of block 32 (the course's 4 heads, and
 // 2 and 8) and gpt_blocks.cpp the other block sizes, so that the build compiles
 // the two halves in parallel.
+#include "common/generate_text.hpp"
 #include "common/gpt_network.hpp"
 #include "common/json_writer.hpp"
 
@@ -50,47 +51,6 @@ struct gpt_options {
 using clock_type = std::chrono::steady_clock;
 inline double seconds_since(clock_type::time_point start) {
     return std::chrono::duration<double>(clock_type::now() - start).count();
-}
-
-// An id drawn from softmax(logits / temperature) over the vocabulary. Not a
-// template: it compiles once, not once per network.
-inline std::size_t draw_next(const float* logits, double temperature, kiln::rng& random,
-                             std::vector<double>& weights) {
-    const double largest = *std::max_element(logits, logits + gpt_vocabulary);
-    double total = 0;
-    for (std::size_t c = 0; c < gpt_vocabulary; ++c)
-        total += weights[c] = std::exp((logits[c] - largest) / temperature);
-    double pick = random.uniform() * total;
-    std::size_t next = 0;
-    while (next + 1 < gpt_vocabulary && pick >= weights[next])
-        pick -= weights[next++];
-    return next;
-}
-
-// Samples `length` characters after a context of id 0, as the course's generate:
-// each next id drawn from softmax(logits / temperature) at the last position.
-// The network's shape is fixed at Block positions; until the context fills it,
-// the window is padded after the context and the logits are read at the
-// context's last position, which causality makes exactly the course's result.
-template <class Net>
-std::string generate(const kiln::model<Net>& net, const kiln::data::char_text& text,
-                     std::size_t length, double temperature, std::uint64_t seed) {
-    constexpr std::size_t block = Net::input_shape::size;
-    kiln::workspace<Net> space(1);
-    kiln::rng random(seed);
-    std::vector<float> context = {0.0f};
-    std::vector<float> window(block);
-    std::vector<double> weights(gpt_vocabulary);
-    for (std::size_t n = 0; n < length; ++n) {
-        const std::size_t used = context.size() < block ? context.size() : block;
-        std::fill(window.begin(), window.end(), 0.0f);
-        std::copy(context.end() - static_cast<std::ptrdiff_t>(used), context.end(), window.begin());
-        const auto logits = kiln::forward(
-            net, space, kiln::batch_view<typename Net::input_shape, const float>(window.data(), 1));
-        const float* const last = logits.data() + (used - 1) * gpt_vocabulary;
-        context.push_back(static_cast<float>(draw_next(last, temperature, random, weights)));
-    }
-    return text.decode(std::span<const float>(context).subspan(1));
 }
 
 // The memory the flags ask for, checked before any of it is allocated, so that
