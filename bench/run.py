@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Runs kiln's benchmarks and its peers in one go and prints one comparison table
-per network family: the MLPs 784-128-10 and 784-1000-10, and the CNNs CNN2 and CNN3.
+per network family: the MLPs 784-128-10 and 784-1000-10, the CNNs CNN2 and CNN3,
+and examples/char_rnn's character GRU.
 
     python3 bench/run.py --build build                 # the full run (roughly 10 minutes)
     python3 bench/run.py --build build --quick         # a smoke test (about a minute)
-    python3 bench/run.py --build build --only cnn      # one part alone: mlp, cnn or all
+    python3 bench/run.py --build build --only cnn      # one part alone: mlp, cnn, char_rnn
     python3 bench/run.py --build build --markdown bench.md
 
 What runs, one after the other (never two at once, on this 2-core machine):
@@ -36,6 +37,13 @@ The CNNs (--only cnn), as SECTIONS describes them:
    both shown, with --epoch (an epoch is timed once).
 
 --quick leaves the epochs out (the peer's alone take minutes).
+
+The character GRU (--only char_rnn), a section too:
+
+7. BUILD/bench/char_rnn_step: kiln's training step of examples/char_rnn's network
+   (embedding 64, GRU 128, linear 65 at every step; windows of 64) at batch 32.
+8. bench/peers/char_rnn.py: PyTorch's step at 1 and 2 threads. Its --train (the
+   recipe trained for its validation loss) is not run here: see docs/performance.md.
 
 The peers and bench/sgemm run on the OpenBLAS kernel family that
 bench/openblas_kernel.py chooses for this machine before them (the fastest that
@@ -99,6 +107,13 @@ SECTIONS = (
             "convolutions and the linear layer; each does its forward product and its weight "
             "gradient, every one but the first its input gradient too. Bias, ReLU, pooling, "
             "softmax and the SGD update are not counted."),
+    Section("char_rnn", "The character GRU (examples/char_rnn)", "char_rnn_step", "char_rnn.py",
+            ("char_rnn",), (32,), None,
+            "Character GRU FLOP (bench/step_flops.hpp): 2 x the multiply-adds of the products, "
+            "3 x each forward's: the GRU's input and recurrent products, their weight "
+            "gradients, and the input gradient with the gradient carried back through time; "
+            "the linear layer's three. The embedding's lookup, the gates' elementwise work, "
+            "the softmax, clipping and AdamW are not counted."),
 )
 
 
