@@ -207,6 +207,16 @@ struct recurrent_passes {
             });
     }
 
+    // sum += row, gate_width values.
+    template <class T>
+    [[gnu::always_inline]] static void add_row(const T* row, T* sum) noexcept {
+        each_register<T, gate_width>([&](std::size_t c, auto lanes) KILN_ALWAYS_INLINE {
+            constexpr std::size_t n = decltype(lanes)::value;
+            kernels::store_lanes<n>(sum + c, kernels::load_lanes<n>(sum + c) +
+                                                 kernels::load_lanes<n>(row + c));
+        });
+    }
+
     // dx = gate_gradient W_ih^T, from rows in step order into dx's example order.
     template <class T>
     static void input_gradient(const T* transposed, const T* gate_gradient, T* dx,
@@ -233,6 +243,12 @@ struct recurrent_passes {
         // end, which any size of weights fits (the stack does not).
         T* const recurrent_transposed = scratch + recurrent_offset;
         transpose_into<T, Hidden, gate_width>(params + recurrent_offset, recurrent_transposed);
+        // The biases' gradients, summed in their scratch row by row as each step's
+        // rows are made (in cache), not in a pass over every row at the end.
+        T* const input_bias_sum = scratch + input_bias_offset;
+        T* const recurrent_bias_sum = scratch + recurrent_bias_offset;
+        std::fill_n(input_bias_sum, gate_width, T{0});
+        std::fill_n(recurrent_bias_sum, gate_width, T{0});
         for (std::size_t t = Length; t-- > 0;) {
             const std::size_t first = t * batch;
             for (std::size_t b = 0; b < batch; ++b) {
@@ -244,6 +260,8 @@ struct recurrent_passes {
                     m.states + (row + batch) * state_width, dy + (b * Length + t) * Hidden, carry,
                     carry + Hidden, m.gate_gradient + row * gate_width,
                     m.recurrent_gradient + row * gate_width);
+                add_row(m.gate_gradient + row * gate_width, input_bias_sum);
+                add_row(m.recurrent_gradient + row * gate_width, recurrent_bias_sum);
             }
             if (t > 0)
                 carry_back(recurrent_transposed, m.recurrent_gradient + first * gate_width, m.carry,
@@ -258,10 +276,9 @@ struct recurrent_passes {
         auto recurrent_sink = sink.shifted(recurrent_offset);
         recurrent_block::backward_params(scratch + recurrent_offset, m.previous,
                                          m.recurrent_gradient, rows, recurrent_sink, {});
-        weights_and_bias::bias_gradient<T, gate_width>(m.gate_gradient, rows, input_bias_offset,
+        weights_and_bias::bias_gradient<T, gate_width>(input_bias_sum, 1, input_bias_offset, sink);
+        weights_and_bias::bias_gradient<T, gate_width>(recurrent_bias_sum, 1, recurrent_bias_offset,
                                                        sink);
-        weights_and_bias::bias_gradient<T, gate_width>(m.recurrent_gradient, rows,
-                                                       recurrent_bias_offset, sink);
     }
 };
 
