@@ -35,7 +35,6 @@ Usage:
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -43,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import openblas_kernel  # noqa: E402
 from mlp_step import measure  # noqa: E402  (same timing rule as the MLP peer)
+from workers import run_workers  # noqa: E402
 
 NETWORKS = ("cnn2", "cnn3")
 BATCHES = (5, 32)
@@ -169,40 +169,14 @@ def main():
     blas = openblas_kernel.choose(sys.executable)
     print(blas.report(), file=sys.stderr)
 
-    results, environments, failed = [], [], []
+    workers = []
     for threads in args.threads:
-        env = dict(blas.environ(os.environ), OPENBLAS_NUM_THREADS=str(threads),
-                   OMP_NUM_THREADS=str(threads))
-        command = [sys.executable, os.path.abspath(__file__), "--worker",
-                   "--threads", str(threads), "--min-time", str(args.min_time),
-                   "--repetitions", str(args.repetitions), "--data_dir", args.data_dir]
+        arguments = ["--threads", str(threads), "--min-time", str(args.min_time),
+                     "--repetitions", str(args.repetitions), "--data_dir", args.data_dir]
         if args.epoch:
-            command.append("--epoch")
-        child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-        for line in child.stdout:
-            record = json.loads(line)
-            if "environment" in record:
-                environments.append(record["environment"])
-                print(f"# torch at {threads} thread(s): {json.dumps(record['environment'])}",
-                      file=sys.stderr)
-            else:
-                results.append(record)
-                print(line, end="", flush=True)
-        if child.wait() != 0:
-            failed.append(f"torch at {threads} thread(s)")
-            print(f"error: the torch worker at {threads} thread(s) failed "
-                  f"(exit status {child.returncode})", file=sys.stderr)
-
-    if args.out:
-        with open(args.out, "w") as out:
-            json.dump({"environment": {"python": sys.version.split()[0],
-                                       "executable": sys.executable,
-                                       "workers": environments, "failed": failed},
-                       "results": results}, out, indent=1)
-            out.write("\n")
-    if failed:
-        sys.exit(1)
-
+            arguments.append("--epoch")
+        workers.append(("torch", threads, arguments))
+    run_workers(__file__, workers, blas, args.out)
 
 if __name__ == "__main__":
     main()

@@ -44,12 +44,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
 import openblas_kernel  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from workers import run_workers  # noqa: E402
 
 INPUTS = 784
 CLASSES = 10
@@ -275,39 +277,10 @@ def main():
     blas = openblas_kernel.choose(sys.executable)
     print(blas.report(), file=sys.stderr)
 
-    results, environments, failed = [], [], []
-    for peer in args.peers:
-        for threads in args.threads:
-            env = dict(blas.environ(os.environ), OPENBLAS_NUM_THREADS=str(threads),
-                       OMP_NUM_THREADS=str(threads))
-            command = [sys.executable, os.path.abspath(__file__), "--worker", peer,
-                       "--threads", str(threads), "--min-time", str(args.min_time),
-                       "--repetitions", str(args.repetitions)]
-            child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
-            for line in child.stdout:
-                record = json.loads(line)
-                if "environment" in record:
-                    environments.append(record["environment"])
-                    print(f"# {peer} at {threads} thread(s): {json.dumps(record['environment'])}",
-                          file=sys.stderr)
-                else:
-                    results.append(record)
-                    print(line, end="", flush=True)
-            if child.wait() != 0:  # e.g. torch not installed: go on with the others
-                failed.append(f"{peer} at {threads} thread(s)")
-                print(f"error: the {peer} worker at {threads} thread(s) failed "
-                      f"(exit status {child.returncode})", file=sys.stderr)
-
-    if args.out:
-        with open(args.out, "w") as out:
-            json.dump({"environment": {"python": sys.version.split()[0],
-                                       "executable": sys.executable,
-                                       "workers": environments, "failed": failed},
-                       "results": results}, out, indent=1)
-            out.write("\n")
-    if failed:
-        sys.exit(1)
-
+    workers = [(peer, threads, [peer, "--threads", str(threads), "--min-time", str(args.min_time),
+                                "--repetitions", str(args.repetitions)])
+               for peer in args.peers for threads in args.threads]
+    run_workers(__file__, workers, blas, args.out)  # a failed peer (no torch): the others go on
 
 if __name__ == "__main__":
     main()
