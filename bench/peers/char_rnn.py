@@ -42,11 +42,10 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import openblas_kernel  # noqa: E402
 from mlp_step import measure  # noqa: E402  (same timing rule as the MLP peer)
-from workers import run_workers  # noqa: E402
+from workers import (add_timing_options, check_timing_options, peer_main,  # noqa: E402
+                     start_torch_worker, worker_timing)
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VOCABULARY, EMBEDDING, HIDDEN = 65, 64, 128
@@ -166,14 +165,8 @@ def train(args):
 
 
 def worker(args):
-    import torch
     threads = args.threads[0]
-    torch.set_num_threads(threads)
-    environment = {"peer": "torch", "threads": threads, "version": torch.__version__,
-                   "mkldnn": torch.backends.mkldnn.is_available(),
-                   "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-                   "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE")}
-    print(json.dumps({"environment": environment}), flush=True)
+    start_torch_worker(threads)
     median, samples = measure(make_step(), args.min_time, args.repetitions)
     print(json.dumps({"peer": "torch", "case": "training_step", "network": "char_rnn",
                       "batch": BATCH, "threads": threads, "seconds_per_step": median,
@@ -184,12 +177,7 @@ def worker(args):
 
 def parse_args():
     p = argparse.ArgumentParser(description="kiln's PyTorch peer on examples/char_rnn")
-    p.add_argument("--threads", default="1,2",
-                   type=lambda s: [int(t) for t in s.split(",") if t],
-                   help="comma-separated thread counts (default 1,2)")
-    p.add_argument("--min-time", type=float, default=0.5,
-                   help="seconds per timed repetition, at least (default 0.5)")
-    p.add_argument("--repetitions", type=int, default=5, help="timed repetitions (default 5)")
+    add_timing_options(p, "smoke test: --min-time 0.02 --repetitions 2, 20 training steps")
     p.add_argument("--train", action="store_true",
                    help="also train the recipe on --text (at the first thread count)")
     p.add_argument("--text", default=os.path.join(REPOSITORY, "data", "tinyshakespeare.txt"))
@@ -197,43 +185,32 @@ def parse_args():
     p.add_argument("--eval-interval", type=int, default=500,
                    help="steps between validation losses (default 500)")
     p.add_argument("--seed", type=int, default=1337, help="seed of the training run")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke test: --min-time 0.02 --repetitions 2, 20 training steps")
-    p.add_argument("--out", help="write the results and environment as one JSON document")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
+    check_timing_options(p, args)
     if args.quick:
-        args.min_time, args.repetitions = 0.02, 2
         args.steps, args.eval_interval = min(args.steps, 20), min(args.eval_interval, 10)
-    if args.min_time <= 0 or args.repetitions < 1:
-        p.error("--min-time must be > 0 and --repetitions >= 1")
     if args.steps < 0 or args.eval_interval < 1:
         p.error("--steps must be >= 0 and --eval-interval >= 1")
-    if not args.threads or any(t < 1 for t in args.threads):
-        p.error("--threads must list counts >= 1")
     if args.train and not os.path.isfile(args.text):
         p.error(f"--text {args.text}: no such file")
     return args
 
 
-def main():
-    args = parse_args()
-    if args.worker:
-        worker(args)
-        return
-    blas = openblas_kernel.choose(sys.executable)
-    print(blas.report(), file=sys.stderr)
-
+def workers_of(args):
     workers = []
     for n, threads in enumerate(args.threads):
-        arguments = ["--threads", str(threads), "--min-time", str(args.min_time),
-                     "--repetitions", str(args.repetitions), "--text", args.text,
-                     "--steps", str(args.steps), "--eval-interval", str(args.eval_interval),
-                     "--seed", str(args.seed)]
+        arguments = worker_timing(args, threads) + [
+            "--text", args.text, "--steps", str(args.steps),
+            "--eval-interval", str(args.eval_interval), "--seed", str(args.seed)]
         if args.train and n == 0:
             arguments.append("--train")
         workers.append(("torch", threads, arguments))
-    run_workers(__file__, workers, blas, args.out)
+    return workers
+
+
+def main():
+    peer_main(__file__, parse_args(), worker, workers_of)
+
 
 if __name__ == "__main__":
     main()

@@ -38,11 +38,10 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import openblas_kernel  # noqa: E402
 from mlp_step import measure  # noqa: E402  (same timing rule as the MLP peer)
-from workers import run_workers  # noqa: E402
+from workers import (add_timing_options, check_timing_options, peer_main,  # noqa: E402
+                     start_torch_worker, worker_timing)
 
 NETWORKS = ("cnn2", "cnn3")
 BATCHES = (5, 32)
@@ -117,14 +116,8 @@ def one_epoch(name, data_dir, seed=42):
 
 
 def worker(args):
-    import torch
     threads = args.threads[0]
-    torch.set_num_threads(threads)
-    environment = {"peer": "torch", "threads": threads, "version": torch.__version__,
-                   "mkldnn": torch.backends.mkldnn.is_available(),
-                   "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-                   "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE")}
-    print(json.dumps({"environment": environment}), flush=True)
+    start_torch_worker(threads)
     for network in NETWORKS:
         for batch in BATCHES:
             median, samples = measure(make_step(network, batch), args.min_time, args.repetitions)
@@ -139,44 +132,27 @@ def worker(args):
 
 def parse_args():
     p = argparse.ArgumentParser(description="kiln's PyTorch peer on bench/cnn_step.cpp's work")
-    p.add_argument("--threads", default="1,2",
-                   type=lambda s: [int(t) for t in s.split(",") if t],
-                   help="comma-separated thread counts (default 1,2)")
-    p.add_argument("--min-time", type=float, default=0.5,
-                   help="seconds per timed repetition, at least (default 0.5)")
-    p.add_argument("--repetitions", type=int, default=5, help="timed repetitions (default 5)")
+    add_timing_options(p, "smoke test: --min-time 0.02 --repetitions 2")
     p.add_argument("--epoch", action="store_true", help="also time one epoch of the recipe")
     p.add_argument("--data_dir", default="/usr/share/datasets/fashion-mnist")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke test: --min-time 0.02 --repetitions 2")
-    p.add_argument("--out", help="write the results and environment as one JSON document")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.quick:
-        args.min_time, args.repetitions = 0.02, 2
-    if args.min_time <= 0 or args.repetitions < 1:
-        p.error("--min-time must be > 0 and --repetitions >= 1")
-    if not args.threads or any(t < 1 for t in args.threads):
-        p.error("--threads must list counts >= 1")
+    check_timing_options(p, args)
     return args
 
 
-def main():
-    args = parse_args()
-    if args.worker:
-        worker(args)
-        return
-    blas = openblas_kernel.choose(sys.executable)
-    print(blas.report(), file=sys.stderr)
-
+def workers_of(args):
     workers = []
     for threads in args.threads:
-        arguments = ["--threads", str(threads), "--min-time", str(args.min_time),
-                     "--repetitions", str(args.repetitions), "--data_dir", args.data_dir]
+        arguments = worker_timing(args, threads) + ["--data_dir", args.data_dir]
         if args.epoch:
             arguments.append("--epoch")
         workers.append(("torch", threads, arguments))
-    run_workers(__file__, workers, blas, args.out)
+    return workers
+
+
+def main():
+    peer_main(__file__, parse_args(), worker, workers_of)
+
 
 if __name__ == "__main__":
     main()

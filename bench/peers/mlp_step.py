@@ -47,11 +47,9 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # bench/
-import openblas_kernel  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from workers import run_workers  # noqa: E402
+from workers import peer_main  # noqa: E402
 
 INPUTS = 784
 CLASSES = 10
@@ -269,18 +267,12 @@ def parse_args():
 
 
 def main():
-    args = parse_args()
-    if args.worker:
-        worker(args)
-        return
+    def workers_of(args):  # a failed peer (no torch): the others go on
+        return [(peer, threads, [peer, "--threads", str(threads), "--min-time",
+                                 str(args.min_time), "--repetitions", str(args.repetitions)])
+                for peer in args.peers for threads in args.threads]
+    peer_main(__file__, parse_args(), worker, workers_of)
 
-    blas = openblas_kernel.choose(sys.executable)
-    print(blas.report(), file=sys.stderr)
-
-    workers = [(peer, threads, [peer, "--threads", str(threads), "--min-time", str(args.min_time),
-                                "--repetitions", str(args.repetitions)])
-               for peer in args.peers for threads in args.threads]
-    run_workers(__file__, workers, blas, args.out)  # a failed peer (no torch): the others go on
 
 if __name__ == "__main__":
     main()
