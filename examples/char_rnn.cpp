@@ -100,7 +100,8 @@ int run(const options& opt) {
                                                    std::to_string(vocabulary));
     kiln::data::require_windows(text.train(), Length, "training");
     kiln::data::require_windows(text.validation(), Length, "validation");
-    // The memory --batch asks for, refused naming the flag before it is allocated.
+    // The memory --batch and --samples ask for, refused naming the flag before it is
+    // allocated.
     struct window_in_training {
         float ids[Length];
         kiln::label_t next[Length];
@@ -108,6 +109,8 @@ int run(const options& opt) {
     };
     (void)kiln::checked_bytes<window_in_training>(opt.batch,
                                                   "--batch " + std::to_string(opt.batch));
+    const std::string samples = "--samples " + std::to_string(opt.samples);
+    (void)kiln::checked_bytes<float>(kiln::checked_sum(opt.samples, 1, samples), samples);
     std::printf("char_rnn: %zu parameters, windows of %zu, batch %zu, %zu steps\n%s",
                 net_type::param_count, Length, opt.batch, opt.steps, net_type::summary().c_str());
 

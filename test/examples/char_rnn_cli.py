@@ -53,6 +53,7 @@ def main():
         refused(program, ["--text", os.path.join(tmp, "missing.txt")], "no such text file")
         refused(program, ["--batch", "0"], "--batch: must be a whole number >= 1")
         refused(program, ["--batch", str(1 << 50)], f"--batch {1 << 50}")
+        refused(program, ["--samples", str((1 << 64) - 1)], "--samples")
         refused(program, ["--temperature", "0"], "--temperature: must be in [0.001, 100]")
         refused(program, ["--out", os.path.join(tmp, "no", "such.json")], "--out")
         small = os.path.join(tmp, "small.txt")
