@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include "random_batch.hpp"
+#include "step_flops.hpp"
 
 #include <numeric>
 #include <vector>
@@ -21,25 +22,6 @@ using cnn3 = kiln::sequential<kiln::input<28, 28>, kiln::conv2d<64, 7>, kiln::re
 static_assert(cnn2::param_count == 80'650);
 static_assert(cnn3::param_count == 68'106);
 using image = kiln::shape<28, 28>;
-
-// FLOP of one example's training step, counting the products only: each layer
-// with parameters does its forward product and its weight gradient, and every
-// one but the first its input gradient too.
-template <class Net>
-constexpr double step_flops = []<std::size_t... I>(std::index_sequence<I...>) {
-    double total = 0;
-    bool first = true;
-    auto add = [&](auto layer) {
-        using type = typename decltype(layer)::type;
-        if constexpr (type::param_count != 0) {
-            total += static_cast<double>(type::flops_per_example) * (first ? 2 : 3);
-            first = false;
-        }
-    };
-    (add(std::type_identity<kiln::type_at<I, typename Net::layers>>{}), ...);
-    return total;
-}
-(std::make_index_sequence<Net::layer_count>{});
 
 template <class Net>
 void training_step(benchmark::State& state) {

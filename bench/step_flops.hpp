@@ -1,0 +1,31 @@
+#pragma once
+// The FLOP of one example's training step that the GFLOP/s counters of the
+// convolutional benchmarks count: the products only. Each layer with a product
+// (parameters, and not batch_norm, whose parameters scale and shift) does its
+// forward product and its weight gradient, and every one but the first its input
+// gradient too.
+#include <kiln/kiln.hpp>
+
+#include <type_traits>
+#include <utility>
+
+template <class Spec>
+inline constexpr bool is_batch_norm = false;
+template <kiln::real_constant Momentum, kiln::real_constant Eps>
+inline constexpr bool is_batch_norm<kiln::batch_norm<Momentum, Eps>> = true;
+
+template <class Net>
+constexpr double step_flops = []<std::size_t... I>(std::index_sequence<I...>) {
+    double total = 0;
+    bool first = true;
+    auto add = [&](auto layer) {
+        using type = typename decltype(layer)::type;
+        if constexpr (type::param_count != 0 && !is_batch_norm<typename type::spec>) {
+            total += static_cast<double>(type::flops_per_example) * (first ? 2 : 3);
+            first = false;
+        }
+    };
+    (add(std::type_identity<kiln::type_at<I, typename Net::layers>>{}), ...);
+    return total;
+}
+(std::make_index_sequence<Net::layer_count>{});
