@@ -35,6 +35,7 @@ struct options {
     double learning_rate = recipe::learning_rate;
     std::size_t num_epoch = recipe::epochs;
     std::uint64_t random_seed = 42;
+    std::size_t train_images = 0, test_images = 0; // 0: all
     std::string data_dir{kiln::data::default_fashion_mnist_dir};
     std::string out = "fashion_cnn.json";
 };
@@ -50,6 +51,8 @@ void write_json(const options& opt, const std::vector<epoch_record>& history,
         .number("learning_rate", opt.learning_rate)
         .number("num_epoch", static_cast<double>(opt.num_epoch))
         .number("random_seed", static_cast<double>(opt.random_seed))
+        .number("train_images", static_cast<double>(opt.train_images))
+        .number("test_images", static_cast<double>(opt.test_images))
         .string("optimizer", "adamw, weight decay 0, cosine schedule to 0");
     std::vector<double> train_loss, test_loss, test_accuracy, seconds;
     for (const auto& epoch : history) {
@@ -71,12 +74,30 @@ void write_json(const options& opt, const std::vector<epoch_record>& history,
     std::printf("wrote %s\n", opt.out.c_str());
 }
 
+// The first `count` images of a set (all of them for 0), for a quick run.
+kiln::data::fashion_mnist_set<float> first_images(const kiln::data::fashion_mnist_set<float>& set,
+                                                  std::size_t count, const char* flag) {
+    if (count == 0) return set;
+    if (count > set.size())
+        throw std::invalid_argument(std::string(flag) + " " + std::to_string(count) +
+                                    " is more than the file holds (" + std::to_string(set.size()) +
+                                    " images)");
+    std::vector<std::size_t> indices(count);
+    for (std::size_t i = 0; i < count; ++i)
+        indices[i] = i;
+    return set.subset(indices);
+}
+
 int run(const options& opt) {
     const std::filesystem::path dir = opt.data_dir;
-    const auto train_set = kiln::data::load_fashion_mnist_pair<float>(
-        dir / "train-images-idx3-ubyte.gz", dir / "train-labels-idx1-ubyte.gz");
-    const auto test_set = kiln::data::load_fashion_mnist_pair<float>(
-        dir / "t10k-images-idx3-ubyte.gz", dir / "t10k-labels-idx1-ubyte.gz");
+    const auto train_set =
+        first_images(kiln::data::load_fashion_mnist_pair<float>(dir / "train-images-idx3-ubyte.gz",
+                                                                dir / "train-labels-idx1-ubyte.gz"),
+                     opt.train_images, "--train_images");
+    const auto test_set =
+        first_images(kiln::data::load_fashion_mnist_pair<float>(dir / "t10k-images-idx3-ubyte.gz",
+                                                                dir / "t10k-labels-idx1-ubyte.gz"),
+                     opt.test_images, "--test_images");
     if (opt.minibatch_size > train_set.size())
         throw std::invalid_argument("--minibatch_size " + std::to_string(opt.minibatch_size) +
                                     " is larger than the training set (" +
@@ -143,6 +164,11 @@ int main(int argc, char** argv) {
     cli.option("--random_seed", opt.random_seed,
                "seed of the initialization, the shuffles and dropout's masks",
                ex::whole_number_at_least(0));
+    cli.option("--train_images", opt.train_images,
+               "train on the first N training images only, for a quick run (0: all 60,000)",
+               ex::whole_number_at_least(0));
+    cli.option("--test_images", opt.test_images,
+               "score the first N test images only (0: all 10,000)", ex::whole_number_at_least(0));
     cli.option("--data_dir", opt.data_dir, "folder with the Fashion-MNIST IDX files");
     cli.option("--out", opt.out, "the JSON results file", ex::file_to_write());
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
