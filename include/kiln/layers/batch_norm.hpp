@@ -72,6 +72,7 @@ struct batch_norm {
             valid, error::batch_norm_momentum_or_eps_out_of_range<layer<Position, batch_norm>>>>;
         static constexpr bool reads_mode = true;
         static constexpr bool needs_whole_batch = true;
+        static constexpr bool input_pass_writes_scratch = true;
 
         static constexpr std::size_t channels = last_dim<In>;
         static constexpr std::size_t places = In::size / channels; // per example and channel
@@ -155,16 +156,20 @@ struct batch_norm {
         //   dx = gamma inverse_std / n (n dy - sum dy - x-hat sum dy x-hat);
         // in evaluation the statistics are constants: dx = gamma inverse_std dy.
         // Both are dx = a dy + b (x - mean) + c per channel, one pass after the sums'.
+        // The sums are the parameters' gradients too (dgamma = sum dy x-hat, dbeta =
+        // sum dy): they stay in scratch for backward_params.
         template <class T>
-        static void backward_input(const T* params, const T* x, const T*, const T* dy, T* dx,
-                                   std::size_t batch, work_share share,
+        static void backward_input(const T* params, T* scratch, const T* x, const T*, const T* dy,
+                                   T* dx, std::size_t batch, work_share share,
                                    const pass_mode& mode) noexcept {
             const channel_range mine = channels_of(share);
             if (mine.begin == mine.end) return;
             const std::size_t rows = batch * places;
             channel_statistics<T> stats;
-            alignas(64) T dy_sum[channels], dy_x_hat_sum[channels];
+            T* const dy_x_hat_sum = scratch;
+            T* const dy_sum = scratch + beta_offset;
             gradient_sums(params, x, dy, rows, mine, mode, stats, dy_sum, dy_x_hat_sum);
+            if (dx == nullptr) return;
             alignas(64) T a[channels], b[channels], c0[channels];
             const T n = T(rows);
             for (std::size_t c = mine.begin; c < mine.end; ++c) {
@@ -182,20 +187,15 @@ struct batch_norm {
                     a + first, b + first, c0 + first);
         }
 
-        // dgamma = sum of dy x-hat, dbeta = sum of dy, per channel; each part hands
-        // its own channels, each summed in one fixed order.
+        // Hands over dgamma and dbeta, which backward_input left in scratch.
         template <class T, class Sink>
-        static void backward_params(const T* params, T* scratch, const T* x, const T*, const T* dy,
-                                    std::size_t batch, Sink& sink, work_share share,
-                                    const pass_mode& mode) noexcept {
+        static void backward_params(const T*, T* scratch, const T*, const T*, const T*, std::size_t,
+                                    Sink& sink, work_share share, const pass_mode&) noexcept {
             const channel_range mine = channels_of(share);
             if (mine.begin == mine.end) return;
-            channel_statistics<T> stats;
-            T* const dgamma = scratch;
-            T* const dbeta = scratch + beta_offset;
-            gradient_sums(params, x, dy, batch * places, mine, mode, stats, dbeta, dgamma);
-            hand_over(sink, mine.begin, dgamma + mine.begin, mine.end - mine.begin);
-            hand_over(sink, beta_offset + mine.begin, dbeta + mine.begin, mine.end - mine.begin);
+            hand_over(sink, mine.begin, scratch + mine.begin, mine.end - mine.begin);
+            hand_over(sink, beta_offset + mine.begin, scratch + beta_offset + mine.begin,
+                      mine.end - mine.begin);
         }
 
     private:
