@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Runs kiln's benchmarks and its peers in one go and prints one comparison table
 per network family: the MLPs 784-128-10 and 784-1000-10, the CNNs CNN2 and CNN3,
-and examples/char_rnn's character GRU.
+examples/fashion_cnn's network and examples/char_rnn's character GRU.
 
     python3 bench/run.py --build build                 # the full run (roughly 10 minutes)
     python3 bench/run.py --build build --quick         # a smoke test (about a minute)
-    python3 bench/run.py --build build --only cnn      # one part alone: mlp, cnn, char_rnn
+    python3 bench/run.py --build build --only cnn      # one part alone: mlp, cnn,
+                                                       # fashion_cnn, char_rnn or all
     python3 bench/run.py --build build --markdown bench.md
 
 What runs, one after the other (never two at once, on this 2-core machine):
@@ -35,6 +36,10 @@ The CNNs (--only cnn), as SECTIONS describes them:
    decides whether to split). Its GFLOP/s counter gives the FLOP count.
 6. bench/peers/cnn_step.py under Debian's python: PyTorch at 1 and at 2 threads,
    both shown, with --epoch (an epoch is timed once).
+
+examples/fashion_cnn's network (--only fashion_cnn), the same way: BUILD/bench/
+fashion_cnn_step (its training step with AdamW at batch 8 and 32) and
+bench/peers/fashion_cnn.py (the same step in PyTorch at 1 and 2 threads).
 
 --quick leaves the epochs out (the peer's alone take minutes).
 
@@ -114,6 +119,12 @@ SECTIONS = (
             "gradients, and the input gradient with the gradient carried back through time; "
             "the linear layer's three. The embedding's lookup, the gates' elementwise work, "
             "the softmax, clipping and AdamW are not counted."),
+    Section("fashion_cnn", "examples/fashion_cnn's network", "fashion_cnn_step",
+            "fashion_cnn.py", ("fashion_cnn",), (8, 32), None,
+            "FLOP (bench/step_flops.hpp): 2 x the multiply-adds of the products of the "
+            "convolutions (depthwise included) and the linear layer, counted as for the CNNs. "
+            "batch_norm, ReLU, pooling, dropout, softmax and the AdamW update are not "
+            "counted."),
 )
 
 

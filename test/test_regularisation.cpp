@@ -213,6 +213,17 @@ TEST_SUITE("regularisation") {
                 p;
             p.check();
         }
+        // 19 channels: a register and a partial one; tanh is applied as batch_norm
+        // stores, and the depthwise convolution after it absorbs its derivative.
+        SUBCASE("images, training, an activation applied as the output is stored") {
+            probe<kiln::sequential<kiln::input<3, 4, 2>, kiln::conv2d<19, 1>, kiln::batch_norm<>,
+                                   kiln::tanh, kiln::depthwise_conv2d<1, 3, 1, kiln::same>,
+                                   kiln::flatten, kiln::linear<3>>,
+                  0, 3>
+                p;
+            p.mode = training(0, 0);
+            p.check();
+        }
     }
 
     TEST_CASE("batch_norm: running statistics move by the momentum, and evaluation uses them") {

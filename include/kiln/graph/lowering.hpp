@@ -6,12 +6,13 @@
 // The rules are about roles, never about particular layers:
 //   - an *activation* is elementwise and says how (layers/activation.hpp): its
 //     forward on a register, and its backward from its saved output or input;
-//   - a layer with an *epilogue* (linear, conv2d) stores its output register by
-//     register and can apply an activation to each register on the way;
+//   - a layer with an *epilogue* (linear, conv2d, batch_norm) stores its output
+//     register by register and can apply an activation to each register on the way;
 //   - a layer that *absorbs* an activation's gradient computes its own input
 //     gradient register by register and can multiply each by the activation's
-//     derivative on the way (linear, conv2d: any activation; max_pool2d: one whose
-//     derivative reads its output, which is then the pool's own output).
+//     derivative on the way (linear, conv2d, depthwise_conv2d: any activation;
+//     max_pool2d: one whose derivative reads its output, which is then the pool's
+//     own output).
 //
 //   epilogue -> activation   forward: the epilogue applies the activation; the
 //                            activation's output is its input's memory (a view).

@@ -212,16 +212,12 @@ struct runner<In, type_list<Layers...>> {
                                     current, into, batch, layer_sink);
                 } else {
                     // The input gradient first: it reads the parameters the sink may update.
-                    if (into != nullptr) {
+                    if (into != nullptr || input_pass_writing_scratch<layer>) {
                         const T* const gate = gate_of<K>(memory, x, batch);
                         executor.template run<layer, T, pass_kind::backward>(
                             batch, [&](work_share share) {
-                                if constexpr (mode_reading_layer<layer>)
-                                    layer::backward_input(layer_params, gate, out, current, into,
-                                                          batch, share, mode);
-                                else
-                                    layer::backward_input(layer_params, gate, out, current, into,
-                                                          batch, share);
+                                backward_input<layer>(layer_params, layer_scratch, gate, out,
+                                                      current, into, batch, share, mode);
                             });
                     }
                     if constexpr (layer::param_count != 0)
@@ -241,6 +237,22 @@ struct runner<In, type_list<Layers...>> {
     }
 
 private:
+    // A layer's backward_input, with the arguments it declares it takes
+    // (layers/layer.hpp): scratch, the mode.
+    template <class Layer, class T>
+    KILN_ALWAYS_INLINE static void backward_input(const T* params, T* scratch, const T* x,
+                                                  const T* y, const T* dy, T* dx, std::size_t batch,
+                                                  work_share share, const pass_mode& mode) {
+        if constexpr (input_pass_writing_scratch<Layer> && mode_reading_layer<Layer>)
+            Layer::backward_input(params, scratch, x, y, dy, dx, batch, share, mode);
+        else if constexpr (input_pass_writing_scratch<Layer>)
+            Layer::backward_input(params, scratch, x, y, dy, dx, batch, share);
+        else if constexpr (mode_reading_layer<Layer>)
+            Layer::backward_input(params, x, y, dy, dx, batch, share, mode);
+        else
+            Layer::backward_input(params, x, y, dy, dx, batch, share);
+    }
+
     // Whether any layer before layer K has parameters.
     template <std::size_t K>
     static constexpr bool has_parameters_before = [] {

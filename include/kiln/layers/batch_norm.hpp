@@ -16,9 +16,10 @@
 //
 // The layer needs the whole mini-batch, so a trainer never splits a step by
 // examples for a network that has it; its passes split by channels instead. It
-// keeps nothing between forward and backward: backward recomputes the batch's
-// mean and variance from the input (one more pass over it, in place of a saved
-// slot the runner would have to give stateful layers, which run on one core).
+// keeps nothing between forward and backward: the pass over the input and its
+// gradient that backward makes for the sums of dy and dy x-hat also gives the
+// batch's mean and variance again (in place of a saved slot the runner would have
+// to give stateful layers, which run on one core).
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
 #include "kiln/core/names.hpp"
@@ -27,6 +28,8 @@
 #include "kiln/core/shape.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/layer_view.hpp"
+#include "kiln/graph/lowering.hpp"
+#include "kiln/kernels/simd.hpp"
 #include "kiln/layers/layer.hpp"
 #include "kiln/optim/gradient_sink.hpp"
 
@@ -55,6 +58,9 @@ template <real_constant Momentum = 0.1, real_constant Eps = 1e-5>
 struct batch_norm {
     static constexpr double momentum = Momentum.value();
     static constexpr double eps = Eps.value();
+    // Lowering (graph/lowering.hpp): an activation after it is applied as the
+    // normalized output is stored.
+    static constexpr bool has_activation_epilogue = true;
     static std::string name() {
         return with_number("batch_norm<", momentum, with_number(", ", eps, ">"));
     }
@@ -66,6 +72,7 @@ struct batch_norm {
             valid, error::batch_norm_momentum_or_eps_out_of_range<layer<Position, batch_norm>>>>;
         static constexpr bool reads_mode = true;
         static constexpr bool needs_whole_batch = true;
+        static constexpr bool input_pass_writes_scratch = true;
 
         static constexpr std::size_t channels = last_dim<In>;
         static constexpr std::size_t places = In::size / channels; // per example and channel
@@ -77,6 +84,7 @@ struct batch_norm {
         static constexpr std::size_t trained_size = 2 * part;
         static constexpr std::size_t storage_size = 4 * part;
         static constexpr std::size_t flops_per_example = 8 * In::size;
+        using applied = applied_activation<batch_norm, Next>;
         static constexpr std::array parameter_parts{
             parameter_part{"weight", 0, {channels}},
             parameter_part{"bias", beta_offset, {channels}},
@@ -107,77 +115,87 @@ struct batch_norm {
         static void forward(const T* params, const T* x, T* y, std::size_t batch, work_share share,
                             const pass_mode& mode) noexcept {
             const channel_range mine = channels_of(share);
-            alignas(64) T mean[channels], inverse_std[channels];
+            if (mine.begin == mine.end) return;
+            const std::size_t rows = batch * places;
+            channel_statistics<T> stats;
             if (mode.training) {
-                const std::size_t n = batch * places;
-                alignas(64) T variance[channels];
-                statistics(x, batch, mine, mean, variance, inverse_std);
+                channel_sums sums(x, mine);
+                sums.add(x, nullptr, rows, mine);
+                stats.of_batch(sums, rows, mine);
                 T* const running = const_cast<T*>(params);
                 // The unbiased variance; a single value per channel has none to give.
-                const T unbiased = n > 1 ? T(n) / T(n - 1) : T{1};
+                const double unbiased = rows > 1 ? double(rows) / double(rows - 1) : 1.0;
                 const T keep = T(1 - momentum), take = T(momentum);
                 for (std::size_t c = mine.begin; c < mine.end; ++c) {
-                    running[mean_offset + c] = keep * running[mean_offset + c] + take * mean[c];
-                    if (n > 1)
+                    running[mean_offset + c] =
+                        keep * running[mean_offset + c] + take * stats.mean[c];
+                    if (rows > 1)
                         running[variance_offset + c] =
-                            keep * running[variance_offset + c] + take * variance[c] * unbiased;
+                            keep * running[variance_offset + c] +
+                            take * static_cast<T>(sums.variance(c, rows) * unbiased);
                 }
             } else {
-                running_statistics(params, mine, mean, inverse_std);
+                stats.of_running(params, mine);
             }
+            alignas(64) T scale[channels];
             const T* const gamma = params;
             const T* const beta = params + beta_offset;
-            for (std::size_t r = 0; r < batch * places; ++r) {
-                const T* const v = x + r * channels;
-                T* const out = y + r * channels;
-                for (std::size_t c = mine.begin; c < mine.end; ++c)
-                    out[c] = (v[c] - mean[c]) * inverse_std[c] * gamma[c] + beta[c];
-            }
+            for (std::size_t c = mine.begin; c < mine.end; ++c)
+                scale[c] = gamma[c] * stats.inverse_std[c];
+            const std::size_t b = mine.begin, count = mine.end - mine.begin;
+            for (std::size_t r = 0; r < rows; ++r)
+                simd::map(
+                    count, y + r * channels + b,
+                    [](const auto& v, const auto& mean, const auto& s, const auto& shift) {
+                        return applied::apply((v - mean) * s + shift);
+                    },
+                    x + r * channels + b, stats.mean + b, scale + b, beta + b);
         }
 
         // In training, with x-hat the normalized input and n the values per channel:
         //   dx = gamma inverse_std / n (n dy - sum dy - x-hat sum dy x-hat);
         // in evaluation the statistics are constants: dx = gamma inverse_std dy.
+        // Both are dx = a dy + b (x - mean) + c per channel, one pass after the sums'.
+        // The sums are the parameters' gradients too (dgamma = sum dy x-hat, dbeta =
+        // sum dy): they stay in scratch for backward_params.
         template <class T>
-        static void backward_input(const T* params, const T* x, const T*, const T* dy, T* dx,
-                                   std::size_t batch, work_share share,
+        static void backward_input(const T* params, T* scratch, const T* x, const T*, const T* dy,
+                                   T* dx, std::size_t batch, work_share share,
                                    const pass_mode& mode) noexcept {
             const channel_range mine = channels_of(share);
-            alignas(64) T mean[channels], inverse_std[channels], dy_sum[channels],
-                dy_x_hat_sum[channels];
-            sums(params, x, dy, batch, mine, mode, mean, inverse_std, dy_sum, dy_x_hat_sum);
-            const T* const gamma = params;
-            const T n = T(batch * places);
-            for (std::size_t r = 0; r < batch * places; ++r) {
-                const T* const v = x + r * channels;
-                const T* const d = dy + r * channels;
-                T* const out = dx + r * channels;
-                for (std::size_t c = mine.begin; c < mine.end; ++c) {
-                    const T scale = gamma[c] * inverse_std[c];
-                    if (mode.training) {
-                        const T x_hat = (v[c] - mean[c]) * inverse_std[c];
-                        out[c] = scale / n * (n * d[c] - dy_sum[c] - x_hat * dy_x_hat_sum[c]);
-                    } else {
-                        out[c] = scale * d[c];
-                    }
-                }
+            if (mine.begin == mine.end) return;
+            const std::size_t rows = batch * places;
+            channel_statistics<T> stats;
+            T* const dy_x_hat_sum = scratch;
+            T* const dy_sum = scratch + beta_offset;
+            gradient_sums(params, x, dy, rows, mine, mode, stats, dy_sum, dy_x_hat_sum);
+            if (dx == nullptr) return;
+            alignas(64) T a[channels], b[channels], c0[channels];
+            const T n = T(rows);
+            for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                a[c] = params[c] * stats.inverse_std[c];
+                b[c] = mode.training ? -a[c] * stats.inverse_std[c] * dy_x_hat_sum[c] / n : T{0};
+                c0[c] = mode.training ? -a[c] * dy_sum[c] / n : T{0};
             }
+            const std::size_t first = mine.begin, count = mine.end - mine.begin;
+            for (std::size_t r = 0; r < rows; ++r)
+                simd::map(
+                    count, dx + r * channels + first,
+                    [](const auto& v, const auto& d, const auto& mean, const auto& ka,
+                       const auto& kb, const auto& kc) { return ka * d + kb * (v - mean) + kc; },
+                    x + r * channels + first, dy + r * channels + first, stats.mean + first,
+                    a + first, b + first, c0 + first);
         }
 
-        // dgamma = sum of dy x-hat, dbeta = sum of dy, per channel; each part hands
-        // its own channels, each summed in one fixed order.
+        // Hands over dgamma and dbeta, which backward_input left in scratch.
         template <class T, class Sink>
-        static void backward_params(const T* params, T* scratch, const T* x, const T*, const T* dy,
-                                    std::size_t batch, Sink& sink, work_share share,
-                                    const pass_mode& mode) noexcept {
+        static void backward_params(const T*, T* scratch, const T*, const T*, const T*, std::size_t,
+                                    Sink& sink, work_share share, const pass_mode&) noexcept {
             const channel_range mine = channels_of(share);
             if (mine.begin == mine.end) return;
-            alignas(64) T mean[channels], inverse_std[channels];
-            T* const dgamma = scratch;
-            T* const dbeta = scratch + beta_offset;
-            sums(params, x, dy, batch, mine, mode, mean, inverse_std, dbeta, dgamma);
-            hand_over(sink, mine.begin, dgamma + mine.begin, mine.end - mine.begin);
-            hand_over(sink, beta_offset + mine.begin, dbeta + mine.begin, mine.end - mine.begin);
+            hand_over(sink, mine.begin, scratch + mine.begin, mine.end - mine.begin);
+            hand_over(sink, beta_offset + mine.begin, scratch + beta_offset + mine.begin,
+                      mine.end - mine.begin);
         }
 
     private:
@@ -187,57 +205,87 @@ struct batch_norm {
             return share.rows(channels, 16);
         }
 
-        // The batch's mean, biased variance and 1 / sqrt(variance + eps) of each channel.
-        template <class T>
-        static void statistics(const T* x, std::size_t batch, channel_range mine, T* mean,
-                               T* variance, T* inverse_std) noexcept {
-            const std::size_t n = batch * places;
-            for (std::size_t c = mine.begin; c < mine.end; ++c)
-                mean[c] = variance[c] = T{0};
-            for (std::size_t r = 0; r < n; ++r)
-                for (std::size_t c = mine.begin; c < mine.end; ++c)
-                    mean[c] += x[r * channels + c];
-            for (std::size_t c = mine.begin; c < mine.end; ++c)
-                mean[c] /= T(n);
-            for (std::size_t r = 0; r < n; ++r)
-                for (std::size_t c = mine.begin; c < mine.end; ++c) {
-                    const T deviation = x[r * channels + c] - mean[c];
-                    variance[c] += deviation * deviation;
-                }
-            for (std::size_t c = mine.begin; c < mine.end; ++c) {
-                variance[c] /= T(n);
-                inverse_std[c] = T{1} / std::sqrt(variance[c] + T(eps));
-            }
-        }
+        // Per channel, the sums one pass over the batch gives: of x, x squared, dy
+        // and dy x. They are taken of x less the channel's first value, in double,
+        // so that the variance (and dy's sum against the mean) does not lose its
+        // digits to a mean far from zero, and one pass serves where two would.
+        struct channel_sums {
+            alignas(64) double shift[channels], x[channels], xx[channels], dy[channels],
+                dy_x[channels];
 
-        template <class T>
-        static void running_statistics(const T* params, channel_range mine, T* mean,
-                                       T* inverse_std) noexcept {
-            for (std::size_t c = mine.begin; c < mine.end; ++c) {
-                mean[c] = params[mean_offset + c];
-                inverse_std[c] = T{1} / std::sqrt(params[variance_offset + c] + T(eps));
+            template <class T>
+            channel_sums(const T* first_row, channel_range mine) noexcept {
+                for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                    shift[c] = static_cast<double>(first_row[c]);
+                    x[c] = xx[c] = dy[c] = dy_x[c] = 0.0;
+                }
             }
-        }
+            // Over rows of x, and of dy unless it is null.
+            template <class T>
+            void add(const T* values, std::type_identity_t<const T*> gradient, std::size_t rows,
+                     channel_range mine) noexcept {
+                for (std::size_t r = 0; r < rows; ++r) {
+                    const T* const v = values + r * channels;
+                    for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                        const double centred = static_cast<double>(v[c]) - shift[c];
+                        x[c] += centred;
+                        xx[c] += centred * centred;
+                    }
+                    if (gradient == nullptr) continue;
+                    const T* const d = gradient + r * channels;
+                    for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                        const double centred = static_cast<double>(v[c]) - shift[c];
+                        dy[c] += static_cast<double>(d[c]);
+                        dy_x[c] += static_cast<double>(d[c]) * centred;
+                    }
+                }
+            }
+            // The biased variance of the rows.
+            double variance(std::size_t c, std::size_t rows) const noexcept {
+                const double mean = x[c] / double(rows);
+                const double spread = xx[c] / double(rows) - mean * mean;
+                return spread > 0 ? spread : 0.0;
+            }
+        };
+
+        // The mean and 1 / sqrt(variance + eps) a pass normalizes by.
+        template <class T>
+        struct channel_statistics {
+            alignas(64) T mean[channels], inverse_std[channels];
+
+            void of_batch(const channel_sums& sums, std::size_t rows, channel_range mine) noexcept {
+                for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                    mean[c] = static_cast<T>(sums.shift[c] + sums.x[c] / double(rows));
+                    inverse_std[c] = static_cast<T>(1.0 / std::sqrt(sums.variance(c, rows) + eps));
+                }
+            }
+            void of_running(const T* params, channel_range mine) noexcept {
+                for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                    mean[c] = params[mean_offset + c];
+                    inverse_std[c] = T{1} / std::sqrt(params[variance_offset + c] + T(eps));
+                }
+            }
+        };
 
         // The statistics of the mode, and per channel the sums of dy and of dy x-hat.
         template <class T>
-        static void sums(const T* params, const T* x, const T* dy, std::size_t batch,
-                         channel_range mine, const pass_mode& mode, T* mean, T* inverse_std,
-                         T* dy_sum, T* dy_x_hat_sum) noexcept {
-            if (mode.training) {
-                alignas(64) T variance[channels];
-                statistics(x, batch, mine, mean, variance, inverse_std);
-            } else {
-                running_statistics(params, mine, mean, inverse_std);
+        static void gradient_sums(const T* params, const T* x, const T* dy, std::size_t rows,
+                                  channel_range mine, const pass_mode& mode,
+                                  channel_statistics<T>& stats, T* dy_sum,
+                                  T* dy_x_hat_sum) noexcept {
+            channel_sums sums(x, mine);
+            sums.add(x, dy, rows, mine);
+            if (mode.training)
+                stats.of_batch(sums, rows, mine);
+            else
+                stats.of_running(params, mine);
+            for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                // sum dy (x - mean), from sums of x less the shift.
+                const double centred_mean = static_cast<double>(stats.mean[c]) - sums.shift[c];
+                dy_sum[c] = static_cast<T>(sums.dy[c]);
+                dy_x_hat_sum[c] = static_cast<T>((sums.dy_x[c] - centred_mean * sums.dy[c]) *
+                                                 static_cast<double>(stats.inverse_std[c]));
             }
-            for (std::size_t c = mine.begin; c < mine.end; ++c)
-                dy_sum[c] = dy_x_hat_sum[c] = T{0};
-            for (std::size_t r = 0; r < batch * places; ++r)
-                for (std::size_t c = mine.begin; c < mine.end; ++c) {
-                    const T d = dy[r * channels + c];
-                    dy_sum[c] += d;
-                    dy_x_hat_sum[c] += d * (x[r * channels + c] - mean[c]) * inverse_std[c];
-                }
         }
     };
 };

@@ -16,12 +16,15 @@
 // There is no product here: a patch meets C * Multiplier weights, not a matrix,
 // so each output pixel is a direct loop over its taps, a register of channels at
 // a time (bench/depthwise_step measures it against conv2d's product).
-// It fuses no activation yet: the store after a pixel's last tap is where an
-// epilogue would go, and a fused derivative would need conv2d's gate plumbing.
+// It absorbs the gradient of an activation before it (graph/lowering.hpp), applied
+// to an example's input gradient once every tap has added to it, where the example
+// is still in cache. It has no epilogue yet: the store after a pixel's last tap is
+// where one would go.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/names.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/layer_view.hpp"
+#include "kiln/graph/lowering.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/conv_patches.hpp"
 #include "kiln/layers/image.hpp"
@@ -33,6 +36,7 @@
 #include <algorithm>
 #include <array>
 #include <string>
+#include <type_traits>
 
 namespace kiln {
 
@@ -56,6 +60,9 @@ struct depthwise_conv2d {
     static constexpr std::size_t stride = Stride;
     static constexpr padding zero_padding = Padding;
     static constexpr std::size_t dilation = Dilation;
+    // Lowering (graph/lowering.hpp): the derivative of an activation before it is
+    // applied to each example's input gradient once its taps are all added.
+    static constexpr bool absorbs_activation_gradient = true;
     static std::string name() {
         return convolution_name("depthwise_conv2d<", Multiplier, Kernel, Stride, Padding, Dilation);
     }
@@ -76,6 +83,7 @@ struct depthwise_conv2d {
 
         using spec = depthwise_conv2d;
         using in_shape = In;
+        using absorbed = absorbed_activation<Previous, depthwise_conv2d>;
         static constexpr std::size_t position = Position;
         static constexpr std::size_t height = image::height;
         static constexpr std::size_t width = image::width;
@@ -135,17 +143,26 @@ struct depthwise_conv2d {
         // dx[t][c] = the sum over the pixels p whose tap t reads it, and over c's
         // filters o, of dy[p][o] W[t][o]. Split by examples, whose images do not overlap.
         template <class T>
-        static void backward_input(const T* params, const T*, const T*, const T* dy, T* dx,
+        static void backward_input(const T* params, const T* x, const T*, const T* dy, T* dx,
                                    std::size_t batch, work_share share = {}) noexcept {
             const auto examples = share.rows(batch);
             std::fill(dx + examples.begin * In::size, dx + examples.end * In::size, T{0});
-            for (std::size_t n = examples.begin; n < examples.end; ++n)
+            for (std::size_t n = examples.begin; n < examples.end; ++n) {
+                T* const example_dx = dx + n * In::size;
                 for (std::size_t p = 0; p < pixels; ++p) {
                     const T* const g = dy + (n * pixels + p) * out_channels;
                     for_taps_inside(p, [&](std::size_t tap, std::size_t at) {
-                        add_filter_sums(dx + n * In::size + at, g, params + tap * out_channels);
+                        add_filter_sums(example_dx + at, g, params + tap * out_channels);
                     });
                 }
+                if constexpr (!std::is_same_v<absorbed, no_activation>)
+                    simd::map(
+                        In::size, example_dx,
+                        [](const auto& saved, const auto& g) {
+                            return absorbed::backward(saved, g);
+                        },
+                        x + n * In::size, static_cast<const T*>(example_dx));
+            }
         }
 
         // dW[t][o] = the sum over pixels p of x[t of p][o / M] dy[p][o] (this share's

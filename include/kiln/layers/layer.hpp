@@ -52,6 +52,13 @@
 // batch_norm) opts in with `static constexpr bool reads_mode = true`; the runner
 // then calls forward, backward_input and backward_params with one more argument,
 // the pass's kiln::pass_mode, after `share`. Other layers never see the mode.
+//
+// A plain layer whose input gradient needs the sums its parameter gradients are
+// made of (batch_norm's sums of dy and dy x-hat) opts in with `static constexpr
+// bool input_pass_writes_scratch = true`: its backward_input then takes scratch
+// after params, backward_input(params, scratch, x, y, dy, dx, batch, share), runs
+// whenever backward_params does (with dx null when no input gradient is wanted),
+// and leaves in scratch what backward_params reads, so the sums are taken once.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
@@ -82,6 +89,11 @@ struct pass_mode {
 template <class Layer>
 concept mode_reading_layer = requires {
     requires Layer::reads_mode;
+};
+
+template <class Layer>
+concept input_pass_writing_scratch = requires {
+    requires Layer::input_pass_writes_scratch;
 };
 
 // A layer whose forward needs the whole mini-batch at once (batch_norm's
@@ -183,9 +195,15 @@ consteval auto find_missing_member() {
                           Layer::forward(c, c, p, n, work_share{}, pass_mode{});
                       })
             return std::type_identity<member::forward>{};
-        else if constexpr (!Layer::passes_gradient && !requires(const S* c, S* p, std::size_t n) {
+        else if constexpr (!Layer::passes_gradient &&
+                           !requires(const S* c, S* p, std::size_t n) {
                                Layer::backward_input(c, c, c, c, p, n, work_share{}, pass_mode{});
-                           })
+                           } &&
+                           !(input_pass_writing_scratch<Layer> &&
+                             requires(const S* c, S* p, std::size_t n) {
+                                 Layer::backward_input(c, p, c, c, c, p, n, work_share{},
+                                                       pass_mode{});
+                             }))
             return std::type_identity<member::backward_input>{};
         else if constexpr (Layer::param_count != 0 &&
                            !requires(const S* c, S* p, std::size_t n, contract::sink& k) {
@@ -199,9 +217,14 @@ consteval auto find_missing_member() {
                              Layer::forward(c, c, p, n, work_share{});
                          })
         return std::type_identity<member::forward>{};
-    else if constexpr (!Layer::passes_gradient && !requires(const S* c, S* p, std::size_t n) {
+    else if constexpr (!Layer::passes_gradient &&
+                       !requires(const S* c, S* p, std::size_t n) {
                            Layer::backward_input(c, c, c, c, p, n, work_share{});
-                       })
+                       } &&
+                       !(input_pass_writing_scratch<Layer> &&
+                         requires(const S* c, S* p, std::size_t n) {
+                             Layer::backward_input(c, p, c, c, c, p, n, work_share{});
+                         }))
         return std::type_identity<member::backward_input>{};
     else if constexpr (Layer::param_count != 0 &&
                        !requires(const S* c, S* p, std::size_t n, contract::sink& k) {
