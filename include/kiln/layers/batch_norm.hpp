@@ -15,9 +15,12 @@
 // leave them alone.
 //
 // The layer needs the whole mini-batch, so a trainer never splits a step by
-// examples for a network that has it; its passes split by channels instead. It
-// keeps nothing between forward and backward: the pass over the input and its
-// gradient that backward makes for the sums of dy and dy x-hat also gives the
+// examples for a network that has it. A split pass gives each part rows of the
+// batch to normalize; every part takes the sums of the whole batch itself, in the
+// same order, since the parts of a pass cannot wait for one another (the rows a
+// part writes are whole cache lines: two cores that each took half of every row's
+// channels moved no faster than one). It keeps nothing between forward and backward: the pass over
+// the input and its gradient that backward makes for the sums of dy and dy x-hat also gives the
 // batch's mean and variance again (in place of a saved slot the runner would have
 // to give stateful layers, which run on one core).
 #include "kiln/core/diagnostics.hpp"
@@ -83,7 +86,9 @@ struct batch_norm {
         static constexpr std::size_t param_count = 2 * channels; // PyTorch counts no buffers
         static constexpr std::size_t trained_size = 2 * part;
         static constexpr std::size_t storage_size = 4 * part;
-        static constexpr std::size_t flops_per_example = 8 * In::size;
+        // For the decision to split a pass: its passes wait on memory, a value
+        // costing about as long as some tens of FLOP of a product.
+        static constexpr std::size_t flops_per_example = 32 * In::size;
         using applied = applied_activation<batch_norm, Next>;
         static constexpr std::array parameter_parts{
             parameter_part{"weight", 0, {channels}},
@@ -114,42 +119,29 @@ struct batch_norm {
         template <class T>
         static void forward(const T* params, const T* x, T* y, std::size_t batch, work_share share,
                             const pass_mode& mode) noexcept {
-            const channel_range mine = channels_of(share);
-            if (mine.begin == mine.end) return;
             const std::size_t rows = batch * places;
             channel_statistics<T> stats;
             if (mode.training) {
-                channel_sums sums(x, mine);
-                sums.add(x, nullptr, rows, mine);
-                stats.of_batch(sums, rows, mine);
-                T* const running = const_cast<T*>(params);
-                // The unbiased variance; a single value per channel has none to give.
-                const double unbiased = rows > 1 ? double(rows) / double(rows - 1) : 1.0;
-                const T keep = T(1 - momentum), take = T(momentum);
-                for (std::size_t c = mine.begin; c < mine.end; ++c) {
-                    running[mean_offset + c] =
-                        keep * running[mean_offset + c] + take * stats.mean[c];
-                    if (rows > 1)
-                        running[variance_offset + c] =
-                            keep * running[variance_offset + c] +
-                            take * static_cast<T>(sums.variance(c, rows) * unbiased);
-                }
+                channel_sums sums(x, every_channel);
+                sums.add(x, nullptr, rows, every_channel);
+                stats.of_batch(sums, rows, every_channel);
+                if (share.index == 0) update_running(const_cast<T*>(params), stats, sums, rows);
             } else {
-                stats.of_running(params, mine);
+                stats.of_running(params, every_channel);
             }
             alignas(64) T scale[channels];
             const T* const gamma = params;
             const T* const beta = params + beta_offset;
-            for (std::size_t c = mine.begin; c < mine.end; ++c)
+            for (std::size_t c = 0; c < channels; ++c)
                 scale[c] = gamma[c] * stats.inverse_std[c];
-            const std::size_t b = mine.begin, count = mine.end - mine.begin;
-            for (std::size_t r = 0; r < rows; ++r)
+            const auto mine = share.rows(rows);
+            for (std::size_t r = mine.begin; r < mine.end; ++r)
                 simd::map(
-                    count, y + r * channels + b,
+                    channels, y + r * channels,
                     [](const auto& v, const auto& mean, const auto& s, const auto& shift) {
                         return applied::apply((v - mean) * s + shift);
                     },
-                    x + r * channels + b, stats.mean + b, scale + b, beta + b);
+                    x + r * channels, stats.mean, scale, beta);
         }
 
         // In training, with x-hat the normalized input and n the values per channel:
@@ -162,29 +154,29 @@ struct batch_norm {
         static void backward_input(const T* params, T* scratch, const T* x, const T*, const T* dy,
                                    T* dx, std::size_t batch, work_share share,
                                    const pass_mode& mode) noexcept {
-            const channel_range mine = channels_of(share);
-            if (mine.begin == mine.end) return;
             const std::size_t rows = batch * places;
             channel_statistics<T> stats;
-            T* const dy_x_hat_sum = scratch;
-            T* const dy_sum = scratch + beta_offset;
-            gradient_sums(params, x, dy, rows, mine, mode, stats, dy_sum, dy_x_hat_sum);
+            alignas(64) T dy_sum[channels], dy_x_hat_sum[channels];
+            gradient_sums(params, x, dy, rows, every_channel, mode, stats, dy_sum, dy_x_hat_sum);
+            if (share.index == 0) {
+                std::copy_n(dy_x_hat_sum, channels, scratch);
+                std::copy_n(dy_sum, channels, scratch + beta_offset);
+            }
             if (dx == nullptr) return;
             alignas(64) T a[channels], b[channels], c0[channels];
             const T n = T(rows);
-            for (std::size_t c = mine.begin; c < mine.end; ++c) {
+            for (std::size_t c = 0; c < channels; ++c) {
                 a[c] = params[c] * stats.inverse_std[c];
                 b[c] = mode.training ? -a[c] * stats.inverse_std[c] * dy_x_hat_sum[c] / n : T{0};
                 c0[c] = mode.training ? -a[c] * dy_sum[c] / n : T{0};
             }
-            const std::size_t first = mine.begin, count = mine.end - mine.begin;
-            for (std::size_t r = 0; r < rows; ++r)
+            const auto mine = share.rows(rows);
+            for (std::size_t r = mine.begin; r < mine.end; ++r)
                 simd::map(
-                    count, dx + r * channels + first,
+                    channels, dx + r * channels,
                     [](const auto& v, const auto& d, const auto& mean, const auto& ka,
                        const auto& kb, const auto& kc) { return ka * d + kb * (v - mean) + kc; },
-                    x + r * channels + first, dy + r * channels + first, stats.mean + first,
-                    a + first, b + first, c0 + first);
+                    x + r * channels, dy + r * channels, stats.mean, a, b, c0);
         }
 
         // Hands over dgamma and dbeta, which backward_input left in scratch.
@@ -200,6 +192,8 @@ struct batch_norm {
 
     private:
         using channel_range = work_share::range;
+        static constexpr channel_range every_channel{0, channels};
+
         // Whole cache lines of channels per part.
         static channel_range channels_of(work_share share) noexcept {
             return share.rows(channels, 16);
@@ -266,6 +260,22 @@ struct batch_norm {
                 }
             }
         };
+
+        // The running statistics move towards the batch's by the momentum (the
+        // variance towards the unbiased one; a single value per channel has none).
+        template <class T>
+        static void update_running(T* params, const channel_statistics<T>& stats,
+                                   const channel_sums& sums, std::size_t rows) noexcept {
+            const double unbiased = rows > 1 ? double(rows) / double(rows - 1) : 1.0;
+            const T keep = T(1 - momentum), take = T(momentum);
+            for (std::size_t c = 0; c < channels; ++c) {
+                params[mean_offset + c] = keep * params[mean_offset + c] + take * stats.mean[c];
+                if (rows > 1)
+                    params[variance_offset + c] =
+                        keep * params[variance_offset + c] +
+                        take * static_cast<T>(sums.variance(c, rows) * unbiased);
+            }
+        }
 
         // The statistics of the mode, and per channel the sums of dy and of dy x-hat.
         template <class T>
