@@ -122,12 +122,12 @@ struct batch_norm {
             const std::size_t rows = batch * places;
             channel_statistics<T> stats;
             if (mode.training) {
-                channel_sums sums(x, every_channel);
-                sums.add(x, nullptr, rows, every_channel);
-                stats.of_batch(sums, rows, every_channel);
+                channel_sums sums(x);
+                sums.add(x, nullptr, rows);
+                stats.of_batch(sums, rows);
                 if (share.index == 0) update_running(const_cast<T*>(params), stats, sums, rows);
             } else {
-                stats.of_running(params, every_channel);
+                stats.of_running(params);
             }
             alignas(64) T scale[channels];
             const T* const gamma = params;
@@ -157,7 +157,7 @@ struct batch_norm {
             const std::size_t rows = batch * places;
             channel_statistics<T> stats;
             alignas(64) T dy_sum[channels], dy_x_hat_sum[channels];
-            gradient_sums(params, x, dy, rows, every_channel, mode, stats, dy_sum, dy_x_hat_sum);
+            gradient_sums(params, x, dy, rows, mode, stats, dy_sum, dy_x_hat_sum);
             if (share.index == 0) {
                 std::copy_n(dy_x_hat_sum, channels, scratch);
                 std::copy_n(dy_sum, channels, scratch + beta_offset);
@@ -192,7 +192,6 @@ struct batch_norm {
 
     private:
         using channel_range = work_share::range;
-        static constexpr channel_range every_channel{0, channels};
 
         // Whole cache lines of channels per part.
         static channel_range channels_of(work_share share) noexcept {
@@ -208,26 +207,26 @@ struct batch_norm {
                 dy_x[channels];
 
             template <class T>
-            channel_sums(const T* first_row, channel_range mine) noexcept {
-                for (std::size_t c = mine.begin; c < mine.end; ++c) {
+            explicit channel_sums(const T* first_row) noexcept {
+                for (std::size_t c = 0; c < channels; ++c) {
                     shift[c] = static_cast<double>(first_row[c]);
                     x[c] = xx[c] = dy[c] = dy_x[c] = 0.0;
                 }
             }
             // Over rows of x, and of dy unless it is null.
             template <class T>
-            void add(const T* values, std::type_identity_t<const T*> gradient, std::size_t rows,
-                     channel_range mine) noexcept {
+            void add(const T* values, std::type_identity_t<const T*> gradient,
+                     std::size_t rows) noexcept {
                 for (std::size_t r = 0; r < rows; ++r) {
                     const T* const v = values + r * channels;
-                    for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                    for (std::size_t c = 0; c < channels; ++c) {
                         const double centred = static_cast<double>(v[c]) - shift[c];
                         x[c] += centred;
                         xx[c] += centred * centred;
                     }
                     if (gradient == nullptr) continue;
                     const T* const d = gradient + r * channels;
-                    for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                    for (std::size_t c = 0; c < channels; ++c) {
                         const double centred = static_cast<double>(v[c]) - shift[c];
                         dy[c] += static_cast<double>(d[c]);
                         dy_x[c] += static_cast<double>(d[c]) * centred;
@@ -247,14 +246,14 @@ struct batch_norm {
         struct channel_statistics {
             alignas(64) T mean[channels], inverse_std[channels];
 
-            void of_batch(const channel_sums& sums, std::size_t rows, channel_range mine) noexcept {
-                for (std::size_t c = mine.begin; c < mine.end; ++c) {
+            void of_batch(const channel_sums& sums, std::size_t rows) noexcept {
+                for (std::size_t c = 0; c < channels; ++c) {
                     mean[c] = static_cast<T>(sums.shift[c] + sums.x[c] / double(rows));
                     inverse_std[c] = static_cast<T>(1.0 / std::sqrt(sums.variance(c, rows) + eps));
                 }
             }
-            void of_running(const T* params, channel_range mine) noexcept {
-                for (std::size_t c = mine.begin; c < mine.end; ++c) {
+            void of_running(const T* params) noexcept {
+                for (std::size_t c = 0; c < channels; ++c) {
                     mean[c] = params[mean_offset + c];
                     inverse_std[c] = T{1} / std::sqrt(params[variance_offset + c] + T(eps));
                 }
@@ -280,16 +279,15 @@ struct batch_norm {
         // The statistics of the mode, and per channel the sums of dy and of dy x-hat.
         template <class T>
         static void gradient_sums(const T* params, const T* x, const T* dy, std::size_t rows,
-                                  channel_range mine, const pass_mode& mode,
-                                  channel_statistics<T>& stats, T* dy_sum,
+                                  const pass_mode& mode, channel_statistics<T>& stats, T* dy_sum,
                                   T* dy_x_hat_sum) noexcept {
-            channel_sums sums(x, mine);
-            sums.add(x, dy, rows, mine);
+            channel_sums sums(x);
+            sums.add(x, dy, rows);
             if (mode.training)
-                stats.of_batch(sums, rows, mine);
+                stats.of_batch(sums, rows);
             else
-                stats.of_running(params, mine);
-            for (std::size_t c = mine.begin; c < mine.end; ++c) {
+                stats.of_running(params);
+            for (std::size_t c = 0; c < channels; ++c) {
                 // sum dy (x - mean), from sums of x less the shift.
                 const double centred_mean = static_cast<double>(stats.mean[c]) - sums.shift[c];
                 dy_sum[c] = static_cast<T>(sums.dy[c]);
