@@ -187,6 +187,13 @@ TEST_SUITE("conv") {
     TEST_CASE("conv2d: stride 2 drops what does not fit") {
         probe<kiln::sequential<kiln::input<7, 6, 2>, kiln::conv2d<4, 2, 2>>>{}.check();
     }
+    TEST_CASE("conv2d: kernels that tile the image store each input gradient once") {
+        // 2 x 2 at stride 2 over 6 x 4, then 1 x 1 masking the relu between: whole
+        // registers of channels; then 1 x 1 over 3 channels, entry by entry.
+        probe<kiln::sequential<kiln::input<6, 4, 16>, kiln::conv2d<16, 2, 2>, kiln::relu,
+                               kiln::conv2d<3, 1>, kiln::gelu, kiln::conv2d<5, 1>>>{}
+            .check();
+    }
     TEST_CASE("conv2d -> relu -> conv2d: relu applied by the first, masked by the second") {
         probe<kiln::sequential<kiln::input<6, 6, 2>, kiln::conv2d<6, 2>, kiln::relu,
                                kiln::conv2d<3, 2>>>{}

@@ -224,7 +224,7 @@ struct conv2d {
             const auto examples = share.rows(batch);
             T* const part = dx + examples.begin * In::size;
             const std::size_t count = (examples.end - examples.begin) * In::size;
-            std::fill_n(part, count, T{0});
+            if constexpr (!patches_tile_input) std::fill_n(part, count, T{0});
             alignas(64) T transposed[Filters * block];
             auto pass = [&]<std::size_t Columns>(std::size_t first) {
                 for (std::size_t f = 0; f < Filters; ++f)
@@ -234,13 +234,17 @@ struct conv2d {
                 for (std::size_t n = examples.begin; n < examples.end; ++n)
                     kernels::matmul<T, Columns, Filters, 1>(
                         dy + n * pixels * Filters, transposed, 0, pixels, Filters,
-                        [dx_n = dx + n * In::size, first](std::size_t row, std::size_t column,
-                                                          auto& tile) KILN_ALWAYS_INLINE {
-                            tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes)
-                                              KILN_ALWAYS_INLINE {
-                                                  add_to_pixel<T, decltype(lanes)::value>(
-                                                      dx_n, row + r, first + column + c, value);
-                                              });
+                        [dx_n = dx + n * In::size, x_n = x + n * In::size, first](
+                            std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
+                            tile.for_each([&](std::size_t r, std::size_t c, auto& value,
+                                              auto lanes) KILN_ALWAYS_INLINE {
+                                constexpr std::size_t n = decltype(lanes)::value;
+                                if constexpr (patches_tile_input)
+                                    store_to_pixel<T, n>(dx_n, x_n, row + r, first + column + c,
+                                                         value);
+                                else
+                                    add_to_pixel<T, n>(dx_n, row + r, first + column + c, value);
+                            });
                         });
             };
             std::size_t first = 0;
@@ -248,7 +252,7 @@ struct conv2d {
                 for (; first + block <= patch; first += block)
                     pass.template operator()<block>(first);
             if constexpr (patch % block != 0) pass.template operator()<patch % block>(first);
-            if constexpr (!std::is_same_v<absorbed, no_activation>)
+            if constexpr (!patches_tile_input && !std::is_same_v<absorbed, no_activation>)
                 simd::map(
                     count, part,
                     [](const simd::vec<T>& s, const simd::vec<T>& g) {
@@ -258,6 +262,36 @@ struct conv2d {
         }
 
     private:
+        // Whether every input value lies in exactly one patch (a 1 x 1 kernel at
+        // stride 1, or windows that tile the image): its gradient is then one
+        // product's value, stored once with the absorbed derivative applied, where
+        // overlapping patches must zero dx, add to it and apply the derivative after.
+        static constexpr bool patches_tile_input =
+            valid && !reads_padding && Dilation == 1 && Kernel == Stride &&
+            out_height * Stride == height && out_width * Stride == width;
+
+        // Stores the Lanes values of v, patch entries k, k + 1, ..., of output pixel
+        // p, as the example's input gradient dx_n, times the derivative of the
+        // absorbed activation (read from x_n) when there is one.
+        template <class T, std::size_t Lanes>
+        static void store_to_pixel(T* dx_n, const T* x_n, std::size_t p, std::size_t k,
+                                   const simd::vec<T>& v) noexcept {
+            const std::size_t start = patches::pixel_offset(p);
+            if constexpr (run % simd::width<T> == 0) {
+                const std::size_t at = start + patch_offset(k);
+                kernels::store_lanes<Lanes>(
+                    dx_n + at, absorbed::backward(kernels::load_lanes<Lanes>(x_n + at), v));
+            } else {
+                alignas(64) T values[simd::width<T>], gates[simd::width<T>]{};
+                simd::store(values, v);
+                for (std::size_t lane = 0; lane < Lanes; ++lane)
+                    gates[lane] = x_n[start + patch_offset(k + lane)];
+                simd::store(values, absorbed::backward(simd::load(gates), simd::load(values)));
+                for (std::size_t lane = 0; lane < Lanes; ++lane)
+                    dx_n[start + patch_offset(k + lane)] = values[lane];
+            }
+        }
+
         // Adds the Lanes values of v, patch entries k, k + 1, ..., of output pixel p
         // to the example's input gradient dx_n. Entries of one run are contiguous in
         // the image, so when a run fills whole registers they go in as one.
