@@ -47,6 +47,8 @@ template <class Layer>
 inline constexpr std::size_t saved_per_example_of = [] {
     if constexpr (stateful_layer<Layer>)
         return Layer::saved_per_example;
+    else if constexpr (summing_layer<Layer>)
+        return Layer::sums_per_example;
     else
         return std::size_t{0};
 }();
@@ -162,7 +164,15 @@ struct runner<In, type_list<Layers...>> {
                 return;
             else if constexpr (stateful_layer<layer>)
                 layer::forward(layer_params, in, out, state<K>(memory, batch), batch);
-            else if constexpr (mode_reading_layer<layer>)
+            else if constexpr (summing_layer<layer>) {
+                T* const sums = state<K>(memory, batch);
+                executor.template run<layer, T, pass_kind::forward>(batch, [&](work_share share) {
+                    layer::forward_sums(layer_params, in, sums, batch, share, mode);
+                });
+                executor.template run<layer, T, pass_kind::forward>(batch, [&](work_share share) {
+                    layer::forward(layer_params, in, out, sums, batch, share, mode);
+                });
+            } else if constexpr (mode_reading_layer<layer>)
                 executor.template run<layer, T, pass_kind::forward>(batch, [&](work_share share) {
                     layer::forward(layer_params, in, out, batch, share, mode);
                 });
@@ -214,10 +224,17 @@ struct runner<In, type_list<Layers...>> {
                     // The input gradient first: it reads the parameters the sink may update.
                     if (into != nullptr || input_pass_writing_scratch<layer>) {
                         const T* const gate = gate_of<K>(memory, x, batch);
+                        T* const sums = state<K>(memory, batch);
+                        if constexpr (summing_layer<layer>)
+                            executor.template run<layer, T, pass_kind::backward>(
+                                batch, [&](work_share share) {
+                                    layer::backward_sums(layer_params, gate, current, sums, batch,
+                                                         share, mode);
+                                });
                         executor.template run<layer, T, pass_kind::backward>(
                             batch, [&](work_share share) {
                                 backward_input<layer>(layer_params, layer_scratch, gate, out,
-                                                      current, into, batch, share, mode);
+                                                      current, into, sums, batch, share, mode);
                             });
                     }
                     if constexpr (layer::param_count != 0)
@@ -238,12 +255,14 @@ struct runner<In, type_list<Layers...>> {
 
 private:
     // A layer's backward_input, with the arguments it declares it takes
-    // (layers/layer.hpp): scratch, the mode.
+    // (layers/layer.hpp): scratch, the sums, the mode.
     template <class Layer, class T>
-    KILN_ALWAYS_INLINE static void backward_input(const T* params, T* scratch, const T* x,
-                                                  const T* y, const T* dy, T* dx, std::size_t batch,
-                                                  work_share share, const pass_mode& mode) {
-        if constexpr (input_pass_writing_scratch<Layer> && mode_reading_layer<Layer>)
+    KILN_ALWAYS_INLINE static void
+    backward_input(const T* params, T* scratch, const T* x, const T* y, const T* dy, T* dx, T* sums,
+                   std::size_t batch, work_share share, const pass_mode& mode) {
+        if constexpr (summing_layer<Layer>)
+            Layer::backward_input(params, scratch, x, y, dy, dx, sums, batch, share, mode);
+        else if constexpr (input_pass_writing_scratch<Layer> && mode_reading_layer<Layer>)
             Layer::backward_input(params, scratch, x, y, dy, dx, batch, share, mode);
         else if constexpr (input_pass_writing_scratch<Layer>)
             Layer::backward_input(params, scratch, x, y, dy, dx, batch, share);

@@ -15,14 +15,13 @@
 // leave them alone.
 //
 // The layer needs the whole mini-batch, so a trainer never splits a step by
-// examples for a network that has it. A split pass gives each part rows of the
-// batch to normalize; every part takes the sums of the whole batch itself, in the
-// same order, since the parts of a pass cannot wait for one another (the rows a
-// part writes are whole cache lines: two cores that each took half of every row's
-// channels moved no faster than one). It keeps nothing between forward and backward: the pass over
-// the input and its gradient that backward makes for the sums of dy and dy x-hat also gives the
-// batch's mean and variance again (in place of a saved slot the runner would have
-// to give stateful layers, which run on one core).
+// examples for a network that has it. It sums over the batch the way the layer
+// contract offers (layers/layer.hpp, sums_per_example): a pass takes each
+// example's sums (of x and x squared forward; of dy and dy x backward) into its
+// slot, and the pass after adds the slots in example order and normalizes, or
+// makes dx, in rows. Both passes split between cores and their results do not
+// depend on the split; backward takes the batch's mean and variance from
+// forward's slots.
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
 #include "kiln/core/names.hpp"
@@ -39,6 +38,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <type_traits>
 
@@ -79,6 +79,8 @@ struct batch_norm {
 
         static constexpr std::size_t channels = last_dim<In>;
         static constexpr std::size_t places = In::size / channels; // per example and channel
+        // Per example, four sums per channel in double (channel_sums).
+        static constexpr std::size_t sums_per_example = 8 * channels;
         static constexpr std::size_t part = padded_count(channels);
         static constexpr std::size_t beta_offset = part;
         static constexpr std::size_t mean_offset = 2 * part;
@@ -114,18 +116,32 @@ struct batch_norm {
                 }
         }
 
+        // Each example's sums, in the slots the runner keeps (layers/layer.hpp): of
+        // x and x squared in training; evaluation normalizes by the running statistics.
+        template <class T>
+        static void forward_sums(const T*, const T* x, T* sums, std::size_t batch, work_share share,
+                                 const pass_mode& mode) noexcept {
+            if (!mode.training) return;
+            const auto mine = share.rows(batch);
+            for (std::size_t n = mine.begin; n < mine.end; ++n) {
+                channel_sums example(x);
+                example.add(x + n * In::size, nullptr, places);
+                example.store(sums, n, channel_sums::of_x);
+            }
+        }
+
         // A training pass writes the running statistics: it runs on a model the
         // trainer holds as one that changes (graph/propagate.hpp's forward with a mode).
         template <class T>
-        static void forward(const T* params, const T* x, T* y, std::size_t batch, work_share share,
-                            const pass_mode& mode) noexcept {
+        static void forward(const T* params, const T* x, T* y, const T* sums, std::size_t batch,
+                            work_share share, const pass_mode& mode) noexcept {
             const std::size_t rows = batch * places;
             channel_statistics<T> stats;
             if (mode.training) {
-                channel_sums sums(x);
-                sums.add(x, nullptr, rows);
-                stats.of_batch(sums, rows);
-                if (share.index == 0) update_running(const_cast<T*>(params), stats, sums, rows);
+                channel_sums total(x);
+                total.add_examples(sums, batch, channel_sums::of_x);
+                stats.of_batch(total, rows);
+                if (share.index == 0) update_running(const_cast<T*>(params), stats, total, rows);
             } else {
                 stats.of_running(params);
             }
@@ -144,6 +160,18 @@ struct batch_norm {
                     x + r * channels, stats.mean, scale, beta);
         }
 
+        // Each example's sums of dy and dy x, beside forward's of x.
+        template <class T>
+        static void backward_sums(const T*, const T* x, const T* dy, T* sums, std::size_t batch,
+                                  work_share share, const pass_mode&) noexcept {
+            const auto mine = share.rows(batch);
+            for (std::size_t n = mine.begin; n < mine.end; ++n) {
+                channel_sums example(x);
+                example.add_gradient(x + n * In::size, dy + n * In::size, places);
+                example.store(sums, n, channel_sums::of_gradient);
+            }
+        }
+
         // In training, with x-hat the normalized input and n the values per channel:
         //   dx = gamma inverse_std / n (n dy - sum dy - x-hat sum dy x-hat);
         // in evaluation the statistics are constants: dx = gamma inverse_std dy.
@@ -152,12 +180,26 @@ struct batch_norm {
         // sum dy): they stay in scratch for backward_params.
         template <class T>
         static void backward_input(const T* params, T* scratch, const T* x, const T*, const T* dy,
-                                   T* dx, std::size_t batch, work_share share,
+                                   T* dx, const T* sums, std::size_t batch, work_share share,
                                    const pass_mode& mode) noexcept {
             const std::size_t rows = batch * places;
+            channel_sums total(x);
             channel_statistics<T> stats;
+            if (mode.training) {
+                total.add_examples(sums, batch, channel_sums::of_x);
+                stats.of_batch(total, rows);
+            } else {
+                stats.of_running(params);
+            }
+            total.add_examples(sums, batch, channel_sums::of_gradient);
             alignas(64) T dy_sum[channels], dy_x_hat_sum[channels];
-            gradient_sums(params, x, dy, rows, mode, stats, dy_sum, dy_x_hat_sum);
+            for (std::size_t c = 0; c < channels; ++c) {
+                // sum dy (x - mean), from sums of x less the shift.
+                const double centred_mean = static_cast<double>(stats.mean[c]) - total.shift[c];
+                dy_sum[c] = static_cast<T>(total.dy[c]);
+                dy_x_hat_sum[c] = static_cast<T>((total.dy_x[c] - centred_mean * total.dy[c]) *
+                                                 static_cast<double>(stats.inverse_std[c]));
+            }
             if (share.index == 0) {
                 std::copy_n(dy_x_hat_sum, channels, scratch);
                 std::copy_n(dy_sum, channels, scratch + beta_offset);
@@ -198,13 +240,16 @@ struct batch_norm {
             return share.rows(channels, 16);
         }
 
-        // Per channel, the sums one pass over the batch gives: of x, x squared, dy
-        // and dy x. They are taken of x less the channel's first value, in double,
-        // so that the variance (and dy's sum against the mean) does not lose its
-        // digits to a mean far from zero, and one pass serves where two would.
+        // Per channel, sums over rows of x, of x squared, of dy and of dy x. They are
+        // taken of x less the batch's first value in the channel, in double, so that
+        // the variance (and dy's sum against the mean) does not lose its digits to a
+        // mean far from zero, and one pass serves where two would. Each example's go
+        // to its slot of the runner's sums (in two halves: x's, then dy's), which the
+        // passes after add in example order.
         struct channel_sums {
             alignas(64) double shift[channels], x[channels], xx[channels], dy[channels],
                 dy_x[channels];
+            enum half : std::size_t { of_x = 0, of_gradient = 2 };
 
             template <class T>
             explicit channel_sums(const T* first_row) noexcept {
@@ -213,10 +258,8 @@ struct batch_norm {
                     x[c] = xx[c] = dy[c] = dy_x[c] = 0.0;
                 }
             }
-            // Over rows of x, and of dy unless it is null.
             template <class T>
-            void add(const T* values, std::type_identity_t<const T*> gradient,
-                     std::size_t rows) noexcept {
+            void add(const T* values, std::nullptr_t, std::size_t rows) noexcept {
                 for (std::size_t r = 0; r < rows; ++r) {
                     const T* const v = values + r * channels;
                     for (std::size_t c = 0; c < channels; ++c) {
@@ -224,7 +267,12 @@ struct batch_norm {
                         x[c] += centred;
                         xx[c] += centred * centred;
                     }
-                    if (gradient == nullptr) continue;
+                }
+            }
+            template <class T>
+            void add_gradient(const T* values, const T* gradient, std::size_t rows) noexcept {
+                for (std::size_t r = 0; r < rows; ++r) {
+                    const T* const v = values + r * channels;
                     const T* const d = gradient + r * channels;
                     for (std::size_t c = 0; c < channels; ++c) {
                         const double centred = static_cast<double>(v[c]) - shift[c];
@@ -233,11 +281,39 @@ struct batch_norm {
                     }
                 }
             }
+            // Into example n's slot (copied as bytes: the slots are scalars of the network's type).
+            template <class T>
+            void store(T* sums, std::size_t n, half which) const noexcept {
+                std::byte* const to = slot(sums, n) + which * sizeof(x);
+                std::memcpy(to, which == of_x ? x : dy, sizeof(x));
+                std::memcpy(to + sizeof(x), which == of_x ? xx : dy_x, sizeof(x));
+            }
+            // Every example's slot, in order.
+            template <class T>
+            void add_examples(const T* sums, std::size_t batch, half which) noexcept {
+                double* const first = which == of_x ? x : dy;
+                double* const second = which == of_x ? xx : dy_x;
+                alignas(64) double stored[2][channels];
+                for (std::size_t n = 0; n < batch; ++n) {
+                    std::memcpy(stored, slot(const_cast<T*>(sums), n) + which * sizeof(x),
+                                sizeof(stored));
+                    for (std::size_t c = 0; c < channels; ++c) {
+                        first[c] += stored[0][c];
+                        second[c] += stored[1][c];
+                    }
+                }
+            }
             // The biased variance of the rows.
             double variance(std::size_t c, std::size_t rows) const noexcept {
                 const double mean = x[c] / double(rows);
                 const double spread = xx[c] / double(rows) - mean * mean;
                 return spread > 0 ? spread : 0.0;
+            }
+
+        private:
+            template <class T>
+            static std::byte* slot(T* sums, std::size_t n) noexcept {
+                return reinterpret_cast<std::byte*>(sums + n * sums_per_example);
             }
         };
 
@@ -273,26 +349,6 @@ struct batch_norm {
                     params[variance_offset + c] =
                         keep * params[variance_offset + c] +
                         take * static_cast<T>(sums.variance(c, rows) * unbiased);
-            }
-        }
-
-        // The statistics of the mode, and per channel the sums of dy and of dy x-hat.
-        template <class T>
-        static void gradient_sums(const T* params, const T* x, const T* dy, std::size_t rows,
-                                  const pass_mode& mode, channel_statistics<T>& stats, T* dy_sum,
-                                  T* dy_x_hat_sum) noexcept {
-            channel_sums sums(x);
-            sums.add(x, dy, rows);
-            if (mode.training)
-                stats.of_batch(sums, rows);
-            else
-                stats.of_running(params);
-            for (std::size_t c = 0; c < channels; ++c) {
-                // sum dy (x - mean), from sums of x less the shift.
-                const double centred_mean = static_cast<double>(stats.mean[c]) - sums.shift[c];
-                dy_sum[c] = static_cast<T>(sums.dy[c]);
-                dy_x_hat_sum[c] = static_cast<T>((sums.dy_x[c] - centred_mean * sums.dy[c]) *
-                                                 static_cast<double>(stats.inverse_std[c]));
             }
         }
     };

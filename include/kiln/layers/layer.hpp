@@ -59,6 +59,20 @@
 // after params, backward_input(params, scratch, x, y, dy, dx, batch, share), runs
 // whenever backward_params does (with dx null when no input gradient is wanted),
 // and leaves in scratch what backward_params reads, so the sums are taken once.
+//
+// A plain layer whose passes need sums over the whole batch (batch_norm's
+// statistics) declares `sums_per_example`, scalars the runner keeps per example
+// for it from forward to backward (padded; a double takes two floats' room), and
+// reads the mode and writes scratch as above. Before forward and before
+// backward_input the runner then runs a pass that writes each example's sums,
+//             forward_sums(params, x, sums, batch, share, mode)
+//             backward_sums(params, x, dy, sums, batch, share, mode)
+// and the pass after takes them as an argument before `batch`,
+//             forward(params, x, y, sums, batch, share, mode)
+//             backward_input(params, scratch, x, y, dy, dx, sums, batch, share, mode)
+// so both passes split between cores, where sums each part took of the whole batch
+// would be read again by every core. Added example by example, in order, the sums
+// do not depend on the split.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
@@ -94,6 +108,11 @@ concept mode_reading_layer = requires {
 template <class Layer>
 concept input_pass_writing_scratch = requires {
     requires Layer::input_pass_writes_scratch;
+};
+
+template <class Layer>
+concept summing_layer = requires {
+    std::size_t{Layer::sums_per_example};
 };
 
 // A layer whose forward needs the whole mini-batch at once (batch_norm's
@@ -136,6 +155,8 @@ struct forward {};
 struct backward_input {};
 struct backward_params {};
 struct stateful_backward {};
+struct forward_sums {};
+struct backward_sums {};
 } // namespace member
 
 namespace contract {
@@ -188,6 +209,32 @@ consteval auto find_missing_member() {
                                Layer::backward(c, p, c, c, p, c, p, n, k);
                            })
             return std::type_identity<member::stateful_backward>{};
+        else
+            return std::type_identity<void>{};
+    } else if constexpr (summing_layer<Layer>) {
+        constexpr work_share w{};
+        constexpr pass_mode m{};
+        if constexpr (!requires(const S* c, S* p, std::size_t n) {
+                          Layer::forward_sums(c, c, p, n, w, m);
+                      })
+            return std::type_identity<member::forward_sums>{};
+        else if constexpr (!requires(const S* c, S* p, std::size_t n) {
+                               Layer::forward(c, c, p, p, n, w, m);
+                           })
+            return std::type_identity<member::forward>{};
+        else if constexpr (!requires(const S* c, S* p, std::size_t n) {
+                               Layer::backward_sums(c, c, c, p, n, w, m);
+                           })
+            return std::type_identity<member::backward_sums>{};
+        else if constexpr (!requires(const S* c, S* p, std::size_t n) {
+                               Layer::backward_input(c, p, c, c, c, p, p, n, w, m);
+                           })
+            return std::type_identity<member::backward_input>{};
+        else if constexpr (Layer::param_count != 0 &&
+                           !requires(const S* c, S* p, std::size_t n, contract::sink& k) {
+                               Layer::backward_params(c, p, c, c, c, n, k, w, m);
+                           })
+            return std::type_identity<member::backward_params>{};
         else
             return std::type_identity<void>{};
     } else if constexpr (mode_reading_layer<Layer>) {
