@@ -79,6 +79,12 @@ public:
     // wins at 33 MFLOP. Below 4 MFLOP a split cannot pay even for the hand-over.
     static constexpr std::size_t default_min_flops_per_split = 40'000'000;
     static constexpr std::size_t flops_per_weight_byte = 100;
+    // A pass's work counts its input and output values too, each as long as this
+    // many FLOP of a product: a pass that only streams memory (pooling, an
+    // activation's gradient, batch_norm) is worth splitting once it streams
+    // enough. A core streams some 6 G values a second from L3 and multiplies at
+    // some 100 GFLOP/s in these passes (docs/performance.md).
+    static constexpr std::size_t flops_per_value_moved = 16;
     static constexpr std::size_t min_flops_for_small_weights = 4'000'000;
 
     // Output of position I (0 = the input of the last forward pass).
@@ -158,13 +164,16 @@ struct split_between_cores {
     const workspace<Net, T>* space;
     template <class Layer, class U, pass_kind Kind, class Pass>
     [[gnu::always_inline]] void run(std::size_t batch, Pass&& pass) const {
-        space->pool().run(space->parts_for(Layer::flops_per_example * batch,
-                                           Layer::storage_size * sizeof(U),
-                                           Kind == pass_kind::forward),
-                          [&](work_share share) KILN_ALWAYS_INLINE {
-                              share.packing = space->packing_for(share.index);
-                              pass(share);
-                          });
+        constexpr std::size_t moved = Layer::in_shape::size + Layer::out_shape::size;
+        space->pool().run(
+            space->parts_for(
+                (Layer::flops_per_example + workspace<Net, T>::flops_per_value_moved * moved) *
+                    batch,
+                Layer::storage_size * sizeof(U), Kind == pass_kind::forward),
+            [&](work_share share) KILN_ALWAYS_INLINE {
+                share.packing = space->packing_for(share.index);
+                pass(share);
+            });
     }
 };
 

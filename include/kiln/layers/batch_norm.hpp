@@ -88,9 +88,8 @@ struct batch_norm {
         static constexpr std::size_t param_count = 2 * channels; // PyTorch counts no buffers
         static constexpr std::size_t trained_size = 2 * part;
         static constexpr std::size_t storage_size = 4 * part;
-        // For the decision to split a pass: its passes wait on memory, a value
-        // costing about as long as some tens of FLOP of a product.
-        static constexpr std::size_t flops_per_example = 32 * In::size;
+        // Per value: its sums, its normalization.
+        static constexpr std::size_t flops_per_example = 8 * In::size;
         using applied = applied_activation<batch_norm, Next>;
         static constexpr std::array parameter_parts{
             parameter_part{"weight", 0, {channels}},
