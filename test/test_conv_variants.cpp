@@ -129,6 +129,11 @@ using separable =
                      kiln::relu, kiln::conv_transpose2d<6, 2, 2>, kiln::relu, kiln::upsample2d<2>,
                      kiln::global_avg_pool2d, kiln::linear<4>>;
 
+// Depthwise over 19 channels: a register and a tail, which two cores share out.
+using wide_separable =
+    kiln::sequential<kiln::input<6, 7, 19>, kiln::depthwise_conv2d<1, 3, 1, kiln::same>, kiln::relu,
+                     kiln::conv2d<4, 1>, kiln::global_avg_pool2d, kiln::linear<3>>;
+
 } // namespace
 
 TEST_SUITE("conv") {
@@ -152,13 +157,18 @@ TEST_SUITE("conv") {
     TEST_CASE_TEMPLATE("depthwise and transposed: two threads give one thread's training bit for "
                        "bit",
                        T, float, double) {
-        for (std::size_t batch : {1, 5}) {
-            const auto one = run_training<separable, T>(batch);
-            const auto two = run_training<separable, T>(batch, {.threads = 2});
+        const auto check = [](auto network, std::size_t batch) {
+            using net = decltype(network);
+            const auto one = run_training<net, T>(batch);
+            const auto two = run_training<net, T>(batch, {.threads = 2});
             CHECK(same_bits(one.logits, two.logits));
             CHECK(same_bits(one.gradients, two.gradients));
             CHECK(same_bits(one.input_gradient, two.input_gradient));
             CHECK(same_bits(one.parameters_after_steps, two.parameters_after_steps));
+        };
+        for (std::size_t batch : {1, 5}) {
+            check(separable{}, batch);
+            check(wide_separable{}, batch);
         }
     }
 

@@ -87,6 +87,9 @@ TEST_SUITE("gradients") {
             .check();
         // Padding that leaves no pixel inside, on one channel.
         probe<kiln::sequential<kiln::input<2, 3>, kiln::depthwise_conv2d<2, 3, 1, 2>>>{}.check();
+        // 18 output channels, two a channel: a register of them and a tail.
+        probe<kiln::sequential<kiln::input<5, 5, 9>, kiln::depthwise_conv2d<2, 3, 1, kiln::same>>>{}
+            .check();
     }
     TEST_CASE("conv_transpose2d: stride, padding, output padding; a decoder of two") {
         probe<kiln::sequential<kiln::input<3, 4, 2>, kiln::conv_transpose2d<3, 3, 2, 1, 1>>>{}

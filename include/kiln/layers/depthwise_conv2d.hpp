@@ -20,11 +20,14 @@
 // to an example's input gradient once every tap has added to it, where the example
 // is still in cache. It has no epilogue yet: the store after a pixel's last tap is
 // where one would go.
+#include "kiln/core/always_inline.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/names.hpp"
+#include "kiln/core/static_for.hpp"
 #include "kiln/core/thread_pool.hpp"
 #include "kiln/graph/layer_view.hpp"
 #include "kiln/graph/lowering.hpp"
+#include "kiln/kernels/gemm.hpp"
 #include "kiln/kernels/simd.hpp"
 #include "kiln/layers/conv_patches.hpp"
 #include "kiln/layers/image.hpp"
@@ -165,28 +168,37 @@ struct depthwise_conv2d {
             }
         }
 
-        // dW[t][o] = the sum over pixels p of x[t of p][o / M] dy[p][o] (this share's
-        // taps, each summed in the same order however the pass is split) and, in share
-        // 0, db = the sum of dy's rows.
+        // dW[t][o] = the sum over pixels p of x[t of p][o / M] dy[p][o], and db[o] =
+        // the sum of dy[p][o], for this share's registers of output channels o, each
+        // summed in the same order however the pass is split. Example by example
+        // (its x and dy stay in cache while every register of channels sweeps them),
+        // the sums of a register of channels for every tap stay in registers while
+        // the pixels go by and in scratch between examples.
         template <class T, class Sink>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
-            const auto mine = share.rows(taps);
-            T* const sums = scratch + mine.begin * out_channels;
-            const std::size_t count = (mine.end - mine.begin) * out_channels;
-            std::fill_n(sums, count, T{0});
-            for (std::size_t n = 0; n < batch; ++n)
-                for (std::size_t p = 0; p < pixels; ++p) {
-                    const T* const g = dy + (n * pixels + p) * out_channels;
-                    for_taps_inside(p, [&](std::size_t tap, std::size_t at) {
-                        if (tap >= mine.begin && tap < mine.end)
-                            add_products(scratch + tap * out_channels, x + n * In::size + at, g);
-                    });
+            constexpr std::size_t W = simd::width<T>;
+            const auto mine = share.rows((out_channels + W - 1) / W);
+            auto for_my_registers = [&](auto&& f) {
+                for (std::size_t r = mine.begin; r < mine.end; ++r) {
+                    if (out_channels % W == 0 || (r + 1) * W <= out_channels)
+                        f.template operator()<W>(r * W);
+                    else
+                        f.template operator()<out_channels % W>(r * W);
                 }
-            hand_over(sink, mine.begin * out_channels, static_cast<const T*>(sums), count);
-            if (share.index == 0)
-                weights_and_bias::bias_gradient<T, out_channels>(dy, batch * pixels, bias_offset,
-                                                                 sink);
+            };
+            for (std::size_t n = 0; n < batch; ++n)
+                for_my_registers([&]<std::size_t Lanes>(std::size_t first) {
+                    add_example_sums<T, Lanes>(scratch, x + n * In::size,
+                                               dy + n * pixels * out_channels, first, n == 0);
+                });
+            for_my_registers([&]<std::size_t Lanes>(std::size_t first) {
+                for (std::size_t tap = 0; tap < taps; ++tap)
+                    hand_over(sink, tap * out_channels + first,
+                              static_cast<const T*>(scratch + tap * out_channels + first), Lanes);
+                hand_over(sink, bias_offset + first,
+                          static_cast<const T*>(scratch + bias_offset + first), Lanes);
+            });
         }
 
     private:
@@ -205,6 +217,62 @@ struct depthwise_conv2d {
             patches::for_patch_entries(
                 p, [&](std::size_t k, std::size_t at) { f(k / channels, at); },
                 [](std::size_t, std::size_t) {});
+        }
+
+        // One example's share of the sums of output channels first, ..., first +
+        // Lanes - 1 in scratch (backward_params), started afresh when `first_example`.
+        // The pixels whose taps all lie inside the image add to registers, tap by tap
+        // as the code is unrolled; the frame's, tap by tap at run time, to sums of
+        // their own, added at the end.
+        template <class T, std::size_t Lanes>
+        static void add_example_sums(T* scratch, const T* image, const T* dy, std::size_t first,
+                                     bool first_example) noexcept {
+            const simd::vec<T> zero(T{0});
+            simd::vec<T> weight_sums[taps], frame_sums[taps], bias_sum = zero;
+            for (std::size_t tap = 0; tap < taps; ++tap) {
+                weight_sums[tap] =
+                    first_example
+                        ? zero
+                        : kernels::load_lanes<Lanes>(scratch + tap * out_channels + first);
+                frame_sums[tap] = zero;
+            }
+            if (!first_example)
+                bias_sum = kernels::load_lanes<Lanes>(scratch + bias_offset + first);
+            for (std::size_t p = 0; p < pixels; ++p) {
+                const auto g = kernels::load_lanes<Lanes>(dy + p * out_channels + first);
+                bias_sum += g;
+                if (!patches::reads_padding || patches::inside(p)) {
+                    const T* const start = image + patches::pixel_offset(p);
+                    static_for<taps>([&](auto tap) KILN_ALWAYS_INLINE {
+                        const T* const at = start + patches::tap_offset(tap / Kernel, tap % Kernel);
+                        weight_sums[tap] =
+                            simd::fma(inputs_of<T, Lanes>(at, first), g, weight_sums[tap]);
+                    });
+                } else {
+                    for_taps_inside(p, [&](std::size_t tap, std::size_t at) {
+                        frame_sums[tap] =
+                            simd::fma(inputs_of<T, Lanes>(image + at, first), g, frame_sums[tap]);
+                    });
+                }
+            }
+            for (std::size_t tap = 0; tap < taps; ++tap)
+                kernels::store_lanes<Lanes>(scratch + tap * out_channels + first,
+                                            weight_sums[tap] + frame_sums[tap]);
+            kernels::store_lanes<Lanes>(scratch + bias_offset + first, bias_sum);
+        }
+
+        // a[o / M] for output channels o = first, ..., first + Lanes - 1 of a tap's
+        // channels a, the rest of the register zero.
+        template <class T, std::size_t Lanes>
+        static simd::vec<T> inputs_of(const T* a, std::size_t first) noexcept {
+            if constexpr (Multiplier == 1) {
+                return kernels::load_lanes<Lanes>(a + first);
+            } else {
+                alignas(64) T spread[simd::width<T>] = {};
+                for (std::size_t lane = 0; lane < Lanes; ++lane)
+                    spread[lane] = a[(first + lane) / Multiplier];
+                return simd::load(spread);
+            }
         }
 
         // out[o] += a[o / M] w[o] for every output channel o: a tap's share of a
