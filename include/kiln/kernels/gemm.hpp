@@ -11,6 +11,7 @@
 // caller's epilogue, so one kernel serves all three products of a linear layer.
 #include "kiln/core/always_inline.hpp"
 #include "kiln/core/packing_area.hpp"
+#include "kiln/core/static_for.hpp"
 #include "kiln/kernels/blocking.hpp"
 #include "kiln/kernels/simd.hpp"
 
@@ -357,18 +358,28 @@ inline auto store_scaled(T* c, std::size_t stride, T scale) noexcept {
 }
 
 // hand(column, register, lanes) with the sum of rows [0, rows) of an N-wide
-// row-major matrix, register by register: a bias gradient.
+// row-major matrix, register by register: a bias gradient. Up to 8 registers of
+// columns are summed in one sweep down the rows, so that a matrix no wider than
+// that is read once, as it lies; each column is summed from the first row to the last.
 template <class T, std::size_t N, class Hand>
 void sum_rows(const T* m, std::size_t rows, Hand&& hand) {
     constexpr std::size_t W = simd::width<T>;
-    std::size_t column = 0;
-    for (; column + W <= N; column += W) {
-        auto total = simd::load(m + column);
+    constexpr std::size_t full = N / W; // whole registers a row
+    constexpr std::size_t per_sweep = 8;
+    static_for<(full + per_sweep - 1) / per_sweep>([&](auto sweep) {
+        constexpr std::size_t first = decltype(sweep)::value * per_sweep;
+        constexpr std::size_t count = std::min(per_sweep, full - first);
+        simd::vec<T> totals[count];
+        for (std::size_t i = 0; i < count; ++i)
+            totals[i] = simd::load(m + (first + i) * W);
         for (std::size_t r = 1; r < rows; ++r)
-            total += simd::load(m + r * N + column);
-        hand(column, total, std::integral_constant<std::size_t, W>{});
-    }
+            for (std::size_t i = 0; i < count; ++i)
+                totals[i] += simd::load(m + r * N + (first + i) * W);
+        for (std::size_t i = 0; i < count; ++i)
+            hand((first + i) * W, totals[i], std::integral_constant<std::size_t, W>{});
+    });
     if constexpr (N % W != 0) {
+        constexpr std::size_t column = full * W;
         auto total = simd::load_partial(m + column, N % W);
         for (std::size_t r = 1; r < rows; ++r)
             total += simd::load_partial(m + r * N + column, N % W);
