@@ -302,6 +302,85 @@ TEST_SUITE("regularisation") {
         }
     }
 
+    TEST_CASE("inside composites: dropout draws masks of its own, and is the identity in "
+              "evaluation") {
+        // The same dropout at position 1 at the top level, inside a residual, and in
+        // each of three copies of a repeat: every mask differs.
+        using top = kiln::sequential<kiln::input<256>, kiln::dropout<0.5>>;
+        using inside = kiln::sequential<kiln::input<256>, kiln::block<kiln::dropout<0.5>>>;
+        using copies = kiln::sequential<kiln::input<256>, kiln::repeat<3, kiln::dropout<0.5>>>;
+        kiln::model<top> top_model;
+        kiln::model<inside> inside_model;
+        kiln::model<copies> copies_model;
+        const std::vector<float> x(2 * 256, 1.0f);
+        const auto alone = pass(top_model, x, 2, training(5, 1));
+        const auto in_block = pass(inside_model, x, 2, training(5, 1));
+        CHECK(in_block != alone);
+        CHECK(pass(inside_model, x, 2, training(5, 1)) == in_block);
+        CHECK(pass(inside_model, x, 2, {}) == x);
+        // Three masks at rate 0.5 in a row keep an entry with probability 1/8, each
+        // survivor scaled by 8.
+        const auto thrice = pass(copies_model, x, 2, training(5, 1));
+        std::size_t kept = 0;
+        for (const float v : thrice)
+            if (v != 0) {
+                ++kept;
+                CHECK(v == doctest::Approx(8.0f));
+            }
+        CHECK(kept > 20);
+        CHECK(kept < 110); // 512 entries: 64 expected, 1/2 of them if the copies shared masks
+        CHECK(pass(copies_model, x, 2, {}) == x);
+    }
+
+    TEST_CASE("inside composites: batch_norm's backward against central differences") {
+        SUBCASE("in a residual, training") {
+            probe<kiln::sequential<kiln::input<5, 4, 2>, kiln::conv2d<5, 1>,
+                                   kiln::residual<kiln::conv2d<5, 3, 1, kiln::same>,
+                                                  kiln::batch_norm<>, kiln::relu>,
+                                   kiln::flatten, kiln::linear<3>>,
+                  0, 3>
+                p;
+            p.mode = training(0, 0);
+            p.check();
+        }
+        SUBCASE("in two copies of a repeat, training and evaluation") {
+            using net =
+                kiln::sequential<kiln::input<6>,
+                                 kiln::repeat<2, kiln::linear<6>, kiln::batch_norm<>, kiln::tanh>,
+                                 kiln::linear<2>>;
+            probe<net, 0, 4> trained;
+            trained.mode = training(0, 0);
+            trained.check();
+            probe<net, 0, 4>{}.check();
+        }
+    }
+
+    TEST_CASE("inside composites: batch_norm's running statistics move, the trainer keeps "
+              "the batch whole and its flat update leaves them alone") {
+        // As the flat-update case above, the batch_norm inside a block.
+        using net = kiln::sequential<kiln::input<4>, kiln::block<kiln::batch_norm<>>>;
+        static_assert(kiln::needs_whole_batch<net::layer_t<1>> &&
+                      kiln::mode_reading_layer<net::layer_t<1>>);
+        std::vector<float> x{1, 2, 3, 4, 3, -1, 0, 2, 5, 1, 1, 0};
+        std::vector<kiln::label_t> labels{0, 1, 3};
+        kiln::model<net> model(kiln::init::pytorch_default{});
+        kiln::trainer<net, kiln::softmax_cross_entropy, kiln::adamw> train(
+            model, kiln::adamw{0.1, 0.9, 0.999, 1e-8, 0.5}, 3);
+        train.set_max_gradient_norm(0.5);
+        for (int i = 0; i < 2; ++i)
+            train.step(kiln::batch_view<kiln::shape<4>, const float>(x.data(), 3),
+                       kiln::label_view<4>(labels.data(), 3));
+        const float* const slice = model.parameters_of<1>();
+        for (std::size_t c = 0; c < 4; ++c) {
+            const double mean = (x[c] + x[4 + c] + x[8 + c]) / 3.0;
+            double squares = 0;
+            for (std::size_t r = 0; r < 3; ++r)
+                squares += (x[r * 4 + c] - mean) * (x[r * 4 + c] - mean);
+            CHECK(slice[32 + c] == doctest::Approx(0.19 * mean).epsilon(1e-6));
+            CHECK(slice[48 + c] == doctest::Approx(0.81 + 0.19 * squares / 2).epsilon(1e-6));
+        }
+    }
+
     TEST_CASE("batch_norm against PyTorch: BatchNorm1d and BatchNorm2d, training and evaluation") {
         check_batch_norm_against_torch<kiln::sequential<kiln::input<5>, kiln::batch_norm<>>>(
             "vector");

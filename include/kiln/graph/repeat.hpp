@@ -56,19 +56,31 @@ struct looped_copies {
             Body::initialize(params + k * Body::storage_size, random, scheme);
     }
 
-    // Returns where the last copy's output is.
+    static constexpr bool reads_mode = Body::reads_mode;
+    static constexpr bool needs_whole_batch = Body::needs_whole_batch;
+    template <class F>
+    static constexpr void for_trained_runs(std::size_t at, F&& f) {
+        for (std::size_t k = 0; k < N; ++k)
+            Body::for_trained_runs(at + k * Body::storage_size, f);
+    }
+
+    // Returns where the last copy's output is. As runner's forward and backward,
+    // with the mode each copy's own (composite.hpp's mode_inside).
     template <class T>
-    static const T* forward(const T* params, const T* x, T* saved, std::size_t batch) noexcept {
+    static const T* forward(const T* params, const T* x, T* saved, std::size_t batch,
+                            on_this_core = {}, const pass_mode& mode = {}) noexcept {
         const T* current = x;
         for (std::size_t k = 0; k < N; ++k)
             current = Body::forward(params + k * Body::storage_size, current,
-                                    saved + batch * k * Body::saved_per_example, batch);
+                                    saved + batch * k * Body::saved_per_example, batch,
+                                    on_this_core{}, mode_inside(mode, k));
         return current;
     }
 
     template <class T, class Sink>
     static void backward(const T* params, T* scratch, const T* x, T* saved, const T* dy, T* dx,
-                         std::size_t batch, Sink& sink) noexcept {
+                         std::size_t batch, Sink& sink, on_this_core = {},
+                         const pass_mode& mode = {}) noexcept {
         const T* inputs[N]; // copy k's input: copy k - 1's output, where forward left it
         inputs[0] = x;
         for (std::size_t k = 1; k < N; ++k)
@@ -82,7 +94,7 @@ struct looped_copies {
             auto part = sink.shifted(k * Body::storage_size);
             Body::backward(params + k * Body::storage_size, scratch + k * Body::storage_size,
                            inputs[k], saved + batch * k * Body::saved_per_example, current, into,
-                           batch, part);
+                           batch, part, on_this_core{}, mode_inside(mode, k));
             current = into;
         }
     }
@@ -150,16 +162,19 @@ struct repeat {
         static constexpr std::size_t layers_per_copy = sizeof...(Specs);
 
         template <class T>
-        static void forward(const T* params, const T* x, T* y, T* saved,
-                            std::size_t batch) noexcept {
-            const T* const last = copies::forward(params, x, saved, batch);
+        static void forward(const T* params, const T* x, T* y, T* saved, std::size_t batch,
+                            const pass_mode& mode = {}) noexcept {
+            const T* const last = copies::forward(params, x, saved, batch, on_this_core{},
+                                                  mode_inside(mode, Position));
             std::copy_n(last, batch * bind::out_shape::size, y);
         }
 
         template <class T, class Sink>
         static void backward(const T* params, T* scratch, const T* x, const T*, T* saved,
-                             const T* dy, T* dx, std::size_t batch, Sink& sink) noexcept {
-            copies::backward(params, scratch, x, saved, dy, dx, batch, sink);
+                             const T* dy, T* dx, std::size_t batch, Sink& sink,
+                             const pass_mode& mode = {}) noexcept {
+            copies::backward(params, scratch, x, saved, dy, dx, batch, sink, on_this_core{},
+                             mode_inside(mode, Position));
         }
     };
 };

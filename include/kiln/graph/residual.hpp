@@ -43,19 +43,22 @@ struct residual {
         static constexpr bool valid = broken_rule::holds;
 
         template <class T>
-        static void forward(const T* params, const T* x, T* y, T* saved,
-                            std::size_t batch) noexcept {
+        static void forward(const T* params, const T* x, T* y, T* saved, std::size_t batch,
+                            const pass_mode& mode = {}) noexcept {
             if constexpr (valid) {
-                const T* const fx = branch::forward(params, x, saved, batch);
+                const T* const fx = branch::forward(params, x, saved, batch, on_this_core{},
+                                                    mode_inside(mode, Position));
                 simd::add(batch * In::size, x, fx, y);
             }
         }
 
         template <class T, class Sink>
         static void backward(const T* params, T* scratch, const T* x, const T*, T* saved,
-                             const T* dy, T* dx, std::size_t batch, Sink& sink) noexcept {
+                             const T* dy, T* dx, std::size_t batch, Sink& sink,
+                             const pass_mode& mode = {}) noexcept {
             if constexpr (valid) {
-                branch::backward(params, scratch, x, saved, dy, dx, batch, sink);
+                branch::backward(params, scratch, x, saved, dy, dx, batch, sink, on_this_core{},
+                                 mode_inside(mode, Position));
                 if (dx != nullptr) simd::add(batch * In::size, dx, dy, dx);
             }
         }

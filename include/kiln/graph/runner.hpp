@@ -142,6 +142,13 @@ struct runner<In, type_list<Layers...>> {
         return output<count>(memory, x, batch);
     }
 
+    // The runs of the parameters an optimizer trains (layers/layer.hpp), from `at`.
+    template <class F>
+    static constexpr void for_trained_runs(std::size_t at, F&& f) {
+        static_for<count>(
+            [&](auto k) { kiln::for_trained_runs<layer_t<k>>(at + param_offsets[k], f); });
+    }
+
     // Layers draw in order, from the first to the last.
     template <class T, class Scheme>
     static void initialize(T* params, rng& random, const Scheme& scheme) {
@@ -162,6 +169,8 @@ struct runner<In, type_list<Layers...>> {
             T* const out = output<K + 1>(memory, x, batch);
             if constexpr (layer::is_view)
                 return;
+            else if constexpr (stateful_layer<layer> && mode_reading_layer<layer>)
+                layer::forward(layer_params, in, out, state<K>(memory, batch), batch, mode);
             else if constexpr (stateful_layer<layer>)
                 layer::forward(layer_params, in, out, state<K>(memory, batch), batch);
             else if constexpr (summing_layer<layer>) {
@@ -217,7 +226,10 @@ struct runner<In, type_list<Layers...>> {
                 auto layer_sink = sink.shifted(param_offsets[K]);
                 const T* const in = output<K>(memory, x, batch);
                 const T* const out = output<K + 1>(memory, x, batch);
-                if constexpr (stateful_layer<layer>) {
+                if constexpr (stateful_layer<layer> && mode_reading_layer<layer>) {
+                    layer::backward(layer_params, layer_scratch, in, out, state<K>(memory, batch),
+                                    current, into, batch, layer_sink, mode);
+                } else if constexpr (stateful_layer<layer>) {
                     layer::backward(layer_params, layer_scratch, in, out, state<K>(memory, batch),
                                     current, into, batch, layer_sink);
                 } else {

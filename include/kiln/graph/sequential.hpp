@@ -189,46 +189,24 @@ struct bind_chain<Fuse, In, Position, Previous, Spec, Rest...> {
 
 // Specs bound in order inside a composite layer (residual, repeat), with the same
 // fusion rules between neighbours, positions counted from 1 within it: a runner
-// (graph/runner.hpp) with the rules its layers break.
-namespace error {
-template <class Layer>
-struct layer_reads_the_mode_inside_a_composite {
-    static void report() {
-        static_assert(facts_of_the_error<Layer>,
-                      "kiln: 'Layer' behaves differently in training and evaluation (dropout, "
-                      "batch_norm), but it stands inside a composite (block, residual, repeat), "
-                      "whose inner passes do not carry the mode yet. Fix: put it at the top level "
-                      "of the kiln::sequential, before or after the composite.");
-    }
-};
-} // namespace error
-
-namespace detail {
-// A layer that reads the training/evaluation mode, refused inside a composite.
-template <class Layer, bool = mode_reading_layer<Layer>>
-struct top_level_only {
-    using type = no_broken_rule;
-};
-template <class Layer>
-struct top_level_only<Layer, true> {
-    using type = rule<false, error::layer_reads_the_mode_inside_a_composite<
-                                 layer<Layer::position, typename Layer::spec>>>;
-};
-template <class Layers>
-struct mode_rules;
-template <class... Layers>
-struct mode_rules<type_list<Layers...>> {
-    using type = first_broken<typename top_level_only<Layers>::type...>;
-};
-} // namespace detail
-
+// (graph/runner.hpp) with the rules its layers break. It reads the mode when a
+// layer in it does (dropout, batch_norm), and needs the whole batch when one does.
 template <class In, class... Specs>
 struct inner_network
     : runner<In, typename detail::bind_chain<true, In, 1, no_layer, Specs...>::layers> {
     using chain = detail::bind_chain<true, In, 1, no_layer, Specs...>;
-    using broken_rule = first_broken<typename chain::broken_rule,
-                                     typename detail::mode_rules<typename chain::layers>::type>;
+    using broken_rule = typename chain::broken_rule;
     static constexpr bool valid = broken_rule::holds;
+    static constexpr bool reads_mode = [] {
+        return []<class... Layers>(type_list<Layers...>) {
+            return (mode_reading_layer<Layers> || ...);
+        }(typename chain::layers{});
+    }();
+    static constexpr bool needs_whole_batch = [] {
+        return []<class... Layers>(type_list<Layers...>) {
+            return (kiln::needs_whole_batch<Layers> || ...);
+        }(typename chain::layers{});
+    }();
 };
 
 namespace detail {

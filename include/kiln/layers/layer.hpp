@@ -43,7 +43,8 @@
 //             forward(params, x, y, saved, batch)
 //             backward(params, scratch, x, y, saved, dy, dx, batch, sink)
 //             run whole on one core; backward computes dx (unless dx is null)
-//             before it hands a gradient to the sink.
+//             before it hands a gradient to the sink. One that reads the mode
+//             (a composite holding dropout or batch_norm) takes it last in both.
 // A view needs no forward, a layer that passes the gradient no backward_input, a
 // layer without parameters no backward_params. All pointers are to batch-major,
 // contiguous storage.
@@ -137,6 +138,18 @@ inline constexpr std::size_t trained_size_of = [] {
         return std::size_t{Layer::storage_size};
 }();
 
+// Calls f(offset, count) for each run of a layer's slice that an optimizer
+// trains, its offsets counted from `at`: the first trained_size_of scalars, or,
+// for a layer that holds others (a composite), the runs it names itself with a
+// static for_trained_runs(at, f).
+template <class Layer, class F>
+constexpr void for_trained_runs(std::size_t at, F&& f) {
+    if constexpr (requires(F & g) { Layer::for_trained_runs(std::size_t{}, g); })
+        Layer::for_trained_runs(at, f);
+    else
+        f(at, trained_size_of<Layer>);
+}
+
 // Stands for "no layer here" at the ends of a network, and everywhere when unfused.
 struct no_layer {};
 
@@ -202,7 +215,18 @@ consteval auto find_missing_member() {
         return std::type_identity<member::flops_per_example>{};
     else if constexpr (!requires(S * p, rng & r) { Layer::initialize(p, r, init::normal{}); })
         return std::type_identity<member::initialize>{};
-    else if constexpr (stateful_layer<Layer>) {
+    else if constexpr (stateful_layer<Layer> && mode_reading_layer<Layer>) {
+        if constexpr (!requires(const S* c, S* p, std::size_t n) {
+                          Layer::forward(c, c, p, p, n, pass_mode{});
+                      })
+            return std::type_identity<member::forward>{};
+        else if constexpr (!requires(const S* c, S* p, std::size_t n, contract::sink& k) {
+                               Layer::backward(c, p, c, c, p, c, p, n, k, pass_mode{});
+                           })
+            return std::type_identity<member::stateful_backward>{};
+        else
+            return std::type_identity<void>{};
+    } else if constexpr (stateful_layer<Layer>) {
         if constexpr (!requires(const S* c, S* p, std::size_t n) { Layer::forward(c, c, p, p, n); })
             return std::type_identity<member::forward>{};
         else if constexpr (!requires(const S* c, S* p, std::size_t n, contract::sink& k) {

@@ -284,18 +284,17 @@ private:
         } else {
             const auto step = optimizer_.fused(net_.parameters().data());
             auto sink = step.slice(0);
-            static_for<Net::layer_count>([&](auto k) {
-                constexpr std::size_t offset = Net::network_runner::param_offsets[k];
-                hand_over(sink, offset, net_.gradients().data() + offset,
-                          trained_size_of<type_at<k, typename Net::layers>>);
+            Net::network_runner::for_trained_runs(0, [&](std::size_t offset, std::size_t count) {
+                hand_over(sink, offset, net_.gradients().data() + offset, count);
             });
         }
     }
-    static constexpr bool has_model_state =
-        static_sum<Net::layer_count>([](auto i) {
-            using layer = type_at<i, typename Net::layers>;
-            return trained_size_of<layer> != layer::storage_size;
-        }) != 0;
+    static constexpr bool has_model_state = [] {
+        std::size_t trained = 0;
+        Net::network_runner::for_trained_runs(
+            0, [&](std::size_t, std::size_t count) { trained += count; });
+        return trained != Net::network_runner::storage_size;
+    }();
 
     // Training at the current step, for the examples from first_example on.
     pass_mode training_mode(std::size_t first_example) const noexcept {
