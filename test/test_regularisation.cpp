@@ -97,6 +97,32 @@ void check_batch_norm_against_torch(const std::string& name) {
     check_all(dx.data(), "eval_dx");
 }
 
+// Two clipped steps (the trainer's flat update) of a network that is one
+// batch_norm on 4 features, alone or in a composite: the input does not depend on
+// the parameters, so the running mean is then exactly (0.9 x 0.1 + 0.1) x the
+// batch's mean, however AdamW's weight decay and clipping treat gamma and beta.
+template <class Net>
+void check_flat_update_leaves_statistics() {
+    std::vector<float> x{1, 2, 3, 4, 3, -1, 0, 2, 5, 1, 1, 0};
+    std::vector<kiln::label_t> labels{0, 1, 3};
+    kiln::model<Net> model(kiln::init::pytorch_default{});
+    kiln::trainer<Net, kiln::softmax_cross_entropy, kiln::adamw> train(
+        model, kiln::adamw{0.1, 0.9, 0.999, 1e-8, 0.5}, 3);
+    train.set_max_gradient_norm(0.5);
+    for (int i = 0; i < 2; ++i)
+        train.step(kiln::batch_view<kiln::shape<4>, const float>(x.data(), 3),
+                   kiln::label_view<4>(labels.data(), 3));
+    const float* const slice = model.template parameters_of<1>();
+    for (std::size_t c = 0; c < 4; ++c) {
+        const double mean = (x[c] + x[4 + c] + x[8 + c]) / 3.0;
+        double squares = 0;
+        for (std::size_t r = 0; r < 3; ++r)
+            squares += (x[r * 4 + c] - mean) * (x[r * 4 + c] - mean);
+        CHECK(slice[32 + c] == doctest::Approx(0.19 * mean).epsilon(1e-6));
+        CHECK(slice[48 + c] == doctest::Approx(0.81 + 0.19 * squares / 2).epsilon(1e-6));
+    }
+}
+
 } // namespace
 
 TEST_SUITE("regularisation") {
@@ -278,28 +304,7 @@ TEST_SUITE("regularisation") {
     }
 
     TEST_CASE("batch_norm: the optimizer's flat update leaves the running statistics alone") {
-        // The input does not depend on the parameters, so after two steps the running
-        // mean is exactly (0.9 x 0.1 + 0.1) x the batch's mean, however AdamW's weight
-        // decay and clipping treat gamma and beta.
-        using net = kiln::sequential<kiln::input<4>, kiln::batch_norm<>>;
-        std::vector<float> x{1, 2, 3, 4, 3, -1, 0, 2, 5, 1, 1, 0};
-        std::vector<kiln::label_t> labels{0, 1, 3};
-        kiln::model<net> model(kiln::init::pytorch_default{});
-        kiln::trainer<net, kiln::softmax_cross_entropy, kiln::adamw> train(
-            model, kiln::adamw{0.1, 0.9, 0.999, 1e-8, 0.5}, 3);
-        train.set_max_gradient_norm(0.5);
-        for (int i = 0; i < 2; ++i)
-            train.step(kiln::batch_view<kiln::shape<4>, const float>(x.data(), 3),
-                       kiln::label_view<4>(labels.data(), 3));
-        const float* const slice = model.parameters_of<1>();
-        for (std::size_t c = 0; c < 4; ++c) {
-            const double mean = (x[c] + x[4 + c] + x[8 + c]) / 3.0;
-            double squares = 0;
-            for (std::size_t r = 0; r < 3; ++r)
-                squares += (x[r * 4 + c] - mean) * (x[r * 4 + c] - mean);
-            CHECK(slice[32 + c] == doctest::Approx(0.19 * mean).epsilon(1e-6));
-            CHECK(slice[48 + c] == doctest::Approx(0.81 + 0.19 * squares / 2).epsilon(1e-6));
-        }
+        check_flat_update_leaves_statistics<kiln::sequential<kiln::input<4>, kiln::batch_norm<>>>();
     }
 
     TEST_CASE("inside composites: dropout draws masks of its own, and is the identity in "
@@ -357,28 +362,10 @@ TEST_SUITE("regularisation") {
 
     TEST_CASE("inside composites: batch_norm's running statistics move, the trainer keeps "
               "the batch whole and its flat update leaves them alone") {
-        // As the flat-update case above, the batch_norm inside a block.
         using net = kiln::sequential<kiln::input<4>, kiln::block<kiln::batch_norm<>>>;
         static_assert(kiln::needs_whole_batch<net::layer_t<1>> &&
                       kiln::mode_reading_layer<net::layer_t<1>>);
-        std::vector<float> x{1, 2, 3, 4, 3, -1, 0, 2, 5, 1, 1, 0};
-        std::vector<kiln::label_t> labels{0, 1, 3};
-        kiln::model<net> model(kiln::init::pytorch_default{});
-        kiln::trainer<net, kiln::softmax_cross_entropy, kiln::adamw> train(
-            model, kiln::adamw{0.1, 0.9, 0.999, 1e-8, 0.5}, 3);
-        train.set_max_gradient_norm(0.5);
-        for (int i = 0; i < 2; ++i)
-            train.step(kiln::batch_view<kiln::shape<4>, const float>(x.data(), 3),
-                       kiln::label_view<4>(labels.data(), 3));
-        const float* const slice = model.parameters_of<1>();
-        for (std::size_t c = 0; c < 4; ++c) {
-            const double mean = (x[c] + x[4 + c] + x[8 + c]) / 3.0;
-            double squares = 0;
-            for (std::size_t r = 0; r < 3; ++r)
-                squares += (x[r * 4 + c] - mean) * (x[r * 4 + c] - mean);
-            CHECK(slice[32 + c] == doctest::Approx(0.19 * mean).epsilon(1e-6));
-            CHECK(slice[48 + c] == doctest::Approx(0.81 + 0.19 * squares / 2).epsilon(1e-6));
-        }
+        check_flat_update_leaves_statistics<net>();
     }
 
     TEST_CASE("batch_norm against PyTorch: BatchNorm1d and BatchNorm2d, training and evaluation") {
