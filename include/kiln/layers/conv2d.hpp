@@ -238,12 +238,8 @@ struct conv2d {
                             std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
                             tile.for_each([&](std::size_t r, std::size_t c, auto& value,
                                               auto lanes) KILN_ALWAYS_INLINE {
-                                constexpr std::size_t n = decltype(lanes)::value;
-                                if constexpr (patches_tile_input)
-                                    store_to_pixel<T, n>(dx_n, x_n, row + r, first + column + c,
-                                                         value);
-                                else
-                                    add_to_pixel<T, n>(dx_n, row + r, first + column + c, value);
+                                put_into_pixel<T, decltype(lanes)::value>(
+                                    dx_n, x_n, row + r, first + column + c, value);
                             });
                         });
             };
@@ -269,6 +265,18 @@ struct conv2d {
         static constexpr bool patches_tile_input =
             valid && !reads_padding && Dilation == 1 && Kernel == Stride &&
             out_height * Stride == height && out_width * Stride == width;
+
+        // The Lanes values of v, patch entries k, k + 1, ..., of output pixel p, into
+        // the example's input gradient dx_n: stored once where patches tile the
+        // input, added to it where they overlap.
+        template <class T, std::size_t Lanes>
+        static void put_into_pixel(T* dx_n, [[maybe_unused]] const T* x_n, std::size_t p,
+                                   std::size_t k, const simd::vec<T>& v) noexcept {
+            if constexpr (patches_tile_input)
+                store_to_pixel<T, Lanes>(dx_n, x_n, p, k, v);
+            else
+                add_to_pixel<T, Lanes>(dx_n, p, k, v);
+        }
 
         // Stores the Lanes values of v, patch entries k, k + 1, ..., of output pixel
         // p, as the example's input gradient dx_n, times the derivative of the
