@@ -234,7 +234,7 @@ struct conv2d {
                 for (std::size_t n = examples.begin; n < examples.end; ++n)
                     kernels::matmul<T, Columns, Filters, 1>(
                         dy + n * pixels * Filters, transposed, 0, pixels, Filters,
-                        [dx_n = dx + n * In::size, x_n = x + n * In::size, first](
+                        [dx_n = dx + n * In::size, x_n = reads_gate ? x + n * In::size : x, first](
                             std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
                             tile.for_each([&](std::size_t r, std::size_t c, auto& value,
                                               auto lanes) KILN_ALWAYS_INLINE {
@@ -248,7 +248,7 @@ struct conv2d {
                 for (; first + block <= patch; first += block)
                     pass.template operator()<block>(first);
             if constexpr (patch % block != 0) pass.template operator()<patch % block>(first);
-            if constexpr (!patches_tile_input && !std::is_same_v<absorbed, no_activation>)
+            if constexpr (!patches_tile_input && reads_gate)
                 simd::map(
                     count, part,
                     [](const simd::vec<T>& s, const simd::vec<T>& g) {
@@ -278,23 +278,31 @@ struct conv2d {
                 add_to_pixel<T, Lanes>(dx_n, p, k, v);
         }
 
+        // Whether backward_input reads x: for the derivative of an absorbed
+        // activation (x is null for conv_transpose2d, whose forward this is).
+        static constexpr bool reads_gate = !std::is_same_v<absorbed, no_activation>;
+
         // Stores the Lanes values of v, patch entries k, k + 1, ..., of output pixel
         // p, as the example's input gradient dx_n, times the derivative of the
         // absorbed activation (read from x_n) when there is one.
         template <class T, std::size_t Lanes>
-        static void store_to_pixel(T* dx_n, const T* x_n, std::size_t p, std::size_t k,
-                                   const simd::vec<T>& v) noexcept {
+        static void store_to_pixel(T* dx_n, [[maybe_unused]] const T* x_n, std::size_t p,
+                                   std::size_t k, simd::vec<T> v) noexcept {
             const std::size_t start = patches::pixel_offset(p);
             if constexpr (run % simd::width<T> == 0) {
                 const std::size_t at = start + patch_offset(k);
-                kernels::store_lanes<Lanes>(
-                    dx_n + at, absorbed::backward(kernels::load_lanes<Lanes>(x_n + at), v));
+                if constexpr (reads_gate)
+                    v = absorbed::backward(kernels::load_lanes<Lanes>(x_n + at), v);
+                kernels::store_lanes<Lanes>(dx_n + at, v);
             } else {
-                alignas(64) T values[simd::width<T>], gates[simd::width<T>]{};
+                if constexpr (reads_gate) {
+                    alignas(64) T gates[simd::width<T>]{};
+                    for (std::size_t lane = 0; lane < Lanes; ++lane)
+                        gates[lane] = x_n[start + patch_offset(k + lane)];
+                    v = absorbed::backward(simd::load(gates), v);
+                }
+                alignas(64) T values[simd::width<T>];
                 simd::store(values, v);
-                for (std::size_t lane = 0; lane < Lanes; ++lane)
-                    gates[lane] = x_n[start + patch_offset(k + lane)];
-                simd::store(values, absorbed::backward(simd::load(gates), simd::load(values)));
                 for (std::size_t lane = 0; lane < Lanes; ++lane)
                     dx_n[start + patch_offset(k + lane)] = values[lane];
             }
