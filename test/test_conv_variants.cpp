@@ -120,7 +120,7 @@ using multiplied = kiln::sequential<kiln::input<8, 9, 5>, kiln::depthwise_conv2d
 using transposed = kiln::sequential<kiln::input<5, 6, 7>, kiln::conv_transpose2d<19, 3, 2, 1, 1>>;
 using sparse_transposed = kiln::sequential<kiln::input<4, 5, 3>, kiln::conv_transpose2d<5, 2, 3>>;
 // A kernel as wide as the stride: each output pixel the product of one input pixel.
-using tiled_transposed = kiln::sequential<kiln::input<3, 4, 6>, kiln::conv_transpose2d<16, 2, 2>>;
+using tiled_transposed = kiln::sequential<kiln::input<5, 4, 6>, kiln::conv_transpose2d<16, 2, 2>>;
 
 // A small network of both: depthwise, pointwise (a 1x1 conv2d), a strided depthwise
 // that halves the image, a transposed convolution that doubles it back, nearest
