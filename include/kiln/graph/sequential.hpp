@@ -187,6 +187,17 @@ struct bind_chain<Fuse, In, Position, Previous, Spec, Rest...> {
 
 } // namespace detail
 
+namespace detail {
+// Whether any of Layers reads the mode, or needs the whole batch.
+template <class Layers>
+struct any_layer;
+template <class... Layers>
+struct any_layer<type_list<Layers...>> {
+    static constexpr bool reads_mode = (mode_reading_layer<Layers> || ...);
+    static constexpr bool needs_whole_batch = (kiln::needs_whole_batch<Layers> || ...);
+};
+} // namespace detail
+
 // Specs bound in order inside a composite layer (residual, repeat), with the same
 // fusion rules between neighbours, positions counted from 1 within it: a runner
 // (graph/runner.hpp) with the rules its layers break. It reads the mode when a
@@ -197,16 +208,9 @@ struct inner_network
     using chain = detail::bind_chain<true, In, 1, no_layer, Specs...>;
     using broken_rule = typename chain::broken_rule;
     static constexpr bool valid = broken_rule::holds;
-    static constexpr bool reads_mode = [] {
-        return []<class... Layers>(type_list<Layers...>) {
-            return (mode_reading_layer<Layers> || ...);
-        }(typename chain::layers{});
-    }();
-    static constexpr bool needs_whole_batch = [] {
-        return []<class... Layers>(type_list<Layers...>) {
-            return (kiln::needs_whole_batch<Layers> || ...);
-        }(typename chain::layers{});
-    }();
+    static constexpr bool reads_mode = detail::any_layer<typename chain::layers>::reads_mode;
+    static constexpr bool needs_whole_batch =
+        detail::any_layer<typename chain::layers>::needs_whole_batch;
 };
 
 namespace detail {

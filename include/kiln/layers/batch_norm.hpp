@@ -124,7 +124,7 @@ struct batch_norm {
             const auto mine = share.rows(batch);
             for (std::size_t n = mine.begin; n < mine.end; ++n) {
                 channel_sums example(x);
-                example.add(x + n * In::size, nullptr, places);
+                example.add(x + n * In::size, places);
                 example.store(sums, n, channel_sums::of_x);
             }
         }
@@ -258,7 +258,7 @@ struct batch_norm {
                 }
             }
             template <class T>
-            void add(const T* values, std::nullptr_t, std::size_t rows) noexcept {
+            void add(const T* values, std::size_t rows) noexcept {
                 for (std::size_t r = 0; r < rows; ++r) {
                     const T* const v = values + r * channels;
                     for (std::size_t c = 0; c < channels; ++c) {
@@ -294,8 +294,7 @@ struct batch_norm {
                 double* const second = which == of_x ? xx : dy_x;
                 alignas(64) double stored[2][channels];
                 for (std::size_t n = 0; n < batch; ++n) {
-                    std::memcpy(stored, slot(const_cast<T*>(sums), n) + which * sizeof(x),
-                                sizeof(stored));
+                    std::memcpy(stored, slot(sums, n) + which * sizeof(x), sizeof(stored));
                     for (std::size_t c = 0; c < channels; ++c) {
                         first[c] += stored[0][c];
                         second[c] += stored[1][c];
@@ -310,9 +309,11 @@ struct batch_norm {
             }
 
         private:
+            // Example n's slot, as bytes (const when sums is).
             template <class T>
-            static std::byte* slot(T* sums, std::size_t n) noexcept {
-                return reinterpret_cast<std::byte*>(sums + n * sums_per_example);
+            static auto* slot(T* sums, std::size_t n) noexcept {
+                using byte = std::conditional_t<std::is_const_v<T>, const std::byte, std::byte>;
+                return reinterpret_cast<byte*>(sums + n * sums_per_example);
             }
         };
 
