@@ -19,6 +19,7 @@ struct event {
     std::uint16_t thread; // 0 = the caller
     kind what;
     std::uint8_t part; // the part, or for pass_begin the number of parts
+    const char* name;  // for pass_begin, the mangled type of the pass's callable
 };
 
 #ifdef KILN_TRACE_PASSES
@@ -35,7 +36,8 @@ inline log& the_log() {
     return recorded;
 }
 
-inline void record(kind what, std::size_t thread, std::size_t part) noexcept {
+inline void record(kind what, std::size_t thread, std::size_t part,
+                   const char* name = nullptr) noexcept {
     log& recorded = the_log();
     timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -47,7 +49,7 @@ inline void record(kind what, std::size_t thread, std::size_t part) noexcept {
     recorded.events[at] = {static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
                                static_cast<std::uint64_t>(now.tv_nsec),
                            pass, static_cast<std::uint16_t>(thread), what,
-                           static_cast<std::uint8_t>(part)};
+                           static_cast<std::uint8_t>(part), name};
 }
 inline void clear() noexcept {
     the_log().count.store(0);
@@ -55,7 +57,7 @@ inline void clear() noexcept {
 }
 #else
 inline constexpr bool enabled = false;
-inline void record(kind, std::size_t, std::size_t) noexcept {}
+inline void record(kind, std::size_t, std::size_t, const char* = nullptr) noexcept {}
 #endif
 
 } // namespace kiln::pass_trace

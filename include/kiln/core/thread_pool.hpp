@@ -23,6 +23,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 namespace kiln {
@@ -82,7 +83,7 @@ public:
     void run(std::size_t parts, F&& f) {
         parts = std::min(parts, size_);
         if (parts <= 1 || !workers_checked_in()) {
-            pass_trace::record(pass_trace::kind::pass_begin, 0, 1);
+            pass_trace::record(pass_trace::kind::pass_begin, 0, 1, pass_name<F>());
             pass_trace::record(pass_trace::kind::part_begin, 0, 0);
             f(work_share{0, 1});
             pass_trace::record(pass_trace::kind::part_end, 0, 0);
@@ -90,7 +91,7 @@ public:
             return;
         }
         run_shared(
-            parts,
+            parts, pass_name<F>(),
             [](void* context, work_share share) {
                 (*static_cast<std::remove_reference_t<F>*>(context))(share);
             },
@@ -122,10 +123,20 @@ public:
     }
 
 private:
+    // The trace names a pass by its callable's type, which names the layer.
+    template <class F>
+    static const char* pass_name() noexcept {
+        if constexpr (pass_trace::enabled)
+            return typeid(F).name();
+        else
+            return nullptr;
+    }
+
     // run's hand-over to the workers, the same for every task: a plain function, so
     // that each pass's lambda compiles only the call above, not the hand-over.
-    void run_shared(std::size_t parts, void (*task)(void*, work_share), void* context) {
-        pass_trace::record(pass_trace::kind::pass_begin, 0, parts);
+    void run_shared(std::size_t parts, const char* name, void (*task)(void*, work_share),
+                    void* context) {
+        pass_trace::record(pass_trace::kind::pass_begin, 0, parts, name);
         task_ = task;
         context_ = context;
         parts_ = parts;
