@@ -3,6 +3,7 @@
 // (im2col) is ever built, so a convolution needs no scratch memory.
 //
 // gather_matmul:  C(r, :) = sum over the depth d of A(r, d) B(d, :)
+// gather_column_sums: the same with one row of ones for A
 //                 A(r, d)  = a[row_offset(r) + depth offset of d], read in place
 //                 B(d, n)  = b[d * N + n], row-major, N columns (the filters)
 //
@@ -45,8 +46,9 @@ struct depth_walk {
 
 namespace detail {
 
+// With Ones, the tile is one row of ones (a is not read): it sums B's rows.
 template <class T, std::size_t N, class Walk, std::size_t Rows, std::size_t Vecs, std::size_t Tail,
-          class Epilogue>
+          bool Ones, class Epilogue>
 inline void run_gather_tile(const T* a, const std::size_t (&offsets)[Rows], const T* b,
                             std::size_t outer_begin, std::size_t outer_end, std::size_t row,
                             std::size_t column, Epilogue& epilogue) {
@@ -73,12 +75,19 @@ inline void run_gather_tile(const T* a, const std::size_t (&offsets)[Rows], cons
                 for (std::size_t v = 0; v < Vecs; ++v)
                     b_regs[v] = simd::load(b_row + v * W);
                 if constexpr (Tail != 0) b_regs[Vecs] = simd::load_partial(b_row + Vecs * W, Tail);
-#pragma GCC unroll 16
-                for (std::size_t r = 0; r < Rows; ++r) {
-                    const vec a_value(rows[r][m * Walk::middle_stride + k * Walk::inner_stride]);
+                if constexpr (Ones) {
 #pragma GCC unroll 16
                     for (std::size_t v = 0; v < t.registers; ++v)
-                        t.acc[r][v] = simd::fma(a_value, b_regs[v], t.acc[r][v]);
+                        t.acc[0][v] += b_regs[v];
+                } else {
+#pragma GCC unroll 16
+                    for (std::size_t r = 0; r < Rows; ++r) {
+                        const vec a_value(
+                            rows[r][m * Walk::middle_stride + k * Walk::inner_stride]);
+#pragma GCC unroll 16
+                        for (std::size_t v = 0; v < t.registers; ++v)
+                            t.acc[r][v] = simd::fma(a_value, b_regs[v], t.acc[r][v]);
+                    }
                 }
             }
         }
@@ -90,7 +99,7 @@ inline void run_gather_tile(const T* a, const std::size_t (&offsets)[Rows], cons
 }
 
 // The tiles of rows [row, row + Rows) in column blocks [block_begin, block_end).
-template <class T, std::size_t N, class Walk, std::size_t Rows, class Epilogue>
+template <class T, std::size_t N, class Walk, std::size_t Rows, bool Ones = false, class Epilogue>
 [[gnu::always_inline]] inline void
 run_gather_row(const T* a, const std::size_t (&offsets)[Rows], const T* b, std::size_t outer_begin,
                std::size_t outer_end, std::size_t row, Epilogue& epilogue, std::size_t block_begin,
@@ -98,8 +107,8 @@ run_gather_row(const T* a, const std::size_t (&offsets)[Rows], const T* b, std::
     for_column_blocks<T, N>(
         block_begin, block_end,
         [&]<std::size_t Vecs, std::size_t Tail>(std::size_t column) KILN_ALWAYS_INLINE {
-            run_gather_tile<T, N, Walk, Rows, Vecs, Tail>(a, offsets, b + column, outer_begin,
-                                                          outer_end, row, column, epilogue);
+            run_gather_tile<T, N, Walk, Rows, Vecs, Tail, Ones>(a, offsets, b + column, outer_begin,
+                                                                outer_end, row, column, epilogue);
         });
 }
 
@@ -121,6 +130,20 @@ void gather_matmul(const T* a, const T* b, std::size_t row_begin, std::size_t ro
         detail::run_gather_row<T, N, Walk, Rows>(a, offsets, b, outer_begin, outer_end, row,
                                                  epilogue, block_begin, block_end);
     });
+}
+
+// The column sums of B over the depth Walk with outer runs [outer_begin,
+// outer_end), in column blocks [block_begin, block_end): the product of a row of
+// ones, as gather_matmul's one-row tiles sum (a bias's gradient beside its
+// weights', over the chunk of dy the weights' tiles just read). Calls
+// epilogue(0, first column, tile) for every finished tile.
+template <class T, std::size_t N, class Walk, class Epilogue>
+void gather_column_sums(const T* b, std::size_t outer_begin, std::size_t outer_end,
+                        Epilogue&& epilogue, std::size_t block_begin = 0,
+                        std::size_t block_end = column_blocks<T, N>) {
+    const std::size_t offsets[1] = {0};
+    detail::run_gather_row<T, N, Walk, 1, true>(b, offsets, b, outer_begin, outer_end, 0, epilogue,
+                                                block_begin, block_end);
 }
 
 // gather_matmul for rows some of whose patches reach past the image into zero

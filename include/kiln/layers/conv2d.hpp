@@ -351,13 +351,17 @@ struct conv2d {
         }
 
         // dW[k] = sum over output pixels m of patch(m)[k] dy[m] (this share's rows of
-        // W) and, in share 0, db = sum_m dy[m] (unless conv_transpose2d, which has
-        // a bias of its own, asks for W's alone); handed to the sink register by register.
+        // W) and db = sum_m dy[m] as one more row (unless conv_transpose2d, which has
+        // a bias of its own, asks for W's alone), summed over the chunks of dy that
+        // W's rows read, while they are in cache; handed to the sink register by register.
         template <class T, class Sink, bool BiasGradient = true>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
-            const auto [weight_rows, blocks] =
-                weights_and_bias::split_by_rows<T, Filters>(patch, share);
+            constexpr std::size_t rows = patch + (BiasGradient ? 1 : 0);
+            const auto [mine, blocks] = weights_and_bias::split_by_rows<T, Filters>(rows, share);
+            const work_share::range weight_rows{std::min(mine.begin, patch),
+                                                std::min(mine.end, patch)};
+            const bool sums_bias = BiasGradient && mine.end > patch;
             // Depth: the output pixels that read no padding (all of them when the
             // layer does not pad), example by example, output row by output row.
             constexpr std::size_t inside_rows = rows_axis::inside_end - rows_axis::inside_begin;
@@ -370,10 +374,11 @@ struct conv2d {
                 rows_axis::inside_begin * out_width + columns_axis::inside_begin;
             // The frame's sums first, left in scratch for the chunks below to add to.
             if constexpr (reads_padding)
-                frame_weight_gradient(scratch, x, dy, batch, weight_rows.begin, weight_rows.end);
+                frame_weight_gradient(scratch, x, dy, batch, weight_rows, sums_bias);
             if constexpr (reads_padding && (inside_rows == 0 || inside_columns == 0)) {
                 hand_over(sink, weight_rows.begin * Filters, scratch + weight_rows.begin * Filters,
                           (weight_rows.end - weight_rows.begin) * Filters);
+                if (sums_bias) hand_over(sink, bias_offset, scratch + bias_offset, Filters);
             } else {
                 // Chunks of examples: all but the last leave partial sums in scratch (the
                 // layer's gradient slice); the last adds them and hands over the total.
@@ -382,8 +387,9 @@ struct conv2d {
                     const std::size_t count = std::min(chunk, batch - first);
                     const bool first_chunk = first == 0 && !reads_padding;
                     const bool last_chunk = first + count == batch;
+                    const T* const dy_inside = dy + first_inside * Filters;
                     kernels::gather_matmul<T, Filters, pixel_walk>(
-                        x, dy + first_inside * Filters, weight_rows.begin, weight_rows.end,
+                        x, dy_inside, weight_rows.begin, weight_rows.end,
                         [](std::size_t k) {
                             return patch_offset(k) + patches::pixel_offset(first_inside);
                         },
@@ -391,33 +397,40 @@ struct conv2d {
                         weights_and_bias::gradient_chunk<Filters>(scratch, sink, first_chunk,
                                                                   last_chunk),
                         blocks.begin, blocks.end);
+                    if (sums_bias)
+                        kernels::gather_column_sums<T, Filters, pixel_walk>(
+                            dy_inside, first, first + count,
+                            weights_and_bias::gradient_chunk<Filters>(scratch, sink, first_chunk,
+                                                                      last_chunk, bias_offset),
+                            blocks.begin, blocks.end);
                 }
             }
-            if constexpr (BiasGradient)
-                if (share.index == 0)
-                    weights_and_bias::bias_gradient<T, Filters>(dy, batch * pixels, bias_offset,
-                                                                sink);
         }
 
     private:
-        // Rows [begin, end) of dW summed over the output pixels that read padding,
-        // into scratch: plain loops along the filters (the frame is a small part of
-        // the pixels of any image worth padding).
+        // Rows `mine` of dW, and db when `bias`, summed over the output pixels that
+        // read padding, into scratch: plain loops along the filters (the frame is a
+        // small part of the pixels of any image worth padding).
         template <class T>
         static void frame_weight_gradient(T* scratch, const T* x, const T* dy, std::size_t batch,
-                                          std::size_t begin, std::size_t end) noexcept {
-            std::fill(scratch + begin * Filters, scratch + end * Filters, T{0});
+                                          work_share::range mine, bool bias) noexcept {
+            std::fill(scratch + mine.begin * Filters, scratch + mine.end * Filters, T{0});
+            T* const db = scratch + bias_offset;
+            if (bias) std::fill_n(db, Filters, T{0});
             for (std::size_t n = 0; n < batch; ++n)
                 for (std::size_t p = 0; p < pixels; ++p) {
                     if (patches::inside(p)) continue;
                     const T* const g = dy + (n * pixels + p) * Filters;
                     const T* const image_n = x + n * In::size;
+                    if (bias)
+                        for (std::size_t f = 0; f < Filters; ++f)
+                            db[f] += g[f];
                     patches::for_patch_entries(
                         p,
                         [&](std::size_t first, std::size_t at) {
                             for (std::size_t c = 0; c < channels; ++c) {
                                 const std::size_t k = first + c;
-                                if (k < begin || k >= end) continue;
+                                if (k < mine.begin || k >= mine.end) continue;
                                 const T value = image_n[at + c];
                                 T* const dw = scratch + k * Filters;
                                 for (std::size_t f = 0; f < Filters; ++f)

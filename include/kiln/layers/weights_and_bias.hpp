@@ -67,15 +67,18 @@ constexpr split_result split(std::size_t rows, work_share share) noexcept {
 // The epilogue of one chunk of a weight gradient whose rows are Columns wide:
 // every chunk but the last leaves its partial sums in scratch (the layer's slice
 // of the gradient buffer); the last adds them and hands the total to the sink.
-// Flags and pointers are captured by value, so that the stores do not force
-// reloads of what the epilogue reads; inlined by force (core/always_inline.hpp).
+// Row 0 lies at `first` in the slice (a bias's gradient summed beside its weights'
+// passes its own place). Flags and pointers are captured by value, so that the
+// stores do not force reloads of what the epilogue reads; inlined by force
+// (core/always_inline.hpp).
 template <std::size_t Columns, class T, class Sink>
-auto gradient_chunk(T* scratch, Sink& sink, bool first_chunk, bool last_chunk) {
+auto gradient_chunk(T* scratch, Sink& sink, bool first_chunk, bool last_chunk,
+                    std::size_t first = 0) {
     return [=, &sink](std::size_t row, std::size_t column, auto& tile) KILN_ALWAYS_INLINE {
         tile.for_each([&](std::size_t r, std::size_t c, auto& value, auto lanes)
                           KILN_ALWAYS_INLINE {
                               constexpr std::size_t n = decltype(lanes)::value;
-                              const std::size_t at = (row + r) * Columns + column + c;
+                              const std::size_t at = first + (row + r) * Columns + column + c;
                               auto total = value;
                               if (!first_chunk) total += kernels::load_lanes<n>(scratch + at);
                               if (last_chunk)
