@@ -161,6 +161,11 @@ static_assert(fused_cnn::layer_t<5>::passes_gradient && fused_cnn::layer_t<7>::p
 static_assert(std::is_same_v<fused_cnn::layer_t<6>::absorbed, kiln::relu>);
 static_assert(std::is_same_v<fused_cnn::layer_t<8>::absorbed, kiln::relu>);
 static_assert(!unfused_cnn::layer_t<2>::is_view && !unfused_cnn::layer_t<7>::passes_gradient);
+// The first convolution's weight gradient splits by examples at batch 5 and by
+// W's rows at batch 1; the second's, larger for its pixels, by W's rows at both.
+static_assert(fused_cnn::layer_t<1>::splits_by_examples(5) &&
+              !fused_cnn::layer_t<1>::splits_by_examples(1) &&
+              !fused_cnn::layer_t<4>::splits_by_examples(5));
 
 } // namespace
 
@@ -335,14 +340,19 @@ TEST_SUITE("conv") {
         }
     }
 
-    TEST_CASE_TEMPLATE("two threads give one thread's results bit for bit", T, float, double) {
-        for (std::size_t batch : {1, 5}) {
-            const auto one = run_training<fused_cnn, T>(batch);
-            const auto two = run_training<fused_cnn, T>(batch, {.threads = 2});
-            CHECK(same_bits(one.logits, two.logits));
-            CHECK(same_bits(one.gradients, two.gradients));
-            CHECK(same_bits(one.input_gradient, two.input_gradient));
-            CHECK(same_bits(one.parameters_after_steps, two.parameters_after_steps));
-        }
+    // At batch 5 the first convolution's weight gradient splits by examples, in two
+    // halves (conv2d::backward_partials): three threads split a half's rows too.
+    TEST_CASE_TEMPLATE("two and three threads give one thread's results bit for bit", T, float,
+                       double) {
+        for (std::size_t batch : {1, 5})
+            for (std::size_t threads : {2, 3}) {
+                INFO("batch ", batch, ", threads ", threads);
+                const auto one = run_training<fused_cnn, T>(batch);
+                const auto more = run_training<fused_cnn, T>(batch, {.threads = threads});
+                CHECK(same_bits(one.logits, more.logits));
+                CHECK(same_bits(one.gradients, more.gradients));
+                CHECK(same_bits(one.input_gradient, more.input_gradient));
+                CHECK(same_bits(one.parameters_after_steps, more.parameters_after_steps));
+            }
     }
 }

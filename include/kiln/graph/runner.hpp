@@ -35,13 +35,26 @@ namespace kiln {
 // parameters; a backward pass may update them (an optimizer's fused sink).
 enum class pass_kind { forward, backward };
 
-// Runs a plain layer's pass whole, on the calling core.
+// Runs a plain layer's pass whole, on the calling core. It has no room for a
+// layer's partial sums (layers/layer.hpp: gradient_partials).
 struct on_this_core {
     template <class Layer, class T, pass_kind Kind, class Pass>
     [[gnu::always_inline]] void run(std::size_t, Pass&& pass) const {
         pass(work_share{});
     }
+    template <class T>
+    T* partials() const noexcept {
+        return nullptr;
+    }
 };
+
+template <class Layer>
+inline constexpr std::size_t gradient_partials_of = [] {
+    if constexpr (partial_summing_layer<Layer>)
+        return Layer::gradient_partials;
+    else
+        return std::size_t{0};
+}();
 
 template <class Layer>
 inline constexpr std::size_t saved_per_example_of = [] {
@@ -77,6 +90,9 @@ struct runner<In, type_list<Layers...>> {
         return result;
     }();
     static constexpr std::size_t storage_size = param_offsets[count];
+    // Room for the partial sums of any one layer's parameter gradient.
+    static constexpr std::size_t gradient_partials =
+        std::max({std::size_t{0}, gradient_partials_of<Layers>...});
 
     // Output K (0 = the input, K + 1 = layer K's) lives in output owner[K]'s place.
     static constexpr std::array<std::size_t, count + 1> owner = [] {
@@ -249,16 +265,35 @@ struct runner<In, type_list<Layers...>> {
                                                       current, into, sums, batch, share, mode);
                             });
                     }
+                    // Split by examples where the layer and the executor can (layers/layer.hpp).
+                    T* partials = nullptr;
+                    if constexpr (partial_summing_layer<layer>) {
+                        partials = executor.template partials<T>();
+                        if (partials != nullptr) {
+                            executor.template run<layer, T, pass_kind::backward>(
+                                batch, [&](work_share share) {
+                                    layer::backward_partials(layer_params, layer_scratch, in, out,
+                                                             current, partials, batch, layer_sink,
+                                                             share);
+                                });
+                            executor.template run<layer, T, pass_kind::backward>(
+                                batch, [&](work_share share) {
+                                    layer::combine_partials(partials, batch, layer_sink, share);
+                                });
+                        }
+                    }
                     if constexpr (layer::param_count != 0)
-                        executor.template run<layer, T, pass_kind::backward>(
-                            batch, [&](work_share share) {
-                                if constexpr (mode_reading_layer<layer>)
-                                    layer::backward_params(layer_params, layer_scratch, in, out,
-                                                           current, batch, layer_sink, share, mode);
-                                else
-                                    layer::backward_params(layer_params, layer_scratch, in, out,
-                                                           current, batch, layer_sink, share);
-                            });
+                        if (partials == nullptr)
+                            executor.template run<layer, T, pass_kind::backward>(
+                                batch, [&](work_share share) {
+                                    if constexpr (mode_reading_layer<layer>)
+                                        layer::backward_params(layer_params, layer_scratch, in, out,
+                                                               current, batch, layer_sink, share,
+                                                               mode);
+                                    else
+                                        layer::backward_params(layer_params, layer_scratch, in, out,
+                                                               current, batch, layer_sink, share);
+                                });
                 }
                 current = into;
             }

@@ -32,7 +32,8 @@ public:
                   "kiln::workspace for " + std::to_string(capacity) + " examples"),
           packing_per_part_(packing_values(memory_.size())),
           packing_(checked_product(pool.size(), packing_per_part_, "kiln::workspace packing"),
-                   "kiln::workspace packing areas") {
+                   "kiln::workspace packing areas"),
+          partials_(network_runner::gradient_partials, "kiln::workspace partial sums") {
         // Derived here, so that a bad KILN_L2_BYTES throws here.
         l2_bytes_ = kernels::blocking_in_use().caches.l2_bytes;
     }
@@ -118,6 +119,10 @@ public:
                 packing_per_part_ * sizeof(T)};
     }
 
+    // Room for one layer's partial sums of its parameter gradient at a time
+    // (layers/layer.hpp: gradient_partials).
+    T* partials() const noexcept { return partials_.data(); }
+
     // Where the loss writes d loss / d output, and backward's scratch.
     T* gradient_buffer(bool second) noexcept {
         return network_runner::gradient_buffer(memory_.data(), batch_, second ? 1 : 0);
@@ -152,6 +157,7 @@ private:
     aligned_buffer<T> memory_;
     std::size_t packing_per_part_;
     mutable aligned_buffer<T> packing_;
+    mutable aligned_buffer<T> partials_;
     const T* input_ = nullptr;
     std::size_t batch_ = 0;
     pass_mode mode_;
@@ -174,6 +180,10 @@ struct split_between_cores {
                 share.packing = space->packing_for(share.index);
                 pass(share);
             });
+    }
+    template <class U>
+    U* partials() const noexcept {
+        return space->partials();
     }
 };
 

@@ -41,6 +41,7 @@
 #include "kiln/layers/layer.hpp"
 #include "kiln/layers/padding.hpp"
 #include "kiln/layers/weights_and_bias.hpp"
+#include "kiln/optim/gradient_sink.hpp"
 
 #include <algorithm>
 #include <string>
@@ -351,17 +352,90 @@ struct conv2d {
         }
 
         // dW[k] = sum over output pixels m of patch(m)[k] dy[m] (this share's rows of
-        // W) and db = sum_m dy[m] as one more row (unless conv_transpose2d, which has
-        // a bias of its own, asks for W's alone), summed over the chunks of dy that
-        // W's rows read, while they are in cache; handed to the sink register by register.
+        // W) and db = sum_m dy[m] (unless conv_transpose2d, which has a bias of its
+        // own, asks for W's alone), handed to the sink register by register.
         template <class T, class Sink, bool BiasGradient = true>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
             constexpr std::size_t rows = patch + (BiasGradient ? 1 : 0);
             const auto [mine, blocks] = weights_and_bias::split_by_rows<T, Filters>(rows, share);
-            const work_share::range weight_rows{std::min(mine.begin, patch),
-                                                std::min(mine.end, patch)};
-            const bool sums_bias = BiasGradient && mine.end > patch;
+            weight_gradient(scratch, x, dy, {0, batch}, mine, blocks, sink);
+        }
+
+        // The same split by examples (layers/layer.hpp): the batch in two halves, each
+        // summed into partial sums of its own, which combine_partials adds. The
+        // halves are fixed, not one per core, so that results do not depend on the
+        // cores; more would cost more partial sums written and read. With more parts
+        // than halves, the parts of a half split its rows.
+        static constexpr std::size_t example_groups = 2;
+        static constexpr std::size_t gradient_partials = example_groups * storage_size;
+
+        // Whether that pays: the partial sums cost less than half of reading x and
+        // dy, which a split by W's rows makes every core read whole.
+        static constexpr bool splits_by_examples(std::size_t batch) noexcept {
+            return batch >= example_groups &&
+                   batch * (In::size + pixels * Filters) >= 2 * gradient_partials;
+        }
+
+        template <class T, class Sink>
+        static void backward_partials(const T* params, T* scratch, const T* x, const T* y,
+                                      const T* dy, T* partials, std::size_t batch, Sink& sink,
+                                      work_share share) noexcept {
+            if (!splits_by_examples(batch)) {
+                backward_params(params, scratch, x, y, dy, batch, sink, share);
+                return;
+            }
+            constexpr std::size_t groups = example_groups;
+            work_share::range my_groups{share.index % groups, share.index % groups + 1};
+            work_share rows_share{share.index / groups,
+                                  (share.count - my_groups.begin + groups - 1) / groups};
+            if (share.count <= groups) {
+                my_groups = share.rows(groups);
+                rows_share = {};
+            }
+            const auto [mine, blocks] =
+                weights_and_bias::split_by_rows<T, Filters>(patch + 1, rows_share);
+            for (std::size_t group = my_groups.begin; group < my_groups.end; ++group) {
+                T* const partial = partials + group * storage_size;
+                typename store_gradients<T>::slice_sink stored{partial};
+                weight_gradient(partial, x, dy, work_share{group, groups}.rows(batch), mine, blocks,
+                                stored);
+            }
+        }
+
+        template <class T, class Sink>
+        static void combine_partials(const T* partials, std::size_t batch, Sink& sink,
+                                     work_share share) noexcept {
+            if (!splits_by_examples(batch)) return;
+            const work_share::range mine = share.rows(patch + 1);
+            const std::size_t weights_end = std::min(mine.end, patch);
+            if (mine.begin < weights_end)
+                hand_over(sink, mine.begin * Filters, partials + mine.begin * Filters,
+                          (weights_end - mine.begin) * Filters, example_groups, storage_size);
+            if (holds_bias(mine))
+                hand_over(sink, bias_offset, partials + bias_offset, Filters, example_groups,
+                          storage_size);
+        }
+
+    private:
+        // Whether rows `mine` of [dW; db] hold db, row `patch` (an empty range past
+        // the end does not).
+        static constexpr bool holds_bias(work_share::range mine) noexcept {
+            return mine.begin <= patch && patch < mine.end;
+        }
+
+        // Rows `mine` of [dW; db] summed over the examples `examples` and handed to the
+        // sink register by register; scratch (laid out as the layer's gradient slice)
+        // keeps partial sums between chunks. Row `patch` is db, the product of a row
+        // of ones with dy, summed over the chunks of dy that W's rows read while they
+        // are in cache.
+        template <class T, class Sink>
+        static void weight_gradient(T* scratch, const T* x, const T* dy, work_share::range examples,
+                                    work_share::range mine, work_share::range blocks,
+                                    Sink& sink) noexcept {
+            const std::size_t weights_end = std::min(mine.end, patch);
+            const work_share::range weight_rows{std::min(mine.begin, weights_end), weights_end};
+            const bool sums_bias = holds_bias(mine);
             // Depth: the output pixels that read no padding (all of them when the
             // layer does not pad), example by example, output row by output row.
             constexpr std::size_t inside_rows = rows_axis::inside_end - rows_axis::inside_begin;
@@ -374,19 +448,19 @@ struct conv2d {
                 rows_axis::inside_begin * out_width + columns_axis::inside_begin;
             // The frame's sums first, left in scratch for the chunks below to add to.
             if constexpr (reads_padding)
-                frame_weight_gradient(scratch, x, dy, batch, weight_rows, sums_bias);
+                frame_weight_gradient(scratch, x, dy, examples, weight_rows, sums_bias);
             if constexpr (reads_padding && (inside_rows == 0 || inside_columns == 0)) {
                 hand_over(sink, weight_rows.begin * Filters, scratch + weight_rows.begin * Filters,
                           (weight_rows.end - weight_rows.begin) * Filters);
                 if (sums_bias) hand_over(sink, bias_offset, scratch + bias_offset, Filters);
             } else {
-                // Chunks of examples: all but the last leave partial sums in scratch (the
-                // layer's gradient slice); the last adds them and hands over the total.
+                // Chunks of examples: all but the last leave partial sums in scratch; the
+                // last adds them and hands over the total.
                 const std::size_t chunk = batch_chunk<T>();
-                for (std::size_t first = 0; first < batch; first += chunk) {
-                    const std::size_t count = std::min(chunk, batch - first);
-                    const bool first_chunk = first == 0 && !reads_padding;
-                    const bool last_chunk = first + count == batch;
+                for (std::size_t first = examples.begin; first < examples.end; first += chunk) {
+                    const std::size_t count = std::min(chunk, examples.end - first);
+                    const bool first_chunk = first == examples.begin && !reads_padding;
+                    const bool last_chunk = first + count == examples.end;
                     const T* const dy_inside = dy + first_inside * Filters;
                     kernels::gather_matmul<T, Filters, pixel_walk>(
                         x, dy_inside, weight_rows.begin, weight_rows.end,
@@ -407,17 +481,17 @@ struct conv2d {
             }
         }
 
-    private:
-        // Rows `mine` of dW, and db when `bias`, summed over the output pixels that
-        // read padding, into scratch: plain loops along the filters (the frame is a
-        // small part of the pixels of any image worth padding).
+        // Rows `mine` of dW, and db when `bias`, summed over the output pixels of
+        // `examples` that read padding, into scratch: plain loops along the filters
+        // (the frame is a small part of the pixels of any image worth padding).
         template <class T>
-        static void frame_weight_gradient(T* scratch, const T* x, const T* dy, std::size_t batch,
-                                          work_share::range mine, bool bias) noexcept {
+        static void frame_weight_gradient(T* scratch, const T* x, const T* dy,
+                                          work_share::range examples, work_share::range mine,
+                                          bool bias) noexcept {
             std::fill(scratch + mine.begin * Filters, scratch + mine.end * Filters, T{0});
             T* const db = scratch + bias_offset;
             if (bias) std::fill_n(db, Filters, T{0});
-            for (std::size_t n = 0; n < batch; ++n)
+            for (std::size_t n = examples.begin; n < examples.end; ++n)
                 for (std::size_t p = 0; p < pixels; ++p) {
                     if (patches::inside(p)) continue;
                     const T* const g = dy + (n * pixels + p) * Filters;

@@ -74,6 +74,18 @@
 // so both passes split between cores, where sums each part took of the whole batch
 // would be read again by every core. Added example by example, in order, the sums
 // do not depend on the split.
+//
+// A plain layer whose parameter gradient is a sum over many examples' values (a
+// convolution's, over every output pixel), which backward_params splits by
+// parameters so that every core reads all of dy, may split it by examples instead:
+// it declares `gradient_partials`, scalars of room for partial sums, and where the
+// runner has that room (a workspace's top-level layers) it runs, in place of
+// backward_params, two passes:
+//             backward_partials(params, scratch, x, y, dy, partials, batch, sink, share)
+//             combine_partials(partials, batch, sink, share)
+// The first leaves partial sums in `partials` (or, where splitting by examples
+// does not pay, does backward_params' work itself); the second adds them in an
+// order that does not depend on the split and hands them to the sink.
 #include "kiln/core/aligned_buffer.hpp"
 #include "kiln/core/diagnostics.hpp"
 #include "kiln/core/init.hpp"
@@ -114,6 +126,11 @@ concept input_pass_writing_scratch = requires {
 template <class Layer>
 concept summing_layer = requires {
     std::size_t{Layer::sums_per_example};
+};
+
+template <class Layer>
+concept partial_summing_layer = requires {
+    std::size_t{Layer::gradient_partials};
 };
 
 // A layer whose forward needs the whole mini-batch at once (batch_norm's
@@ -170,6 +187,8 @@ struct backward_params {};
 struct stateful_backward {};
 struct forward_sums {};
 struct backward_sums {};
+struct backward_partials {};
+struct combine_partials {};
 } // namespace member
 
 namespace contract {
@@ -195,7 +214,7 @@ concept stateful_layer = requires {
 
 namespace detail {
 template <class Layer>
-consteval auto find_missing_member() {
+consteval auto find_missing_pass() {
     using S = contract::scalar;
     if constexpr (!requires { typename Layer::spec; })
         return std::type_identity<member::spec>{};
@@ -302,6 +321,24 @@ consteval auto find_missing_member() {
                            Layer::backward_params(c, p, c, c, c, n, k, work_share{});
                        })
         return std::type_identity<member::backward_params>{};
+    else
+        return std::type_identity<void>{};
+}
+
+template <class Layer>
+consteval auto find_missing_member() {
+    using S = contract::scalar;
+    using missing_pass = typename decltype(find_missing_pass<Layer>())::type;
+    if constexpr (!std::is_void_v<missing_pass> || !partial_summing_layer<Layer>)
+        return std::type_identity<missing_pass>{};
+    else if constexpr (!requires(const S* c, S* p, std::size_t n, contract::sink& k) {
+                           Layer::backward_partials(c, p, c, c, c, p, n, k, work_share{});
+                       })
+        return std::type_identity<member::backward_partials>{};
+    else if constexpr (!requires(const S* c, std::size_t n, contract::sink& k) {
+                           Layer::combine_partials(c, n, k, work_share{});
+                       })
+        return std::type_identity<member::combine_partials>{};
     else
         return std::type_identity<void>{};
 }

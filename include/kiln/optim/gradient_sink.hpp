@@ -61,16 +61,26 @@ struct store_or_update {
 // of its slice, register by register: for layers that sum a
 // gradient before it is final (an embedding row used twice, a layer norm's scale
 // summed over positions), and for an optimizer's update over stored gradients.
+// With parts > 1, the gradient is the sum of that many partial sums, part j's at
+// values + j * stride, added in order.
 template <class T, class Sink>
-void hand_over(Sink& sink, std::size_t offset, const T* values, std::size_t count) noexcept {
+void hand_over(Sink& sink, std::size_t offset, const T* values, std::size_t count,
+               std::size_t parts = 1, std::size_t stride = 0) noexcept {
     constexpr std::size_t W = simd::width<T>;
+    auto total = [&](auto load) {
+        auto sum = load(values);
+        for (std::size_t j = 1; j < parts; ++j)
+            sum += load(values + j * stride);
+        return sum;
+    };
     const std::size_t full = count - count % W;
     for (std::size_t i = 0; i < full; i += W)
-        sink.template gradient<W>(offset + i, simd::load(values + i));
+        sink.template gradient<W>(offset + i, total([&](const T* v) { return simd::load(v + i); }));
     // The tail one lane at a time: one more instantiation of the sink, not one per
     // tail length.
     for (std::size_t i = full; i < count; ++i)
-        sink.template gradient<1>(offset + i, simd::load_partial(values + i, 1));
+        sink.template gradient<1>(offset + i,
+                                  total([&](const T* v) { return simd::load_partial(v + i, 1); }));
 }
 
 // Every sink has shifted(offset): the sink of the part of its slice that starts
