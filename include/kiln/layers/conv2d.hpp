@@ -359,7 +359,8 @@ struct conv2d {
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
             constexpr std::size_t rows = patch + (BiasGradient ? 1 : 0);
             const auto [mine, blocks] = weights_and_bias::split_by_rows<T, Filters>(rows, share);
-            weight_gradient(scratch, x, dy, {0, batch}, mine, blocks, sink);
+            weight_gradient(scratch, x, dy, {0, batch}, mine, blocks);
+            hand_over_rows(sink, scratch, mine, 1);
         }
 
         // The same split by examples (layers/layer.hpp): the batch in two halves, each
@@ -395,26 +396,16 @@ struct conv2d {
             }
             const auto [mine, blocks] =
                 weights_and_bias::split_by_rows<T, Filters>(patch + 1, rows_share);
-            for (std::size_t group = my_groups.begin; group < my_groups.end; ++group) {
-                T* const partial = partials + group * storage_size;
-                typename store_gradients<T>::slice_sink stored{partial};
-                weight_gradient(partial, x, dy, work_share{group, groups}.rows(batch), mine, blocks,
-                                stored);
-            }
+            for (std::size_t group = my_groups.begin; group < my_groups.end; ++group)
+                weight_gradient(partials + group * storage_size, x, dy,
+                                work_share{group, groups}.rows(batch), mine, blocks);
         }
 
         template <class T, class Sink>
         static void combine_partials(const T* partials, std::size_t batch, Sink& sink,
                                      work_share share) noexcept {
-            if (!splits_by_examples(batch)) return;
-            const work_share::range mine = share.rows(patch + 1);
-            const std::size_t weights_end = std::min(mine.end, patch);
-            if (mine.begin < weights_end)
-                hand_over(sink, mine.begin * Filters, partials + mine.begin * Filters,
-                          (weights_end - mine.begin) * Filters, example_groups, storage_size);
-            if (holds_bias(mine))
-                hand_over(sink, bias_offset, partials + bias_offset, Filters, example_groups,
-                          storage_size);
+            if (splits_by_examples(batch))
+                hand_over_rows(sink, partials, share.rows(patch + 1), example_groups);
         }
 
     private:
@@ -424,15 +415,27 @@ struct conv2d {
             return mine.begin <= patch && patch < mine.end;
         }
 
-        // Rows `mine` of [dW; db] summed over the examples `examples` and handed to the
-        // sink register by register; scratch (laid out as the layer's gradient slice)
-        // keeps partial sums between chunks. Row `patch` is db, the product of a row
-        // of ones with dy, summed over the chunks of dy that W's rows read while they
-        // are in cache.
+        // Hands rows `mine` of [dW; db], laid out as the layer's slice at `sums`, to the
+        // sink: the sum of `parts` such slices, storage_size apart, added in order.
         template <class T, class Sink>
-        static void weight_gradient(T* scratch, const T* x, const T* dy, work_share::range examples,
-                                    work_share::range mine, work_share::range blocks,
-                                    Sink& sink) noexcept {
+        static void hand_over_rows(Sink& sink, const T* sums, work_share::range mine,
+                                   std::size_t parts) noexcept {
+            const std::size_t weights_end = std::min(mine.end, patch);
+            if (mine.begin < weights_end)
+                hand_over(sink, mine.begin * Filters, sums + mine.begin * Filters,
+                          (weights_end - mine.begin) * Filters, parts, storage_size);
+            if (holds_bias(mine))
+                hand_over(sink, bias_offset, sums + bias_offset, Filters, parts, storage_size);
+        }
+
+        // Rows `mine` of [dW; db] summed over the examples `examples` into `sums`, laid
+        // out as the layer's slice: one product for every sink (a fused optimizer's
+        // update in each tile's epilogue compiled the products once more for it).
+        // Row `patch` is db, the product of a row of ones with dy, summed over the
+        // chunks of dy that W's rows read while they are in cache.
+        template <class T>
+        static void weight_gradient(T* sums, const T* x, const T* dy, work_share::range examples,
+                                    work_share::range mine, work_share::range blocks) noexcept {
             const std::size_t weights_end = std::min(mine.end, patch);
             const work_share::range weight_rows{std::min(mine.begin, weights_end), weights_end};
             const bool sums_bias = holds_bias(mine);
@@ -446,21 +449,17 @@ struct conv2d {
                                     Stride * channels, pixels, out_width>;
             constexpr std::size_t first_inside =
                 rows_axis::inside_begin * out_width + columns_axis::inside_begin;
-            // The frame's sums first, left in scratch for the chunks below to add to.
+            // The frame's sums first, for the chunks below to add to.
             if constexpr (reads_padding)
-                frame_weight_gradient(scratch, x, dy, examples, weight_rows, sums_bias);
-            if constexpr (reads_padding && (inside_rows == 0 || inside_columns == 0)) {
-                hand_over(sink, weight_rows.begin * Filters, scratch + weight_rows.begin * Filters,
-                          (weight_rows.end - weight_rows.begin) * Filters);
-                if (sums_bias) hand_over(sink, bias_offset, scratch + bias_offset, Filters);
-            } else {
-                // Chunks of examples: all but the last leave partial sums in scratch; the
-                // last adds them and hands over the total.
+                frame_weight_gradient(sums, x, dy, examples, weight_rows, sums_bias);
+            if constexpr (inside_rows != 0 && inside_columns != 0) {
+                // Chunks of examples, each adding its sums to the last's (the first
+                // storing, unless the frame's are there).
+                typename store_gradients<T>::slice_sink unused{sums};
                 const std::size_t chunk = batch_chunk<T>();
                 for (std::size_t first = examples.begin; first < examples.end; first += chunk) {
                     const std::size_t count = std::min(chunk, examples.end - first);
                     const bool first_chunk = first == examples.begin && !reads_padding;
-                    const bool last_chunk = first + count == examples.end;
                     const T* const dy_inside = dy + first_inside * Filters;
                     kernels::gather_matmul<T, Filters, pixel_walk>(
                         x, dy_inside, weight_rows.begin, weight_rows.end,
@@ -468,28 +467,27 @@ struct conv2d {
                             return patch_offset(k) + patches::pixel_offset(first_inside);
                         },
                         first, first + count,
-                        weights_and_bias::gradient_chunk<Filters>(scratch, sink, first_chunk,
-                                                                  last_chunk),
+                        weights_and_bias::gradient_chunk<Filters>(sums, unused, first_chunk, false),
                         blocks.begin, blocks.end);
                     if (sums_bias)
                         kernels::gather_column_sums<T, Filters, pixel_walk>(
                             dy_inside, first, first + count,
-                            weights_and_bias::gradient_chunk<Filters>(scratch, sink, first_chunk,
-                                                                      last_chunk, bias_offset),
+                            weights_and_bias::gradient_chunk<Filters>(sums, unused, first_chunk,
+                                                                      false, bias_offset),
                             blocks.begin, blocks.end);
                 }
             }
         }
 
         // Rows `mine` of dW, and db when `bias`, summed over the output pixels of
-        // `examples` that read padding, into scratch: plain loops along the filters
+        // `examples` that read padding, into `sums`: plain loops along the filters
         // (the frame is a small part of the pixels of any image worth padding).
         template <class T>
-        static void frame_weight_gradient(T* scratch, const T* x, const T* dy,
+        static void frame_weight_gradient(T* sums, const T* x, const T* dy,
                                           work_share::range examples, work_share::range mine,
                                           bool bias) noexcept {
-            std::fill(scratch + mine.begin * Filters, scratch + mine.end * Filters, T{0});
-            T* const db = scratch + bias_offset;
+            std::fill(sums + mine.begin * Filters, sums + mine.end * Filters, T{0});
+            T* const db = sums + bias_offset;
             if (bias) std::fill_n(db, Filters, T{0});
             for (std::size_t n = examples.begin; n < examples.end; ++n)
                 for (std::size_t p = 0; p < pixels; ++p) {
@@ -506,7 +504,7 @@ struct conv2d {
                                 const std::size_t k = first + c;
                                 if (k < mine.begin || k >= mine.end) continue;
                                 const T value = image_n[at + c];
-                                T* const dw = scratch + k * Filters;
+                                T* const dw = sums + k * Filters;
                                 for (std::size_t f = 0; f < Filters; ++f)
                                     dw[f] += value * g[f];
                             }
