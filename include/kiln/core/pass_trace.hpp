@@ -48,8 +48,11 @@ inline void record(kind what, std::size_t thread, std::size_t part,
     if (at >= log::capacity) return;
     recorded.events[at] = {static_cast<std::uint64_t>(now.tv_sec) * 1'000'000'000u +
                                static_cast<std::uint64_t>(now.tv_nsec),
-                           pass, static_cast<std::uint16_t>(thread), what,
-                           static_cast<std::uint8_t>(part), name};
+                           pass,
+                           static_cast<std::uint16_t>(thread),
+                           what,
+                           static_cast<std::uint8_t>(part),
+                           name};
 }
 inline void clear() noexcept {
     the_log().count.store(0);
