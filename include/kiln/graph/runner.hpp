@@ -268,6 +268,8 @@ struct runner<In, type_list<Layers...>> {
                     // Split by examples where the layer and the executor can (layers/layer.hpp).
                     T* partials = nullptr;
                     if constexpr (partial_summing_layer<layer>) {
+                        static_assert(!mode_reading_layer<layer>,
+                                      "kiln: backward_partials takes no mode (layers/layer.hpp)");
                         partials = executor.template partials<T>();
                         if (partials != nullptr) {
                             executor.template run<layer, T, pass_kind::backward>(

@@ -75,12 +75,12 @@
 // would be read again by every core. Added example by example, in order, the sums
 // do not depend on the split.
 //
-// A plain layer whose parameter gradient is a sum over many examples' values (a
-// convolution's, over every output pixel), which backward_params splits by
-// parameters so that every core reads all of dy, may split it by examples instead:
-// it declares `gradient_partials`, scalars of room for partial sums, and where the
-// runner has that room (a workspace's top-level layers) it runs, in place of
-// backward_params, two passes:
+// A plain layer that does not read the mode, whose parameter gradient is a sum
+// over many examples' values (a convolution's, over every output pixel), which
+// backward_params splits by parameters so that every core reads all of dy, may
+// split it by examples instead: it declares `gradient_partials`, scalars of room
+// for partial sums, and where the runner has that room (a workspace's top-level
+// layers) it runs, in place of backward_params, two passes:
 //             backward_partials(params, scratch, x, y, dy, partials, batch, sink, share)
 //             combine_partials(partials, batch, sink, share)
 // The first leaves partial sums in `partials` (or, where splitting by examples
