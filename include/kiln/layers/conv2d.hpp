@@ -363,11 +363,9 @@ struct conv2d {
             hand_over_rows(sink, scratch, mine, 1);
         }
 
-        // The same split by examples (layers/layer.hpp): the batch in two halves, each
-        // summed into partial sums of its own, which combine_partials adds. The
-        // halves are fixed, not one per core, so that results do not depend on the
-        // cores; more would cost more partial sums written and read. With more parts
-        // than halves, the parts of a half split its rows.
+        // The same split by examples (layers/layer.hpp, weights_and_bias::
+        // split_by_examples): the batch in two halves, each summed into partial sums
+        // of its own, which combine_partials adds in order.
         static constexpr std::size_t example_groups = 2;
         static constexpr std::size_t gradient_partials = example_groups * storage_size;
 
@@ -386,19 +384,12 @@ struct conv2d {
                 backward_params(params, scratch, x, y, dy, batch, sink, share);
                 return;
             }
-            constexpr std::size_t groups = example_groups;
-            work_share::range my_groups{share.index % groups, share.index % groups + 1};
-            work_share rows_share{share.index / groups,
-                                  (share.count - my_groups.begin + groups - 1) / groups};
-            if (share.count <= groups) {
-                my_groups = share.rows(groups);
-                rows_share = {};
-            }
+            const auto [groups, rows] = weights_and_bias::split_by_examples(share, example_groups);
             const auto [mine, blocks] =
-                weights_and_bias::split_by_rows<T, Filters>(patch + 1, rows_share);
-            for (std::size_t group = my_groups.begin; group < my_groups.end; ++group)
+                weights_and_bias::split_by_rows<T, Filters>(patch + 1, rows);
+            for (std::size_t group = groups.begin; group < groups.end; ++group)
                 weight_gradient(partials + group * storage_size, x, dy,
-                                work_share{group, groups}.rows(batch), mine, blocks);
+                                work_share{group, example_groups}.rows(batch), mine, blocks);
         }
 
         template <class T, class Sink>

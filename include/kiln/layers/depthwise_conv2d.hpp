@@ -170,38 +170,100 @@ struct depthwise_conv2d {
 
         // dW[t][o] = the sum over pixels p of x[t of p][o / M] dy[p][o], and db[o] =
         // the sum of dy[p][o], for this share's registers of output channels o, each
-        // summed in the same order however the pass is split. Example by example
-        // (its x and dy stay in cache while every register of channels sweeps them),
-        // the sums of a register of channels for every tap stay in registers while
-        // the pixels go by and in scratch between examples.
+        // summed in the same order however the pass is split.
         template <class T, class Sink>
         static void backward_params(const T*, T* scratch, const T* x, const T*, const T* dy,
                                     std::size_t batch, Sink& sink, work_share share = {}) noexcept {
-            constexpr std::size_t W = simd::width<T>;
-            const auto mine = share.rows((out_channels + W - 1) / W);
-            auto for_my_registers = [&](auto&& f) {
-                for (std::size_t r = mine.begin; r < mine.end; ++r) {
-                    if (out_channels % W == 0 || (r + 1) * W <= out_channels)
-                        f.template operator()<W>(r * W);
-                    else
-                        f.template operator()<out_channels % W>(r * W);
-                }
-            };
-            for (std::size_t n = 0; n < batch; ++n)
-                for_my_registers([&]<std::size_t Lanes>(std::size_t first) {
-                    add_example_sums<T, Lanes>(scratch, x + n * In::size,
-                                               dy + n * pixels * out_channels, first, n == 0);
-                });
-            for_my_registers([&]<std::size_t Lanes>(std::size_t first) {
-                for (std::size_t tap = 0; tap < taps; ++tap)
-                    hand_over(sink, tap * out_channels + first,
-                              static_cast<const T*>(scratch + tap * out_channels + first), Lanes);
-                hand_over(sink, bias_offset + first,
-                          static_cast<const T*>(scratch + bias_offset + first), Lanes);
-            });
+            const auto mine = share.rows(channel_registers<T>);
+            sum_examples(scratch, x, dy, {0, batch}, mine);
+            hand_over_registers(sink, scratch, mine, 1);
+        }
+
+        // The same split by examples (layers/layer.hpp, weights_and_bias::
+        // split_by_examples): the batch in two halves, each summed into partial sums
+        // of its own, which combine_partials adds in order; each core reads half of
+        // x and dy, where a split by channels had every core read every pixel.
+        static constexpr std::size_t example_groups = 2;
+        static constexpr std::size_t gradient_partials = example_groups * storage_size;
+
+        // Whether that pays: the partial sums cost less than half of reading x and dy.
+        static constexpr bool splits_by_examples(std::size_t batch) noexcept {
+            return batch >= example_groups &&
+                   batch * (In::size + pixels * out_channels) >= 2 * gradient_partials;
+        }
+
+        template <class T, class Sink>
+        static void backward_partials(const T* params, T* scratch, const T* x, const T* y,
+                                      const T* dy, T* partials, std::size_t batch, Sink& sink,
+                                      work_share share) noexcept {
+            if (!splits_by_examples(batch)) {
+                backward_params(params, scratch, x, y, dy, batch, sink, share);
+                return;
+            }
+            const auto [groups, registers] =
+                weights_and_bias::split_by_examples(share, example_groups);
+            for (std::size_t group = groups.begin; group < groups.end; ++group)
+                sum_examples(partials + group * storage_size, x, dy,
+                             work_share{group, example_groups}.rows(batch),
+                             registers.rows(channel_registers<T>));
+        }
+
+        template <class T, class Sink>
+        static void combine_partials(const T* partials, std::size_t batch, Sink& sink,
+                                     work_share share) noexcept {
+            if (splits_by_examples(batch))
+                hand_over_registers(sink, partials, share.rows(channel_registers<T>),
+                                    example_groups);
         }
 
     private:
+        template <class T>
+        static constexpr std::size_t
+            channel_registers = (out_channels + simd::width<T> - 1) / simd::width<T>;
+
+        // f.template operator()<Lanes>(first channel) for the registers `mine` of
+        // output channels.
+        template <class T, class F>
+        static void for_registers(work_share::range mine, F&& f) {
+            constexpr std::size_t W = simd::width<T>;
+            for (std::size_t r = mine.begin; r < mine.end; ++r) {
+                if (out_channels % W == 0 || (r + 1) * W <= out_channels)
+                    f.template operator()<W>(r * W);
+                else
+                    f.template operator()<out_channels % W>(r * W);
+            }
+        }
+
+        // The registers `mine` of [dW; db] summed over the examples `examples` into
+        // `sums`, laid out as the layer's slice. Example by example (its x and dy
+        // stay in cache while every register of channels sweeps them), the sums of a
+        // register of channels for every tap stay in registers while the pixels go
+        // by and in `sums` between examples.
+        template <class T>
+        static void sum_examples(T* sums, const T* x, const T* dy, work_share::range examples,
+                                 work_share::range mine) noexcept {
+            for (std::size_t n = examples.begin; n < examples.end; ++n)
+                for_registers<T>(mine, [&]<std::size_t Lanes>(std::size_t first) {
+                    add_example_sums<T, Lanes>(sums, x + n * In::size,
+                                               dy + n * pixels * out_channels, first,
+                                               n == examples.begin);
+                });
+        }
+
+        // Hands the registers `mine` of [dW; db], laid out as the layer's slice at
+        // `sums`, to the sink: the sum of `parts` such slices, storage_size apart.
+        template <class T, class Sink>
+        static void hand_over_registers(Sink& sink, const T* sums, work_share::range mine,
+                                        std::size_t parts) noexcept {
+            for_registers<T>(mine, [&]<std::size_t Lanes>(std::size_t first) {
+                for (std::size_t tap = 0; tap < taps; ++tap)
+                    hand_over(sink, tap * out_channels + first, sums + tap * out_channels + first,
+                              Lanes, parts, storage_size);
+                hand_over(sink, bias_offset + first, sums + bias_offset + first, Lanes, parts,
+                          storage_size);
+            });
+        }
+
         // f(tap, offset of the tap's channels in the example's image) for the taps of
         // output pixel p that lie inside the image: all of them, straight, for a
         // pixel away from the padding; conv2d's patch walk for the frame.

@@ -64,6 +64,23 @@ constexpr split_result split(std::size_t rows, work_share share) noexcept {
     return split_by_rows<T, Columns>(rows, share);
 }
 
+// How backward_partials (layers/layer.hpp) splits a parameter gradient by
+// examples: the batch in `groups` fixed parts (never one per core, so that results
+// do not depend on the cores; each costs a gradient's partial sums written and
+// read), each summed into partial sums of its own. A part of the pass sums the
+// groups `groups`, and of those the share `rows` of the parameters' rows: all of
+// them with no more parts than groups; with more, the parts of a group split its rows.
+struct example_split {
+    work_share::range groups;
+    work_share rows;
+};
+constexpr example_split split_by_examples(work_share share, std::size_t groups) noexcept {
+    if (share.count <= groups) return {share.rows(groups), work_share{}};
+    const std::size_t group = share.index % groups;
+    return {{group, group + 1},
+            work_share{share.index / groups, (share.count - group + groups - 1) / groups}};
+}
+
 // The epilogue of one chunk of a weight gradient whose rows are Columns wide:
 // every chunk but the last leaves its partial sums in scratch (the layer's slice
 // of the gradient buffer); the last adds them and hands the total to the sink.
