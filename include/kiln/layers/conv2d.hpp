@@ -363,40 +363,34 @@ struct conv2d {
             hand_over_rows(sink, scratch, mine, 1);
         }
 
-        // The same split by examples (layers/layer.hpp, weights_and_bias::
-        // split_by_examples): the batch in two halves, each summed into partial sums
-        // of its own, which combine_partials adds in order.
-        static constexpr std::size_t example_groups = 2;
-        static constexpr std::size_t gradient_partials = example_groups * storage_size;
-
-        // Whether that pays: the partial sums cost less than half of reading x and
-        // dy, which a split by W's rows makes every core read whole.
+        // The same split by examples (layers/layer.hpp, weights_and_bias::example_groups).
+        static constexpr std::size_t gradient_partials =
+            weights_and_bias::example_groups * storage_size;
         static constexpr bool splits_by_examples(std::size_t batch) noexcept {
-            return batch >= example_groups &&
-                   batch * (In::size + pixels * Filters) >= 2 * gradient_partials;
+            return weights_and_bias::example_split_pays(batch, In::size + pixels * Filters,
+                                                        storage_size);
         }
 
         template <class T, class Sink>
         static void backward_partials(const T* params, T* scratch, const T* x, const T* y,
                                       const T* dy, T* partials, std::size_t batch, Sink& sink,
                                       work_share share) noexcept {
-            if (!splits_by_examples(batch)) {
-                backward_params(params, scratch, x, y, dy, batch, sink, share);
-                return;
-            }
-            const auto [groups, rows] = weights_and_bias::split_by_examples(share, example_groups);
-            const auto [mine, blocks] =
-                weights_and_bias::split_by_rows<T, Filters>(patch + 1, rows);
-            for (std::size_t group = groups.begin; group < groups.end; ++group)
-                weight_gradient(partials + group * storage_size, x, dy,
-                                work_share{group, example_groups}.rows(batch), mine, blocks);
+            if (!splits_by_examples(batch))
+                return backward_params(params, scratch, x, y, dy, batch, sink, share);
+            weights_and_bias::for_groups_of(
+                share, batch, [&](std::size_t group, work_share::range examples, work_share rows) {
+                    const auto [mine, blocks] =
+                        weights_and_bias::split_by_rows<T, Filters>(patch + 1, rows);
+                    weight_gradient(partials + group * storage_size, x, dy, examples, mine, blocks);
+                });
         }
 
         template <class T, class Sink>
         static void combine_partials(const T* partials, std::size_t batch, Sink& sink,
                                      work_share share) noexcept {
             if (splits_by_examples(batch))
-                hand_over_rows(sink, partials, share.rows(patch + 1), example_groups);
+                hand_over_rows(sink, partials, share.rows(patch + 1),
+                               weights_and_bias::example_groups);
         }
 
     private:

@@ -179,33 +179,27 @@ struct depthwise_conv2d {
             hand_over_registers(sink, scratch, mine, 1);
         }
 
-        // The same split by examples (layers/layer.hpp, weights_and_bias::
-        // split_by_examples): the batch in two halves, each summed into partial sums
-        // of its own, which combine_partials adds in order; each core reads half of
-        // x and dy, where a split by channels had every core read every pixel.
-        static constexpr std::size_t example_groups = 2;
-        static constexpr std::size_t gradient_partials = example_groups * storage_size;
-
-        // Whether that pays: the partial sums cost less than half of reading x and dy.
+        // The same split by examples (layers/layer.hpp, weights_and_bias::example_groups),
+        // where a split by channels has every core read every pixel.
+        static constexpr std::size_t gradient_partials =
+            weights_and_bias::example_groups * storage_size;
         static constexpr bool splits_by_examples(std::size_t batch) noexcept {
-            return batch >= example_groups &&
-                   batch * (In::size + pixels * out_channels) >= 2 * gradient_partials;
+            return weights_and_bias::example_split_pays(batch, In::size + pixels * out_channels,
+                                                        storage_size);
         }
 
         template <class T, class Sink>
         static void backward_partials(const T* params, T* scratch, const T* x, const T* y,
                                       const T* dy, T* partials, std::size_t batch, Sink& sink,
                                       work_share share) noexcept {
-            if (!splits_by_examples(batch)) {
-                backward_params(params, scratch, x, y, dy, batch, sink, share);
-                return;
-            }
-            const auto [groups, registers] =
-                weights_and_bias::split_by_examples(share, example_groups);
-            for (std::size_t group = groups.begin; group < groups.end; ++group)
-                sum_examples(partials + group * storage_size, x, dy,
-                             work_share{group, example_groups}.rows(batch),
-                             registers.rows(channel_registers<T>));
+            if (!splits_by_examples(batch))
+                return backward_params(params, scratch, x, y, dy, batch, sink, share);
+            weights_and_bias::for_groups_of(
+                share, batch,
+                [&](std::size_t group, work_share::range examples, work_share registers) {
+                    sum_examples(partials + group * storage_size, x, dy, examples,
+                                 registers.rows(channel_registers<T>));
+                });
         }
 
         template <class T, class Sink>
@@ -213,7 +207,7 @@ struct depthwise_conv2d {
                                      work_share share) noexcept {
             if (splits_by_examples(batch))
                 hand_over_registers(sink, partials, share.rows(channel_registers<T>),
-                                    example_groups);
+                                    weights_and_bias::example_groups);
         }
 
     private:

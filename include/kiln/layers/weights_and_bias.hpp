@@ -65,20 +65,36 @@ constexpr split_result split(std::size_t rows, work_share share) noexcept {
 }
 
 // How backward_partials (layers/layer.hpp) splits a parameter gradient by
-// examples: the batch in `groups` fixed parts (never one per core, so that results
-// do not depend on the cores; each costs a gradient's partial sums written and
-// read), each summed into partial sums of its own. A part of the pass sums the
-// groups `groups`, and of those the share `rows` of the parameters' rows: all of
-// them with no more parts than groups; with more, the parts of a group split its rows.
-struct example_split {
-    work_share::range groups;
-    work_share rows;
-};
-constexpr example_split split_by_examples(work_share share, std::size_t groups) noexcept {
-    if (share.count <= groups) return {share.rows(groups), work_share{}};
-    const std::size_t group = share.index % groups;
-    return {{group, group + 1},
-            work_share{share.index / groups, (share.count - group + groups - 1) / groups}};
+// examples: the batch in `example_groups` fixed parts (never one per core, so that
+// results do not depend on the cores; each costs a gradient's partial sums written
+// and read), each summed into partial sums of its own, a slice apart, which
+// combine_partials adds in order.
+inline constexpr std::size_t example_groups = 2;
+
+// Whether that pays for a layer whose slice takes `slice` scalars and whose
+// gradient reads `values_per_example` values of each example (x and dy): the
+// partial sums cost less than half of reading them, which a split by parameters
+// makes every core do whole.
+constexpr bool example_split_pays(std::size_t batch, std::size_t values_per_example,
+                                  std::size_t slice) noexcept {
+    return batch >= example_groups && batch * values_per_example >= 2 * example_groups * slice;
+}
+
+// Calls sum(group, its examples, share of the rows) for the groups a part of the
+// pass sums: every group's rows with no more parts than groups; with more, the
+// parts of a group split its rows.
+template <class Sum>
+void for_groups_of(work_share share, std::size_t batch, Sum&& sum) {
+    work_share::range groups = share.rows(example_groups);
+    work_share rows{};
+    if (share.count > example_groups) {
+        const std::size_t group = share.index % example_groups;
+        groups = {group, group + 1};
+        rows = {share.index / example_groups,
+                (share.count - group + example_groups - 1) / example_groups};
+    }
+    for (std::size_t group = groups.begin; group < groups.end; ++group)
+        sum(group, work_share{group, example_groups}.rows(batch), rows);
 }
 
 // The epilogue of one chunk of a weight gradient whose rows are Columns wide:
