@@ -23,6 +23,7 @@
 #include "kiln/core/type_list.hpp"
 #include "kiln/graph/lowering.hpp"
 #include "kiln/layers/layer.hpp"
+#include "kiln/optim/gradient_sink.hpp"
 
 #include <algorithm>
 #include <array>
@@ -297,6 +298,13 @@ struct runner<In, type_list<Layers...>> {
                                                                current, batch, layer_sink, share);
                                 });
                 }
+                // A sink that asks is told when a layer's gradient is whole (a data-parallel
+                // step starts summing it over processes while the layers below run).
+                // (Two conditions: clang checks a call inside the generic lambda that
+                // depends on Sink alone unless a condition on Sink alone discards it.)
+                if constexpr (announcing_sink<Sink>)
+                    if constexpr (layer::param_count != 0)
+                        sink.gradients_final(param_offsets[K], layer::param_count);
                 current = into;
             }
         });

@@ -57,6 +57,44 @@ struct store_or_update {
     }
 };
 
+// store_gradients that also tells `listener` (listener->gradients_final(offset, count))
+// when backward has finished the gradients of a layer's parameters, offset.. offset +
+// count of the flat buffer: backward goes from the last layer to the first, so
+// everything from offset on is final then. A composite's inner layers tell it too,
+// each as it finishes. A data-parallel step sends those gradients to the other
+// processes while backward goes on (distributed/data_parallel.hpp).
+template <class T, class Listener>
+struct store_and_announce {
+    T* gradients;
+    Listener* listener;
+
+    struct slice_sink {
+        T* gradients;
+        std::size_t first; // where this slice starts in the flat buffer
+        Listener* listener;
+        template <std::size_t Lanes>
+        [[gnu::always_inline]] void gradient(std::size_t index,
+                                             const simd::vec<T>& value) noexcept {
+            kernels::store_lanes<Lanes>(gradients + index, value);
+        }
+        slice_sink shifted(std::size_t offset) const noexcept {
+            return {gradients + offset, first + offset, listener};
+        }
+        void gradients_final(std::size_t offset, std::size_t count) const {
+            listener->gradients_final(first + offset, count);
+        }
+    };
+    slice_sink slice(std::size_t offset) const noexcept {
+        return {gradients + offset, offset, listener};
+    }
+};
+
+// A sink whose runner tells it when each layer's gradients are final.
+template <class Sink>
+concept announcing_sink = requires(Sink& sink, std::size_t offset) {
+    sink.gradients_final(offset, offset);
+};
+
 // Hands count gradients stored at values to sink, as indices offset.. offset + count
 // of its slice, register by register: for layers that sum a
 // gradient before it is final (an embedding row used twice, a layer norm's scale

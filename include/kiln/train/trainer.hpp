@@ -44,6 +44,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -193,6 +195,65 @@ public:
         }
     }
 
+    // A step on a share of a mini-batch that several processes train together
+    // (distributed/data_parallel.hpp): x holds examples first.. first + x.batch() of
+    // a mini-batch of `batch`. The gradient of this share's part of the mean loss is
+    // stored in model().gradients(), and `reduce` makes it the whole mini-batch's:
+    // reduce.gradients_final(offset, count) hears as backward finishes each layer,
+    // and reduce.finish(this share's part of the loss) returns once the gradient is
+    // summed over the processes, with the whole mini-batch's mean loss. Then the
+    // update, the same on every process. A share that is the whole mini-batch steps
+    // as step() does, bit for bit.
+    template <class Shape, class U, class Labels, class Reduce>
+    requires is_label_or_target_view<Labels> T step_share(batch_view<Shape, U> x, Labels labels,
+                                                          std::size_t first, std::size_t batch,
+                                                          Reduce& reduce) {
+        if constexpr (enforce<
+                          first_broken<rules, batch_rules<Net, T, loss_type, Shape, U, Labels>>>) {
+            require_labels_for(x.batch(), labels, "kiln::trainer::step_share");
+            require_share(first, x.batch(), batch);
+            if (!schedule_.is_none())
+                optimizer_.set_learning_rate(
+                    schedule_.rate(steps_, optimizer_.settings().learning_rate));
+            const std::size_t count = x.batch();
+            T* const gradient = net_.gradients().data();
+            const bool split = splits_between_parts(count);
+            if constexpr (splits_batch) parts_.last_pass_here = !split;
+            T loss = 0;
+            if (count == 0) { // fewer examples than processes
+                std::fill_n(gradient, net_.gradients().size(), T{0});
+                reduce.gradients_final(0, net_.gradients().size());
+            } else if (split) {
+                if constexpr (splits_batch) {
+                    loss = part_gradients(x, labels, first, batch);
+                    add_parts_into_model();
+                    reduce.gradients_final(0, net_.gradients().size());
+                }
+            } else {
+                const auto out = forward(net_, space_, x, training_mode(first));
+                T* const output_gradients = output_gradient(space_).data();
+                const T weight = static_cast<T>(count) / static_cast<T>(batch);
+                loss = weight *
+                       loss_type::evaluate(out.data(), labels.data(), count, output_gradients);
+                simd::scale_into(count * Net::output_shape::size, weight, output_gradients,
+                                 output_gradients);
+                backward(net_, space_, store_and_announce<T, Reduce>{gradient, &reduce});
+            }
+            loss = reduce.finish(loss);
+            if constexpr (splits_batch)
+                if (split) {
+                    clips() ? clip_and_update_over_cores() : update_over_cores(false, 1);
+                    ++steps_;
+                    return loss;
+                }
+            clips() ? clip_and_update() : update_trained_parameters();
+            ++steps_;
+            return loss;
+        } else {
+            return T{};
+        }
+    }
+
     // Forward and backward only, in training mode at the current step (the masks
     // the next step would draw): the gradient is left in model().gradients().
     template <class Shape, class U, class Labels>
@@ -296,6 +357,15 @@ private:
         return trained != Net::network_runner::storage_size;
     }();
 
+    [[gnu::cold]] static void require_share(std::size_t first, std::size_t count,
+                                            std::size_t batch) {
+        if (first > batch || count > batch - first)
+            throw std::invalid_argument(
+                "kiln::trainer::step_share: examples " + std::to_string(first) + ".." +
+                std::to_string(first + count) + " are not a share of a mini-batch of " +
+                std::to_string(batch));
+    }
+
     // Training at the current step, for the examples from first_example on.
     pass_mode training_mode(std::size_t first_example) const noexcept {
         return {true, seed_, steps_, first_example};
@@ -344,13 +414,22 @@ private:
                          : parts_.gradients.data() + (part - 1) * net_.gradients().size();
     }
 
+    // Whether a step of count examples splits between the pool's cores (networks
+    // with stateful layers, on several cores, with an example for each).
+    bool splits_between_parts(std::size_t count) const noexcept {
+        if constexpr (splits_batch)
+            return parts_.spaces.size() > 1 && count >= parts_.spaces.size();
+        else
+            return false;
+    }
+
     template <class Shape, class U, class Labels>
     T split_step(batch_view<Shape, U> x, Labels labels) {
         const std::size_t batch = x.batch();
         // Unsplit (one core, or fewer examples than cores), the step is the same
         // backward into the model's gradient buffer and the same flat update: one
         // backward per network to compile, where a fused update would be a second.
-        parts_.last_pass_here = parts_.spaces.size() <= 1 || batch < parts_.spaces.size();
+        parts_.last_pass_here = !splits_between_parts(batch);
         if (parts_.last_pass_here) {
             const T loss = forward_loss(x, labels);
             backward(net_, space_);
@@ -360,10 +439,29 @@ private:
                 update_trained_parameters();
             return loss;
         }
+        const T loss = part_gradients(x, labels, 0, batch);
+        // Clipping needs the whole sum's norm first: the cores add, the caller takes
+        // the norm (one pass, in an order that does not depend on the split), and the
+        // cores scale and update. Otherwise they add as they update.
+        if (!clips()) {
+            update_over_cores(true, 1);
+            return loss;
+        }
+        add_parts_into_model();
+        clip_and_update_over_cores();
+        return loss;
+    }
+
+    // Each part's gradient (in its own buffer) of its share of x, examples first..
+    // of a mini-batch of `batch`, the part weighing its examples over the batch's;
+    // returns the share's part of the mean loss.
+    template <class Shape, class U, class Labels>
+    T part_gradients(batch_view<Shape, U> x, Labels labels, std::size_t first, std::size_t batch) {
         const std::size_t parts = parts_.spaces.size();
-        space_.bind_input(x.data(), batch); // what check_finite reads after the step
+        const std::size_t share = x.batch();
+        space_.bind_input(x.data(), share); // what check_finite reads after the step
         space_.pool().run_fixed_parts([&](std::size_t part, std::size_t slot) {
-            const work_share::range range = work_share{part, parts}.rows(batch);
+            const work_share::range range = work_share{part, parts}.rows(share);
             const std::size_t count = range.end - range.begin;
             workspace<Net, T>& space = *parts_.spaces[slot];
             T* const gradients = part_gradient(part);
@@ -372,8 +470,8 @@ private:
                 parts_.losses[part] = 0;
                 return;
             }
-            const auto out =
-                forward(net_, space, x.rows(range.begin, count), training_mode(range.begin));
+            const auto out = forward(net_, space, x.rows(range.begin, count),
+                                     training_mode(first + range.begin));
             T* const output_gradients = output_gradient(space).data();
             const T loss = loss_type::evaluate(out.data(), labels.rows(range.begin, count).data(),
                                                count, output_gradients);
@@ -388,45 +486,49 @@ private:
         T loss = 0;
         for (const T part_loss : parts_.losses)
             loss += part_loss;
-        // Every core adds the parts' gradients and updates the parameters over its own
-        // span of the flat buffers, a few KiB at a time so that the sum is still in L1
-        // when the update reads it (on the caller alone, the other core waited through
-        // 5% of a two-core transformer step). Clipping needs the whole sum's norm
-        // first: the cores add, the caller takes the norm (one pass, in an order that
-        // does not depend on the split), and the cores scale and update.
-        const std::size_t count = net_.gradients().size();
-        constexpr std::size_t chunk = 64 * simd::width<T>;
-        const auto add_parts = [&](std::size_t first, std::size_t size) {
-            T* const total = net_.gradients().data() + first;
-            for (std::size_t part = 1; part < parts; ++part)
-                simd::add(size, total, part_gradient(part) + first, total);
-        };
-        T factor = 1;
-        if (clips()) {
-            space_.pool().run(parts, [&](work_share share) {
-                const work_share::range mine = share.rows(count, chunk);
-                for (std::size_t first = mine.begin; first < mine.end; first += chunk)
-                    add_parts(first, std::min(chunk, mine.end - first));
-            });
-            last_gradient_norm_ = global_norm(std::span<const T>(net_.gradients()));
-            if (!std::isfinite(last_gradient_norm_)) return loss; // nothing is updated
-            factor = static_cast<T>(clip_factor(last_gradient_norm_, max_gradient_norm_));
-        }
-        const auto update = optimizer_.fused(net_.parameters().data());
-        space_.pool().run(parts, [&](work_share share) {
-            const work_share::range mine = share.rows(count, chunk);
-            auto sink = update.slice(0);
-            for (std::size_t first = mine.begin; first < mine.end; first += chunk) {
-                const std::size_t size = std::min(chunk, mine.end - first);
-                T* const total = net_.gradients().data() + first;
-                if (!clips())
-                    add_parts(first, size);
-                else if (factor != T{1})
-                    simd::scale_into(size, factor, total, total);
-                hand_over(sink, first, total, size);
-            }
-        });
         return loss;
+    }
+
+    // Every core works over its own span of the flat buffers, a few KiB at a time,
+    // so that what it adds is still in L1 when it updates (on the caller alone, the
+    // other core waited through 5% of a two-core transformer step).
+    static constexpr std::size_t span_chunk = 64 * simd::width<T>;
+    template <class F>
+    void over_cores_in_chunks(F&& f) {
+        const std::size_t count = net_.gradients().size();
+        space_.pool().run(parts_.spaces.size(), [&](work_share share) {
+            const work_share::range mine = share.rows(count, span_chunk);
+            for (std::size_t first = mine.begin; first < mine.end; first += span_chunk)
+                f(first, std::min(span_chunk, mine.end - first));
+        });
+    }
+    // Adds the parts' gradients into part 0's, the model's gradient buffer.
+    void add_parts(std::size_t first, std::size_t size) noexcept {
+        T* const total = net_.gradients().data() + first;
+        for (std::size_t part = 1; part < parts_.spaces.size(); ++part)
+            simd::add(size, total, part_gradient(part) + first, total);
+    }
+    void add_parts_into_model() {
+        over_cores_in_chunks([&](std::size_t first, std::size_t size) { add_parts(first, size); });
+    }
+    // The update by the model's gradient buffer (after adding the parts' into it
+    // first, when `add`), scaled by factor, over the cores.
+    void update_over_cores(bool add, T factor) {
+        const auto update = optimizer_.fused(net_.parameters().data());
+        over_cores_in_chunks([&](std::size_t first, std::size_t size) {
+            auto sink = update.slice(0);
+            T* const total = net_.gradients().data() + first;
+            if (add) add_parts(first, size);
+            if (factor != T{1}) simd::scale_into(size, factor, total, total);
+            hand_over(sink, first, total, size);
+        });
+    }
+    // clip_and_update over the cores, for a split step's summed gradient.
+    void clip_and_update_over_cores() {
+        last_gradient_norm_ = global_norm(std::span<const T>(net_.gradients()));
+        if (!std::isfinite(last_gradient_norm_)) return; // nothing is updated
+        update_over_cores(false,
+                          static_cast<T>(clip_factor(last_gradient_norm_, max_gradient_norm_)));
     }
 
     // Declared only: they stand for the model and the settings in the constructors
