@@ -3,13 +3,14 @@
 // --eval_iters random batches of each split, with text generated before and
 // after training. --sweep trains block sizes 2, 16, 64 (4 heads) and heads 2, 8
 // (block 32) beside the course's 32 / 4, each from scratch: each is its own
-// compile-time instantiation of examples/common/gpt_network.hpp. This file holds
+// compile-time instantiation of examples/common/gpt_network.hpp; under mpirun,
+// one configuration per process. --data_parallel (under mpirun) trains one run in
+// every process, each on its rows of every mini-batch. This file holds
 // the command line and the networks of block 32; gpt_blocks.cpp the others.
 //
 // Writes GPT_block{B}_heads{H}.json: the loss curves (iteration, train, val),
 // the samples and the times.
 #include "common/command_line.hpp"
-#include "common/run_reporting_errors.hpp"
 #include "gpt_training.hpp"
 
 #include <kiln/data/char_text.hpp>
@@ -26,7 +27,12 @@ int main(int argc, char** argv) {
                ex::whole_number_in(2, 64));
     cli.option("--heads", opt.heads, "attention heads: 4, or 2, 8 (with block 32)",
                ex::whole_number_in(2, 8));
-    cli.flag("--sweep", opt.sweep, "train every configuration above, each from scratch");
+    cli.flag("--sweep", opt.sweep,
+             "train every configuration above, each from scratch; under mpirun, one "
+             "configuration per process");
+    cli.flag("--data_parallel", opt.data_parallel,
+             "train in every process of an MPI run, each on its share of every batch "
+             "(mpirun -np N ... --data_parallel; docs/distributed.md)");
     cli.option("--iterations", opt.iterations, "training steps", ex::whole_number_at_least(1));
     cli.option("--eval_interval", opt.eval_interval, "steps between loss estimates",
                ex::whole_number_at_least(1));
@@ -46,7 +52,13 @@ int main(int argc, char** argv) {
                ex::folder_to_write());
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
-    return ex::run_reporting_errors("gpt", [&] {
+    const ex::process_role role = opt.data_parallel ? ex::process_role::data_parallel
+                                  : opt.sweep && ex::started_by_mpi() ? ex::process_role::sweep
+                                                                      : ex::process_role::alone;
+    return ex::run_in_processes("gpt", role, "--data_parallel", [&](const ex::processes& procs) {
+        if (opt.sweep && opt.data_parallel)
+            throw std::invalid_argument("--sweep runs one configuration per process; "
+                                        "--data_parallel one run in every process: choose one");
         const auto text = kiln::data::char_text::load(opt.text);
         if (text.vocabulary_size() != ex::gpt_vocabulary)
             throw kiln::data::data_error(
@@ -54,15 +66,23 @@ int main(int argc, char** argv) {
                               " distinct characters; this program's networks are built for " +
                               std::to_string(ex::gpt_vocabulary));
         // The course's network first, then the sweep's.
-        const bool block_32 = ex::run_configurations(
-            opt, text,
+        ex::configurations_run runs;
+        ex::run_configurations(
+            opt, text, procs, runs,
             kiln::type_list<ex::gpt_config<32, 4>, ex::gpt_config<32, 2>, ex::gpt_config<32, 8>>{});
-        const bool other_blocks = ex::run_other_blocks(opt, text);
-        if (!block_32 && !other_blocks)
+        ex::run_other_blocks(opt, text, procs, runs);
+        if (runs.asked == 0)
             throw std::invalid_argument(
                 "--block " + std::to_string(opt.block) + " --heads " + std::to_string(opt.heads) +
                 " is not built in: use block 32 with heads 2, 4 or 8, or heads 4 with block 2, "
                 "16, 32 or 64");
+        // A sweep's results, every process's, on the first.
+        const std::vector<std::string> summaries = procs.gather(runs.summaries);
+        if (opt.sweep && procs.is_root()) {
+            std::printf("sweep: %zu configurations on %zu processes\n", runs.asked, procs.size());
+            for (const std::string& lines : summaries)
+                std::printf("%s", lines.c_str());
+        }
         return 0;
     });
 }

@@ -5,9 +5,10 @@
 
 namespace kiln::examples {
 
-bool run_other_blocks(const gpt_options& opt, const kiln::data::char_text& text) {
-    return run_configurations(
-        opt, text, kiln::type_list<gpt_config<2, 4>, gpt_config<16, 4>, gpt_config<64, 4>>{});
+void run_other_blocks(const gpt_options& opt, const kiln::data::char_text& text,
+                      const processes& procs, configurations_run& runs) {
+    run_configurations(opt, text, procs, runs,
+                       kiln::type_list<gpt_config<2, 4>, gpt_config<16, 4>, gpt_config<64, 4>>{});
 }
 
 } // namespace kiln::examples

@@ -8,6 +8,7 @@
 #include "common/generate_text.hpp"
 #include "common/gpt_network.hpp"
 #include "common/json_writer.hpp"
+#include "common/processes.hpp"
 
 #include <kiln/core/checked_size.hpp>
 #include <kiln/data/char_text.hpp>
@@ -36,6 +37,7 @@ struct gpt_options {
     std::size_t block = 32;
     std::size_t heads = 4;
     bool sweep = false;
+    bool data_parallel = false;
     std::size_t iterations = 5000;
     std::size_t eval_interval = 100;
     std::size_t eval_iters = 200;
@@ -77,8 +79,10 @@ void check_flag_sizes(const gpt_options& opt) {
     (void)kiln::checked_bytes<float>(kiln::checked_sum(opt.sample_length, 1, sample), sample);
 }
 
+// Trains one configuration; returns a line that sums it up.
 template <std::size_t Block, std::size_t Heads>
-void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
+std::string run_gpt(const gpt_options& opt, const kiln::data::char_text& text,
+                    const processes& procs) {
     using net_type = gpt<Block, Heads>;
     check_flag_sizes<net_type>(opt);
     kiln::data::require_windows(text.train(), Block, "training");
@@ -88,8 +92,8 @@ void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
 
     kiln::rng random(opt.seed);
     kiln::model<net_type> net(kiln::init::pytorch_default{}, random);
-    kiln::trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw> train(
-        net, kiln::adamw{.learning_rate = opt.learning_rate}, opt.batch);
+    example_trainer<net_type, kiln::sequence_cross_entropy, kiln::adamw> train(
+        procs, net, kiln::adamw{.learning_rate = opt.learning_rate}, opt.batch);
     std::vector<float> x(opt.batch * Block);
     std::vector<kiln::label_t> y(opt.batch * Block);
     const kiln::batch_view<kiln::shape<Block>, const float> xs(x.data(), opt.batch);
@@ -118,9 +122,9 @@ void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
         const kiln::batch_view<kiln::shape<Block>, const float> windows(estimate_x.data(),
                                                                         estimate_windows);
         const double loss =
-            evaluator.mean_loss(net, windows,
-                                kiln::label_view<gpt_vocabulary, Block>(
-                                    estimate_y.data(), estimate_windows, kiln::labels_checked));
+            procs.mean_loss(evaluator, net, windows,
+                            kiln::label_view<gpt_vocabulary, Block>(
+                                estimate_y.data(), estimate_windows, kiln::labels_checked));
         kiln::check_finite_evaluation(loss, net, windows, done, name);
         return loss;
     };
@@ -145,7 +149,7 @@ void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
         const auto chunk_start = clock_type::now();
         for (std::size_t i = done; i < chunk_end; ++i) {
             kiln::data::sample_windows(text.train(), Block, opt.batch, random, x.data(), y.data());
-            kiln::check_finite(train.step(xs, ys), train, i + 1);
+            kiln::check_finite(train.step(xs, ys), train.local(), i + 1);
             bar.update(i + 1 - done);
         }
         training_seconds += seconds_since(chunk_start);
@@ -176,31 +180,44 @@ void run_gpt(const gpt_options& opt, const kiln::data::char_text& text) {
     const auto path =
         std::filesystem::path(opt.out_dir) /
         ("GPT_block" + std::to_string(Block) + "_heads" + std::to_string(Heads) + ".json");
-    json.write(path);
-    std::printf("wrote %s\n", path.string().c_str());
+    if (procs.writes_files()) {
+        json.write(path);
+        std::printf("wrote %s\n", path.string().c_str());
+    }
+    train.require_identical("at the end of the run");
+    char line[160];
+    std::snprintf(line, sizeof line, "block %2zu, heads %zu: final val loss %.4f, %.1f s training",
+                  Block, Heads, val_curve.back(), training_seconds);
+    return line;
 }
 
 // A configuration: one network of the program.
 template <std::size_t Block, std::size_t Heads>
 struct gpt_config {};
 
+// The configurations a command line asks for, numbered in the order the program
+// meets them: a sweep's configuration i runs on process i mod the processes.
+struct configurations_run {
+    std::size_t asked = 0;
+    std::string summaries; // this process's, a line each
+};
+
 // Runs the configurations of the list that opt asks for (every one with --sweep),
-// in order; returns whether there was any.
+// in order.
 template <class... Configs>
-bool run_configurations(const gpt_options& opt, const kiln::data::char_text& text,
+void run_configurations(const gpt_options& opt, const kiln::data::char_text& text,
+                        const processes& procs, configurations_run& runs,
                         kiln::type_list<Configs...>) {
-    bool found = false;
     auto try_one = [&]<std::size_t Block, std::size_t Heads>(gpt_config<Block, Heads>) {
-        if (opt.sweep || (opt.block == Block && opt.heads == Heads)) {
-            run_gpt<Block, Heads>(opt, text);
-            found = true;
-        }
+        if (opt.sweep || (opt.block == Block && opt.heads == Heads))
+            if (procs.runs_configuration(runs.asked++))
+                runs.summaries += run_gpt<Block, Heads>(opt, text, procs) + "\n";
     };
     (try_one(Configs{}), ...);
-    return found;
 }
 
 // gpt_blocks.cpp: blocks 2, 16 and 64, with 4 heads.
-bool run_other_blocks(const gpt_options& opt, const kiln::data::char_text& text);
+void run_other_blocks(const gpt_options& opt, const kiln::data::char_text& text,
+                      const processes& procs, configurations_run& runs);
 
 } // namespace kiln::examples

@@ -5,10 +5,13 @@
 // --resume continues such a run exactly where it stopped (saving to the same file
 // unless --save says otherwise), on the data it started with; a loss or input that
 // turns NaN or infinite stops training with exit code 3, naming step and layer.
+// --data_parallel (under mpirun) trains the run in every process, each on its rows
+// of every mini-batch; --sweep runs the course's batch-size study, one batch size
+// per process under mpirun (docs/distributed.md).
 #include "common/command_line.hpp"
 #include "common/init_scheme.hpp"
 #include "common/json_writer.hpp"
-#include "common/run_reporting_errors.hpp"
+#include "common/processes.hpp"
 
 #include <kiln/data/fashion_mnist.hpp>
 #include <kiln/data/fingerprint.hpp>
@@ -50,7 +53,12 @@ struct options {
     std::string save;          // checkpoint after every epoch
     std::string resume;        // checkpoint to continue from (and save to, without --save)
     bool force_resume = false; // resume even on data other than the run's
+    bool data_parallel = false;
+    bool sweep = false;
 };
+
+// The batch sizes of the course's batch-size study (--sweep).
+constexpr std::size_t study_batch_sizes[] = {1, 5, 50, 500, 5000};
 
 // What the training loop has done so far; with kiln's objects, a checkpoint.
 struct progress {
@@ -244,7 +252,9 @@ std::string format_rate(double rate) {
     return text;
 }
 
-int run(const options& opt, const kiln::checkpoint* resume_from) {
+// Trains one run; returns a line that sums it up.
+std::string run(const options& opt, const kiln::checkpoint* resume_from,
+                const kiln::examples::processes& procs) {
     const dataset data = kiln::data::load_fashion_mnist<float>(opt.data_dir, opt.random_seed);
     const std::size_t train_count = data.train.size();
     if (opt.minibatch_size > train_count)
@@ -264,7 +274,9 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
     if (opt.check_magnitude) check_magnitude(net, data);
 
     const std::size_t batch = opt.minibatch_size;
-    kiln::trainer<mlp> train(net, kiln::sgd{opt.learning_rate, opt.momentum}, batch);
+    kiln::examples::example_trainer<mlp> trainer(procs, net,
+                                                 kiln::sgd{opt.learning_rate, opt.momentum}, batch);
+    kiln::trainer<mlp>& train = trainer.local();
     kiln::workspace<mlp, float> evaluation_space(1000);
     kiln::early_stopping stopper(opt.early_stopping_patience);
     kiln::aligned_buffer<float> best_parameters(net.parameters().size());
@@ -290,6 +302,7 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
         }
         restore_training_state(*resume_from, train, random, stopper, best_parameters,
                                batches.order(), done);
+        trainer.require_identical("after resuming");
         std::printf("resumed from %s: %zu epochs done, best epoch %zu (val acc %.4f); saving to "
                     "%s\n",
                     opt.resume.c_str(), finished_epochs, stopper.best_epoch(), stopper.best_score(),
@@ -308,14 +321,14 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
         const auto epoch_start = clock::now();
         kiln::progress_bar bar(stdout, "epoch " + std::to_string(epoch), steps);
         batches.epoch(random, [&](std::size_t step, auto inputs, auto labels) {
-            const float loss = train.step(inputs, labels);
+            const float loss = trainer.step(inputs, labels);
             kiln::check_finite(loss, train, (epoch - 1) * steps + step + 1);
             bar.update(step + 1);
         });
         bar.finish();
         const auto on_train =
-            kiln::evaluate(net, evaluation_space, data.train.inputs(), data.train.labels());
-        const auto on_validation = kiln::evaluate(net, evaluation_space, data.validation.inputs(),
+            procs.evaluate(net, evaluation_space, data.train.inputs(), data.train.labels());
+        const auto on_validation = procs.evaluate(net, evaluation_space, data.validation.inputs(),
                                                   data.validation.labels());
         // Before the epoch can be the best or be saved: a NaN (relu hides one in
         // the weights from the steps' losses) stops the run here, with exit code 3.
@@ -334,7 +347,7 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
         if (opt.test_each_epoch) { // scored outside the training time
             const auto scoring_start = clock::now();
             const auto on_test =
-                kiln::evaluate(net, evaluation_space, data.test.inputs(), data.test.labels());
+                procs.evaluate(net, evaluation_space, data.test.inputs(), data.test.labels());
             kiln::check_finite_evaluation(on_test.loss, net, data.test.inputs(), epoch * steps,
                                           "the test set");
             test_accuracy_each_epoch.push_back(on_test.accuracy);
@@ -349,7 +362,8 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
                     std::chrono::duration<double>(clock::now() - epoch_start).count());
         std::fflush(stdout);
         finished_epochs = epoch;
-        if (!opt.save.empty()) {
+        trainer.require_identical("after epoch " + std::to_string(epoch));
+        if (!opt.save.empty() && procs.writes_files()) {
             const auto save_start = clock::now();
             recorded_seconds = training_seconds();
             training_state(opt, train, random, stopper, best_parameters, batches.order(), done,
@@ -368,7 +382,7 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
     std::copy(best_parameters.data(), best_parameters.data() + best_parameters.size(),
               net.parameters().begin());
     const auto on_test =
-        kiln::evaluate(net, evaluation_space, data.test.inputs(), data.test.labels());
+        procs.evaluate(net, evaluation_space, data.test.inputs(), data.test.labels());
     kiln::check_finite_evaluation(on_test.loss, net, data.test.inputs(), finished_epochs * steps,
                                   "the test set (best epoch's model)");
     std::printf("best epoch %zu (val acc %.4f, %zu updates)\n", stopper.best_epoch(),
@@ -399,9 +413,33 @@ int run(const options& opt, const kiln::checkpoint* resume_from) {
             .number("watch_stop_epoch", static_cast<double>(watch_stop_epoch))
             .number("watch_best_epoch", static_cast<double>(watcher.best_epoch()));
     }
-    results.write(out);
-    std::printf("wrote %s\n", out.string().c_str());
-    return 0;
+    if (procs.writes_files()) {
+        results.write(out);
+        std::printf("wrote %s\n", out.string().c_str());
+    }
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "minibatch %5zu: test accuracy %.4f (best epoch %zu of %zu), %.1f s", batch,
+                  on_test.accuracy, stopper.best_epoch(), stopper.epochs(), seconds);
+    return line;
+}
+
+// The batch-size study: every batch size of the study, each a run of its own from
+// the same start, one per process under mpirun; the first process prints them all.
+void run_sweep(const options& opt, const kiln::examples::processes& procs) {
+    std::string mine;
+    for (std::size_t i = 0; i < std::size(study_batch_sizes); ++i)
+        if (procs.runs_configuration(i)) {
+            options one = opt;
+            one.minibatch_size = study_batch_sizes[i];
+            mine += run(one, nullptr, procs) + "\n";
+        }
+    const std::vector<std::string> all = procs.gather(mine);
+    if (!procs.is_root()) return;
+    std::printf("batch-size study, %zu runs on %zu processes:\n", std::size(study_batch_sizes),
+                procs.size());
+    for (std::size_t process = 0; process < all.size(); ++process)
+        std::printf("%s", all[process].c_str());
 }
 
 } // namespace
@@ -445,9 +483,28 @@ int main(int argc, char** argv) {
     cli.flag("--force_resume", opt.force_resume,
              "with --resume: continue even when the data differ from the run's (its size, or the "
              "CRC-32 of its images or labels)");
+    cli.flag("--data_parallel", opt.data_parallel,
+             "train in every process of an MPI run, each on its share of every mini-batch "
+             "(mpirun -np N ... --data_parallel; docs/distributed.md)");
+    cli.flag("--sweep", opt.sweep,
+             "run the batch-size study (minibatch 1, 5, 50, 500, 5000), each from the same start; "
+             "under mpirun, one batch size per process");
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
-    return ex::run_reporting_errors("mlp", [&] {
+    const ex::process_role role = opt.data_parallel ? ex::process_role::data_parallel
+                                  : opt.sweep && ex::started_by_mpi() ? ex::process_role::sweep
+                                                                      : ex::process_role::alone;
+    return ex::run_in_processes("mlp", role, "--data_parallel", [&](const ex::processes& procs) {
+        if (opt.sweep) {
+            if (opt.data_parallel || !opt.save.empty() || !opt.resume.empty() ||
+                cli.given("--minibatch_size"))
+                throw std::invalid_argument(
+                    "--sweep runs the batch-size study's runs (minibatch 1, 5, 50, 500, 5000), "
+                    "one per process: leave out --data_parallel, --save, --resume and "
+                    "--minibatch_size");
+            run_sweep(opt, procs);
+            return 0;
+        }
         if (opt.force_resume && opt.resume.empty())
             throw std::invalid_argument("--force_resume goes with --resume");
         std::optional<kiln::checkpoint> resume_from;
@@ -468,6 +525,7 @@ int main(int argc, char** argv) {
                 }
             }
         }
-        return run(opt, resume_from ? &*resume_from : nullptr);
+        std::printf("%s\n", run(opt, resume_from ? &*resume_from : nullptr, procs).c_str());
+        return 0;
     });
 }
