@@ -59,11 +59,13 @@ public:
         final_from_ = size_;
         started_from_ = size_;
     }
-    // The gradients from offset on are final.
+    // The gradients from offset on are final. With all of them final no layer is
+    // left to overlap, and finish sums the rest in one blocking call (Open MPI's
+    // blocking allreduce is up to twice as fast as its non-blocking one).
     void gradients_final(std::size_t offset, std::size_t) {
         if (comm_->size() == 1 || offset >= final_from_) return;
         final_from_ = offset;
-        if (started_from_ - final_from_ >= bucket_) {
+        if (final_from_ != 0 && started_from_ - final_from_ >= bucket_) {
             comm_->start_sum(gradients_ + final_from_, started_from_ - final_from_, requests_);
             started_from_ = final_from_;
         } else if (!requests_.empty()) {
@@ -74,7 +76,7 @@ public:
     // the processes (each gave its share's part of the mini-batch's mean).
     T finish(T loss) {
         if (comm_->size() == 1) return loss;
-        if (started_from_ > 0) comm_->start_sum(gradients_, started_from_, requests_);
+        comm_->sum_in_place(gradients_, started_from_);
         loss = comm_->sum(loss);
         communicator::wait_all(requests_);
         return loss;
