@@ -4,7 +4,8 @@
 Runs build/bench/data_parallel_step for the course's GPT and the 784-1000-10 MLP:
 
 - alone (the single-process trainer, KILN_THREADS=1: one core) at every batch of
-  the compute model (GPT 1..64, MLP 8..256), and the optimizer's flat update;
+  the compute model (GPT 1..64, MLP 8..256), its forward pass and loss at those
+  batches, and the optimizer's flat update;
 - under mpirun with 1 and 2 processes (one core each) at the headline batches
   (GPT 16, 32, 64; MLP 64, 256), beside alone.
 
@@ -32,13 +33,14 @@ HEADLINE = {"gpt": [16, 32, 64], "mlp": [64, 256]}
 MODEL_KEY = {"gpt": "gpt", "mlp": "mlp_wide"}  # scaling_model.py's names
 
 
-def measure(args, network, batch, processes, update=False):
+def measure(args, network, batch, processes, only=None):
+    """Seconds per step; `only` = "update" or "forward" times that part alone."""
     command = [str(args.program), "--network", network, "--batch", str(batch), "--rounds", "1",
-               "--steps", str(args.steps if not update else 20 * args.steps)]
+               "--steps", str(args.steps if only != "update" else 20 * args.steps)]
     if processes == 0:
         command.append("--alone")
-        if update:
-            command.append("--update")
+        if only:
+            command.append("--" + only)
     else:
         command = [args.mpirun, "--allow-run-as-root", "-np", str(processes)] + command
     env = dict(os.environ, KILN_THREADS="1")
@@ -66,12 +68,15 @@ def main():
     runs = sorted({(n, b, 0) for n in ALONE for b in ALONE[n]} |
                   {(n, b, p) for n in HEADLINE for b in HEADLINE[n] for p in (0, 1, 2)})
     times = {run: [] for run in runs}
+    forwards = {(n, b): [] for n in ALONE for b in ALONE[n]}
     updates = {n: [] for n in PARAMS}
     for round_ in range(args.rounds):
         for run in runs:
             times[run].append(measure(args, *run))
+        for network, batch in forwards:
+            forwards[(network, batch)].append(measure(args, network, batch, 0, "forward"))
         for network in PARAMS:
-            updates[network].append(measure(args, network, 1, 0, update=True))
+            updates[network].append(measure(args, network, 1, 0, "update"))
         print(f"round {round_ + 1} of {args.rounds} done", file=sys.stderr)
     median = {run: statistics.median(t) for run, t in times.items()}
 
@@ -101,6 +106,9 @@ def main():
                 "one_process_batch": HEADLINE[network],
                 "one_process_seconds": [median[(network, b, 1)] for b in HEADLINE[network]],
                 "update_seconds": statistics.median(updates[network]),
+                "forward_batch": ALONE[network],
+                "forward_seconds": [statistics.median(forwards[(network, b)])
+                                    for b in ALONE[network]],
             }
         args.out.write_text(json.dumps(steps, indent=1) + "\n")
         print(f"wrote {args.out}", file=sys.stderr)

@@ -6,7 +6,8 @@
 // --warmup, and the output is the median and the minimum over --rounds rounds,
 // as one JSON line (bench/data_parallel.py interleaves the runs and compares
 // them). --bucket_kib sets the size of the gradient's buckets; --alone --update
-// times the optimizer's flat update over every parameter instead of a step.
+// times the optimizer's flat update over every parameter instead of a step, and
+// --alone --forward the forward pass and loss.
 //
 //   mpirun -np 2 build/bench/data_parallel_step --network gpt --batch 32
 //   KILN_THREADS=1 build/bench/data_parallel_step --network gpt --batch 32 --alone
@@ -46,14 +47,15 @@ struct settings {
     std::size_t bucket_bytes = kiln::distributed::default_bucket_bytes;
     bool alone = false;
     bool update = false;
+    bool forward = false;
 };
 
 [[noreturn]] void usage(const char* problem) {
-    std::fprintf(
-        stderr,
-        "data_parallel_step: %s\nusage: data_parallel_step [--network gpt|mlp] "
-        "[--batch N] [--steps N] [--warmup N] [--rounds N] [--bucket_kib N] [--alone [--update]]\n",
-        problem);
+    std::fprintf(stderr,
+                 "data_parallel_step: %s\nusage: data_parallel_step [--network gpt|mlp] "
+                 "[--batch N] [--steps N] [--warmup N] [--rounds N] [--bucket_kib N] [--alone "
+                 "[--update | --forward]]\n",
+                 problem);
     std::exit(2);
 }
 
@@ -61,8 +63,8 @@ settings parse(int argc, char** argv) {
     settings s;
     for (int i = 1; i < argc; ++i) {
         const std::string flag = argv[i];
-        if (flag == "--alone" || flag == "--update") {
-            (flag == "--alone" ? s.alone : s.update) = true;
+        if (flag == "--alone" || flag == "--update" || flag == "--forward") {
+            (flag == "--alone" ? s.alone : flag == "--update" ? s.update : s.forward) = true;
             continue;
         }
         if (i + 1 >= argc) usage(("a value must follow " + flag).c_str());
@@ -148,6 +150,9 @@ int run(const settings& s, const Optimizer& optimizer, kiln::distributed::commun
                     benchmark_keep(net.parameters()[0]);
                 },
                 nullptr);
+        } else if (s.forward) { // forward and the loss, in evaluation
+            per_step = time_rounds<Net, Loss, Optimizer>(
+                s, [&] { benchmark_keep(train.loss(xs, ys)); }, nullptr);
         } else {
             per_step = time_rounds<Net, Loss, Optimizer>(
                 s, [&] { benchmark_keep(train.step(xs, ys)); }, nullptr);
@@ -162,15 +167,14 @@ int run(const settings& s, const Optimizer& optimizer, kiln::distributed::commun
         std::vector<double> sorted = per_step;
         std::sort(sorted.begin(), sorted.end());
         const char* threads = std::getenv("KILN_THREADS");
+        const char* timed = s.update ? "update" : s.forward ? "forward" : "step";
         std::printf("{\"network\": \"%s\", \"batch\": %zu, \"processes\": %zu, \"alone\": %s, "
-                    "\"update_only\": %s, "
-                    "\"threads_per_process\": %s, \"bucket_bytes\": %zu, \"parameters\": %zu, "
-                    "\"median_seconds\": %.9g, "
-                    "\"min_seconds\": %.9g, \"rounds\": [",
+                    "\"timed\": \"%s\", \"threads_per_process\": %s, \"bucket_bytes\": %zu, "
+                    "\"parameters\": %zu, \"median_seconds\": %.9g, \"min_seconds\": %.9g, "
+                    "\"rounds\": [",
                     s.network.c_str(), s.batch, comm ? comm->size() : std::size_t{1},
-                    s.alone ? "true" : "false", s.update ? "true" : "false",
-                    threads ? threads : "null", s.bucket_bytes, Net::param_count,
-                    sorted[sorted.size() / 2], sorted.front());
+                    s.alone ? "true" : "false", timed, threads ? threads : "null", s.bucket_bytes,
+                    Net::param_count, sorted[sorted.size() / 2], sorted.front());
         for (std::size_t i = 0; i < per_step.size(); ++i)
             std::printf("%s%.9g", i ? ", " : "", per_step[i]);
         std::printf("]}\n");
@@ -184,7 +188,7 @@ int main(int argc, char** argv) {
     const settings s = parse(argc, argv);
     std::optional<kiln::distributed::session> session;
     std::optional<kiln::distributed::communicator> comm;
-    if (s.update && !s.alone) usage("--update goes with --alone");
+    if ((s.update || s.forward) && !s.alone) usage("--update and --forward go with --alone");
     if (!s.alone) {
         session.emplace(argc, argv);
         comm.emplace();
