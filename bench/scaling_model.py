@@ -98,9 +98,12 @@ def collect(args):
                              "forward_seconds": [t for _, t in infer]}
         if f"update/sgd/{MLP_WIDE_PARAMS}" in updates:
             steps["mlp_wide"]["update_seconds"] = updates[f"update/sgd/{MLP_WIDE_PARAMS}"]
-    text = json.dumps(steps, indent=2)
-    if args.out:
-        with open(args.out, "w") as f:
+    write_or_print(json.dumps(steps, indent=2), args.out)
+
+
+def write_or_print(text, path):
+    if path:
+        with open(path, "w") as f:
             f.write(text + "\n")
     else:
         print(text)
@@ -375,10 +378,7 @@ def model(args):
             cells = []
             for net, a, b in networks:
                 for p in args.ranks:
-                    share = math.ceil(B / p)
-                    comm = ring_allreduce(p, n, a, b, gamma)
-                    no = c.step(share) + comm
-                    ov = c.fixed + c.forward(share) + max(c.backward(share), comm)
+                    share, comm, no, ov = projected_step(c, B, p, n, a, b, gamma)
                     cells.append(f"{ms(no)} ms, {t1 / (p * no) * 100:.0f}% "
                                  f"({t1 / (p * ov) * 100:.0f}%){'†' if B < p else ''}")
             w(f"| {title} | {B} | {ms(t1)} | " + " | ".join(cells) + " |")
@@ -394,10 +394,7 @@ def model(args):
             for B in batches:
                 t1 = c.step(B)
                 for p in args.ranks:
-                    share = math.ceil(B / p)
-                    comm = ring_allreduce(p, n, a, b, gamma)
-                    no = c.step(share) + comm
-                    ov = c.fixed + c.forward(share) + max(c.backward(share), comm)
+                    share, comm, no, ov = projected_step(c, B, p, n, a, b, gamma)
                     mark = "†" if B < p else ""
                     w(f"| {net} | {title} | {B} | {p} | {share}{mark} | {ms(t1)} | "
                       f"{ms(c.step(share))} | {ms(comm)} | {ms(no)} | {t1 / (p * no) * 100:.1f}% "
@@ -423,12 +420,17 @@ def model(args):
             w(f"| {net} | {title} | " + " | ".join(cells) + " |")
     w("")
 
-    text = "\n".join(out)
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(text + "\n")
-    else:
-        print(text)
+    write_or_print("\n".join(out), args.markdown)
+
+
+def projected_step(curve, batch, ranks, n, alpha, beta, gamma):
+    """One rank's share of the global batch, the ring allreduce's time, and the step's
+    time without overlap and with perfect overlap of communication with backward."""
+    share = math.ceil(batch / ranks)
+    comm = ring_allreduce(ranks, n, alpha, beta, gamma)
+    no_overlap = curve.step(share) + comm
+    overlap = curve.fixed + curve.forward(share) + max(curve.backward(share), comm)
+    return share, comm, no_overlap, overlap
 
 
 def by_name_floats(buckets, name):

@@ -2,9 +2,10 @@
 // The character GPT's run (examples/gpt.cpp): its options, training one network
 // configuration with evaluation and samples, and choosing the configurations a
 // command line asks for. Each configuration is a network type of its own, which
-// compiles for seconds: gpt.cpp holds those of block 32 (the course's 4 heads, and
-// 2 and 8) and gpt_blocks.cpp the other block sizes, so that the build compiles
-// the two halves in parallel.
+// compiles for seconds (alone and data-parallel): gpt.cpp holds the course's (block
+// 32, 4 heads) and block 2's, gpt_heads.cpp block 32 with 2 and 8 heads and
+// gpt_blocks.cpp blocks 16 and 64, so that no file passes its compile-time budget
+// and the build compiles them in parallel.
 #include "common/generate_text.hpp"
 #include "common/gpt_network.hpp"
 #include "common/json_writer.hpp"
@@ -216,7 +217,10 @@ void run_configurations(const gpt_options& opt, const kiln::data::char_text& tex
     (try_one(Configs{}), ...);
 }
 
-// gpt_blocks.cpp: blocks 2, 16 and 64, with 4 heads.
+// The sweep's other configurations: gpt_heads.cpp (block 32 with 2 and 8 heads) and
+// gpt_blocks.cpp (blocks 16 and 64, 4 heads).
+void run_other_heads(const gpt_options& opt, const kiln::data::char_text& text,
+                     const processes& procs, configurations_run& runs);
 void run_other_blocks(const gpt_options& opt, const kiln::data::char_text& text,
                       const processes& procs, configurations_run& runs);
 

@@ -483,17 +483,13 @@ int main(int argc, char** argv) {
     cli.flag("--force_resume", opt.force_resume,
              "with --resume: continue even when the data differ from the run's (its size, or the "
              "CRC-32 of its images or labels)");
-    cli.flag("--data_parallel", opt.data_parallel,
-             "train in every process of an MPI run, each on its share of every mini-batch "
-             "(mpirun -np N ... --data_parallel; docs/distributed.md)");
+    cli.flag("--data_parallel", opt.data_parallel, ex::data_parallel_help);
     cli.flag("--sweep", opt.sweep,
              "run the batch-size study (minibatch 1, 5, 50, 500, 5000), each from the same start; "
              "under mpirun, one batch size per process");
     if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
 
-    const ex::process_role role = opt.data_parallel ? ex::process_role::data_parallel
-                                  : opt.sweep && ex::started_by_mpi() ? ex::process_role::sweep
-                                                                      : ex::process_role::alone;
+    const ex::process_role role = ex::role_asked(opt.data_parallel, opt.sweep);
     return ex::run_in_processes("mlp", role, "--data_parallel", [&](const ex::processes& procs) {
         if (opt.sweep) {
             if (opt.data_parallel || !opt.save.empty() || !opt.resume.empty() ||

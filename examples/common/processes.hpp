@@ -148,6 +148,15 @@ inline bool started_by_mpi() {
 #endif
 }
 
+// The role that --data_parallel and --sweep ask for, and the first's help.
+inline process_role role_asked(bool data_parallel, bool sweep) {
+    if (data_parallel) return process_role::data_parallel;
+    return sweep && started_by_mpi() ? process_role::sweep : process_role::alone;
+}
+inline constexpr const char* data_parallel_help =
+    "train in every process of an MPI run, each on its share of every mini-batch "
+    "(mpirun -np N ... --data_parallel; docs/distributed.md)";
+
 // run_reporting_errors for a program in `role`: an error on any process ends
 // every process, with this one's message and exit code.
 template <class Work>

@@ -191,8 +191,8 @@ public:
     template <class T>
     void sum_in_place(T* data, std::size_t count) const {
         detail::in_pieces(count, [&](std::size_t first, int piece) {
-            detail::check(MPI_Allreduce(MPI_IN_PLACE, data + first, piece,
-                                        detail::datatype_of<T>(), MPI_SUM, comm_),
+            detail::check(MPI_Allreduce(MPI_IN_PLACE, data + first, piece, detail::datatype_of<T>(),
+                                        MPI_SUM, comm_),
                           "MPI_Allreduce");
         });
     }

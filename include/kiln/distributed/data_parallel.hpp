@@ -62,7 +62,7 @@ public:
     // The gradients from offset on are final. With all of them final no layer is
     // left to overlap, and finish sums the rest in one blocking call (Open MPI's
     // blocking allreduce is up to twice as fast as its non-blocking one).
-    void gradients_final(std::size_t offset, std::size_t) {
+    void gradients_final(std::size_t offset) {
         if (comm_->size() == 1 || offset >= final_from_) return;
         final_from_ = offset;
         if (final_from_ != 0 && started_from_ - final_from_ >= bucket_) {
@@ -145,26 +145,29 @@ public:
     const communicator& processes() const noexcept { return comm_; }
 
     // Every process takes the first's model, optimizer state and training
-    // controls (its checkpoint, sent to the others), then checks that they hold
-    // the same. After restoring a run on the first process only, call it again.
+    // controls, then checks that they hold the same. After restoring a run on the
+    // first process only, call it again.
     [[gnu::cold]] void start_identical() {
+        comm_.broadcast(parameters());
         std::vector<std::byte> bytes;
-        if (comm_.is_root()) bytes = state_bytes();
+        if (comm_.is_root()) bytes = progress_bytes();
         comm_.broadcast(bytes);
-        if (!comm_.is_root()) {
-            checkpoint state = checkpoint::decode(bytes, "(the first process's training state)");
-            state.expect<Net, T>();
-            restore(state, local_);
-        }
+        if (!comm_.is_root())
+            restore_progress(checkpoint::decode(bytes, "(the first process's training state)"),
+                             local_);
         require_identical("at the start");
     }
 
-    // A fingerprint of this process's whole training state (model, optimizer, controls).
+    // A fingerprint of this process's whole training state: its parameters, and the
+    // optimizer's state and the controls as a checkpoint keeps them.
     [[gnu::cold]] std::uint64_t fingerprint() {
-        const auto bytes = state_bytes();
+        const auto progress = progress_bytes();
         // The encoding ends with its own CRC-32, whose CRC-32 with it is a constant.
-        const std::size_t body = bytes.size() - kiln::detail::checkpoint_checksum_size;
-        return std::uint64_t{kiln::detail::crc32_of(std::span(bytes).first(body))} << 32 ^ body;
+        const std::size_t body = progress.size() - kiln::detail::checkpoint_checksum_size;
+        const std::uint32_t of_parameters =
+            kiln::detail::crc32_of(std::as_bytes(std::span<const T>(parameters())));
+        const std::uint32_t of_progress = kiln::detail::crc32_of(std::span(progress).first(body));
+        return std::uint64_t{of_parameters} << 32 | of_progress;
     }
     // Throws unless every process holds the same training state (`when` says when,
     // in the message).
@@ -185,9 +188,14 @@ private:
         const work_share::range first = work_share{0, comm_.size()}.rows(batch);
         return first.end - first.begin;
     }
-    [[gnu::cold]] std::vector<std::byte> state_bytes() {
-        auto state = checkpoint::of<Net, T>();
-        store(state, local_);
+    std::span<T> parameters() noexcept {
+        return {local_.net().parameters().data(), local_.net().parameters().size()};
+    }
+    // The optimizer's state and the controls, as a checkpoint without the model
+    // (whose parameter names would cost the compiler more than the rest).
+    [[gnu::cold]] std::vector<std::byte> progress_bytes() {
+        checkpoint state("", checkpoint::element_of<T>, Net::param_count, 0);
+        store_progress(state, local_);
         return state.encode();
     }
 

@@ -10,20 +10,46 @@
 
 namespace kiln {
 
+// Whom backward tells that the gradients of a layer's parameters are final: from
+// `offset` on in the flat buffer, since backward goes from the last layer to the
+// first. A data-parallel step starts summing them over processes then, while the
+// layers below run (distributed/data_parallel.hpp). The listener is erased to a
+// function and its context, as the thread pool erases a pass, so that a network's
+// backward into stored gradients compiles once, whoever listens.
+struct gradient_listener {
+    void (*told)(void* context, std::size_t offset) = nullptr;
+    void* context = nullptr;
+
+    void gradients_final(std::size_t offset) const {
+        if (told != nullptr) told(context, offset);
+    }
+};
+
 template <class T>
 struct store_gradients {
     T* gradients;
+    gradient_listener listener{};
 
     struct slice_sink {
         T* gradients;
+        std::size_t first = 0; // where this slice starts in the flat buffer
+        gradient_listener listener{};
         template <std::size_t Lanes>
         [[gnu::always_inline]] void gradient(std::size_t index,
                                              const simd::vec<T>& value) noexcept {
             kernels::store_lanes<Lanes>(gradients + index, value);
         }
-        slice_sink shifted(std::size_t offset) const noexcept { return {gradients + offset}; }
+        slice_sink shifted(std::size_t offset) const noexcept {
+            return {gradients + offset, first + offset, listener};
+        }
+        // Called by the runner after each layer with parameters, at any depth.
+        void gradients_final(std::size_t offset, std::size_t) const {
+            listener.gradients_final(first + offset);
+        }
     };
-    slice_sink slice(std::size_t offset) const noexcept { return {gradients + offset}; }
+    slice_sink slice(std::size_t offset) const noexcept {
+        return {gradients + offset, offset, listener};
+    }
 };
 
 // A sink factory that stores the gradient where `stored` points or else hands it
@@ -54,38 +80,6 @@ struct store_or_update {
     slice_sink slice(std::size_t offset) const noexcept {
         if (stored != nullptr) return {{}, stored + offset};
         return {update->slice(offset), nullptr};
-    }
-};
-
-// store_gradients that also tells `listener` (listener->gradients_final(offset, count))
-// when backward has finished the gradients of a layer's parameters, offset.. offset +
-// count of the flat buffer: backward goes from the last layer to the first, so
-// everything from offset on is final then. A composite's inner layers tell it too,
-// each as it finishes. A data-parallel step sends those gradients to the other
-// processes while backward goes on (distributed/data_parallel.hpp).
-template <class T, class Listener>
-struct store_and_announce {
-    T* gradients;
-    Listener* listener;
-
-    struct slice_sink {
-        T* gradients;
-        std::size_t first; // where this slice starts in the flat buffer
-        Listener* listener;
-        template <std::size_t Lanes>
-        [[gnu::always_inline]] void gradient(std::size_t index,
-                                             const simd::vec<T>& value) noexcept {
-            kernels::store_lanes<Lanes>(gradients + index, value);
-        }
-        slice_sink shifted(std::size_t offset) const noexcept {
-            return {gradients + offset, first + offset, listener};
-        }
-        void gradients_final(std::size_t offset, std::size_t count) const {
-            listener->gradients_final(first + offset, count);
-        }
-    };
-    slice_sink slice(std::size_t offset) const noexcept {
-        return {gradients + offset, offset, listener};
     }
 };
 

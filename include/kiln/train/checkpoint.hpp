@@ -192,9 +192,10 @@ template <class T>
 // The controls: the schedule's name and settings, the steps taken (the schedule's
 // position, and dropout's with the seed) and the maximum gradient norm. A file
 // written before kiln kept them stands for no schedule, no clipping, step 0 and seed 0.
+// store_progress and restore_progress keep everything but the model's parameters
+// (a data-parallel trainer sends those apart, distributed/data_parallel.hpp).
 template <class Net, class Loss, class Optimizer, class T>
-[[gnu::cold]] void store(checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
-    store(state, train.net());
+[[gnu::cold]] void store_progress(checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
     store(state, train.optimizer());
     state.put_text("schedule", train.schedule().name());
     state.put("schedule.settings", train.schedule().values());
@@ -202,10 +203,15 @@ template <class Net, class Loss, class Optimizer, class T>
     state.put_value("trainer.seed", train.seed());
     state.put_value("trainer.max_gradient_norm", train.max_gradient_norm());
 }
+template <class Net, class Loss, class Optimizer, class T>
+[[gnu::cold]] void store(checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
+    store(state, train.net());
+    store_progress(state, train);
+}
 // Resuming with another schedule or clipping would not continue the same run: refused.
 template <class Net, class Loss, class Optimizer, class T>
-[[gnu::cold]] void restore(const checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
-    restore(state, train.net());
+[[gnu::cold]] void restore_progress(const checkpoint& state,
+                                    trainer<Net, Loss, Optimizer, T>& train) {
     restore(state, train.optimizer());
     const rate_schedule& here = train.schedule();
     const bool kept = state.has("schedule");
@@ -227,6 +233,12 @@ template <class Net, class Loss, class Optimizer, class T>
     train.set_steps(state.has("trainer.steps") ? state.get_value<std::uint64_t>("trainer.steps")
                                                : 0);
     train.set_seed(state.has("trainer.seed") ? state.get_value<std::uint64_t>("trainer.seed") : 0);
+}
+
+template <class Net, class Loss, class Optimizer, class T>
+[[gnu::cold]] void restore(const checkpoint& state, trainer<Net, Loss, Optimizer, T>& train) {
+    restore(state, train.net());
+    restore_progress(state, train);
 }
 
 // --- A generator: its four state words ----------------------------------------------

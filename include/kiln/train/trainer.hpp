@@ -199,7 +199,7 @@ public:
     // (distributed/data_parallel.hpp): x holds examples first.. first + x.batch() of
     // a mini-batch of `batch`. The gradient of this share's part of the mean loss is
     // stored in model().gradients(), and `reduce` makes it the whole mini-batch's:
-    // reduce.gradients_final(offset, count) hears as backward finishes each layer,
+    // reduce.gradients_final(offset) hears as backward finishes each layer,
     // and reduce.finish(this share's part of the loss) returns once the gradient is
     // summed over the processes, with the whole mini-batch's mean loss. Then the
     // update, the same on every process. A share that is the whole mini-batch steps
@@ -222,12 +222,12 @@ public:
             T loss = 0;
             if (count == 0) { // fewer examples than processes
                 std::fill_n(gradient, net_.gradients().size(), T{0});
-                reduce.gradients_final(0, net_.gradients().size());
+                reduce.gradients_final(0);
             } else if (split) {
                 if constexpr (splits_batch) {
                     loss = part_gradients(x, labels, first, batch);
                     add_parts_into_model();
-                    reduce.gradients_final(0, net_.gradients().size());
+                    reduce.gradients_final(0);
                 }
             } else {
                 const auto out = forward(net_, space_, x, training_mode(first));
@@ -237,7 +237,12 @@ public:
                        loss_type::evaluate(out.data(), labels.data(), count, output_gradients);
                 simd::scale_into(count * Net::output_shape::size, weight, output_gradients,
                                  output_gradients);
-                backward(net_, space_, store_and_announce<T, Reduce>{gradient, &reduce});
+                const gradient_listener listener{[](void* context, std::size_t offset) {
+                                                     static_cast<Reduce*>(context)->gradients_final(
+                                                         offset);
+                                                 },
+                                                 &reduce};
+                backward(net_, space_, store_gradients<T>{gradient, listener});
             }
             loss = reduce.finish(loss);
             if constexpr (splits_batch)
