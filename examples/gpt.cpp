@@ -76,7 +76,8 @@ int main(int argc, char** argv) {
         // A sweep's results, every process's, on the first.
         const std::vector<std::string> summaries = procs.gather(runs.summaries);
         if (opt.sweep && procs.is_root()) {
-            std::printf("sweep: %zu configurations on %zu processes\n", runs.asked, procs.size());
+            std::printf("sweep: %zu configurations on %zu process%s\n", runs.asked, procs.size(),
+                        procs.size() == 1 ? "" : "es");
             for (const std::string& lines : summaries)
                 std::printf("%s", lines.c_str());
         }

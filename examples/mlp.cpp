@@ -436,8 +436,8 @@ void run_sweep(const options& opt, const kiln::examples::processes& procs) {
         }
     const std::vector<std::string> all = procs.gather(mine);
     if (!procs.is_root()) return;
-    std::printf("batch-size study, %zu runs on %zu processes:\n", std::size(study_batch_sizes),
-                procs.size());
+    std::printf("batch-size study, %zu runs on %zu process%s:\n", std::size(study_batch_sizes),
+                procs.size(), procs.size() == 1 ? "" : "es");
     for (std::size_t process = 0; process < all.size(); ++process)
         std::printf("%s", all[process].c_str());
 }
