@@ -93,7 +93,7 @@ private:
 };
 
 // This process's rows of a mini-batch of `batch` examples: the same split as a
-// thread pool's (the first processes take one more where it does not divide).
+// thread pool's (each takes ceil(batch / processes) rows, the last what is left).
 inline work_share::range rows_of_process(const communicator& comm, std::size_t batch) noexcept {
     return work_share{comm.rank(), comm.size()}.rows(batch);
 }
