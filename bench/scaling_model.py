@@ -366,19 +366,29 @@ def model(args):
       "a smaller share runs faster per example.\n")
     w("Summary: T(P) without overlap, its efficiency, and the efficiency with overlap in "
       "brackets.\n")
+    # Every (network, model, batch, ranks) projected once, for both tables.
+    rows = {}
+    for net, a, b in networks:
+        for key, title, batches in models:
+            if key not in curves:
+                continue
+            c, n = curves[key], 4 * steps[key]["params"]
+            for B in batches:
+                for p in args.ranks:
+                    rows[(net, title, B, p)] = (c.step(B), c) + projected_step(c, B, p, n, a, b,
+                                                                               gamma)
+    titles = [title for key, title, _ in models if key in curves]
     w("| model | B | T(1) ms | " + " | ".join(f"{net}, P = {p}" for net, _, _ in networks
                                              for p in args.ranks) + " |")
     w("|---|---:|---:|" + "---:|" * (len(networks) * len(args.ranks)))
     for key, title, batches in models:
-        if key not in curves:
+        if title not in titles:
             continue
-        c, n = curves[key], 4 * steps[key]["params"]
         for B in batches:
-            t1 = c.step(B)
             cells = []
-            for net, a, b in networks:
+            for net, _, _ in networks:
                 for p in args.ranks:
-                    share, comm, no, ov = projected_step(c, B, p, n, a, b, gamma)
+                    t1, _, share, comm, no, ov = rows[(net, title, B, p)]
                     cells.append(f"{ms(no)} ms, {t1 / (p * no) * 100:.0f}% "
                                  f"({t1 / (p * ov) * 100:.0f}%){'†' if B < p else ''}")
             w(f"| {title} | {B} | {ms(t1)} | " + " | ".join(cells) + " |")
@@ -386,19 +396,11 @@ def model(args):
     w("| network | model | global batch B | P | share | T(1) ms | compute ms | T_comm ms | "
       "T(P) no overlap ms | eff. | T(P) overlap ms | eff. |")
     w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for net, a, b in networks:
-        for key, title, batches in models:
-            if key not in curves:
-                continue
-            c, n = curves[key], 4 * steps[key]["params"]
-            for B in batches:
-                t1 = c.step(B)
-                for p in args.ranks:
-                    share, comm, no, ov = projected_step(c, B, p, n, a, b, gamma)
-                    mark = "†" if B < p else ""
-                    w(f"| {net} | {title} | {B} | {p} | {share}{mark} | {ms(t1)} | "
-                      f"{ms(c.step(share))} | {ms(comm)} | {ms(no)} | {t1 / (p * no) * 100:.1f}% "
-                      f"| {ms(ov)} | {t1 / (p * ov) * 100:.1f}% |")
+    for (net, title, B, p), (t1, c, share, comm, no, ov) in rows.items():
+        mark = "†" if B < p else ""
+        w(f"| {net} | {title} | {B} | {p} | {share}{mark} | {ms(t1)} | "
+          f"{ms(c.step(share))} | {ms(comm)} | {ms(no)} | {t1 / (p * no) * 100:.1f}% "
+          f"| {ms(ov)} | {t1 / (p * ov) * 100:.1f}% |")
     w("")
 
     w("### Global batch below which communication takes longer than compute\n")
