@@ -96,7 +96,7 @@ settings parse(int argc, char** argv) {
     return s;
 }
 
-template <class Net, class Loss, class Optimizer, class Step>
+template <class Step>
 std::vector<double> time_rounds(const settings& s, Step&& step,
                                 kiln::distributed::communicator* comm) {
     std::vector<double> per_step;
@@ -143,7 +143,7 @@ int run(const settings& s, const Optimizer& optimizer, kiln::distributed::commun
         kiln::trainer<Net, Loss, Optimizer> train(net, optimizer, s.batch);
         if (s.update) { // the optimizer's flat update over every parameter, alone
             train.compute_gradients(xs, ys);
-            per_step = time_rounds<Net, Loss, Optimizer>(
+            per_step = time_rounds(
                 s,
                 [&] {
                     train.optimizer().update(net.parameters(), net.gradients());
@@ -151,16 +151,16 @@ int run(const settings& s, const Optimizer& optimizer, kiln::distributed::commun
                 },
                 nullptr);
         } else if (s.forward) { // forward and the loss, in evaluation
-            per_step = time_rounds<Net, Loss, Optimizer>(
+            per_step = time_rounds(
                 s, [&] { benchmark_keep(train.loss(xs, ys)); }, nullptr);
         } else {
-            per_step = time_rounds<Net, Loss, Optimizer>(
+            per_step = time_rounds(
                 s, [&] { benchmark_keep(train.step(xs, ys)); }, nullptr);
         }
     } else {
         kiln::distributed::data_parallel_trainer<Net, Loss, Optimizer> train(
             *comm, net, optimizer, s.batch, kiln::default_thread_pool(), s.bucket_bytes);
-        per_step = time_rounds<Net, Loss, Optimizer>(
+        per_step = time_rounds(
             s, [&] { benchmark_keep(train.step(xs, ys)); }, comm);
     }
     if (comm == nullptr || comm->is_root()) {

@@ -14,10 +14,12 @@
 #include <kiln/distributed/evaluate.hpp>
 #endif
 
+#include <chrono>
 #include <cstdio>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace kiln::examples {
@@ -50,9 +52,6 @@ public:
 #endif
     }
 
-    process_role role() const noexcept {
-        return role_;
-    }
     bool data_parallel() const noexcept {
         return role_ == process_role::data_parallel;
     }
@@ -125,7 +124,14 @@ public:
     // Ends every process after an error on this one (alone: returns the code).
     int end_with(int code) const {
 #ifdef KILN_WITH_MPI
-        if (comm_ && code != 0 && size() > 1) kiln::distributed::end_every_process(code);
+        if (comm_ && code != 0 && size() > 1) {
+            // An error every process meets alike (a damaged checkpoint) would have
+            // each call MPI_Abort at once, and Open MPI 4.1's mpirun once died of
+            // SIGSEGV under that (test/mpi/mpi_runs.py): the others give process
+            // 0's abort a moment to end them first.
+            if (!is_root()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            kiln::distributed::end_every_process(code);
+        }
 #endif
         return code;
     }

@@ -142,7 +142,6 @@ public:
     // every process (require_identical checks).
     local_trainer& local() noexcept { return local_; }
     model<Net, T>& net() noexcept { return local_.net(); }
-    const communicator& processes() const noexcept { return comm_; }
 
     // Every process takes the first's model, optimizer state and training
     // controls, then checks that they hold the same. After restoring a run on the
